@@ -1,0 +1,457 @@
+"""``Board``: the thin Python face over the numba rules kernels.
+
+>>> board = Board(9, komi=7.0)
+>>> board.play("E5"); board.play("C3")
+>>> board.to_play, board.move_number
+(1, 2)
+
+Moves are actions (``row * N + col`` from the top-left, ``N * N`` = pass) or GTP vertices
+(``"D4"``, ``"pass"``). A rejected move raises ``IllegalMoveError`` and leaves the board unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kernels as K
+from .coords import CoordinateError, from_gtp, to_gtp, to_point
+from .layout import (
+    BLACK,
+    EMPTY,
+    H_CAP,
+    H_CAPS_BLACK,
+    H_CAPS_WHITE,
+    H_KO,
+    H_KO_COLOR,
+    H_KO_RULE,
+    H_LAST,
+    H_MOVE,
+    H_N,
+    H_OFF_HIST,
+    H_OFF_MARKS,
+    H_OFF_TCOUNT,
+    H_OFF_TKEYS,
+    H_PASSES,
+    H_S,
+    H_SUICIDE,
+    H_TO_PLAY,
+    H_TSIZE,
+    H_W,
+    ILLEGAL_KO,
+    ILLEGAL_OCCUPIED,
+    ILLEGAL_SUICIDE,
+    ILLEGAL_SUPERKO,
+    J_START,
+    J_TOP,
+    K_ZOB,
+    KO_RULES,
+    LEGAL,
+    NEED_GROW,
+    OFF_COLOR,
+    WHITE,
+    base_len,
+    journal_bound,
+    padded_size,
+    zobrist_keys,
+)
+
+MIN_SIZE, MAX_SIZE = 2, 19
+COLOR_NAMES = {BLACK: "black", WHITE: "white"}
+_REASONS = {
+    ILLEGAL_OCCUPIED: "the point is occupied",
+    ILLEGAL_SUICIDE: "suicide is not allowed",
+    ILLEGAL_KO: "it retakes a ko",
+    ILLEGAL_SUPERKO: "it repeats an earlier position (superko)",
+}
+
+
+class GoError(ValueError):
+    """Base class of the errors a user of the Go engine can cause."""
+
+
+class IllegalMoveError(GoError):
+    """The move breaks the rules; ``reason`` is one of occupied, suicide, ko, superko."""
+
+    def __init__(self, move: str, color: int, code: int):
+        self.move, self.color, self.code = move, color, code
+        self.reason = {1: "occupied", 2: "suicide", 3: "ko", 4: "superko"}[code]
+        super().__init__(f"illegal move {COLOR_NAMES[color]} {move}: {_REASONS[code]}")
+
+
+class BoardSetupError(GoError):
+    """Setup stones that cannot stand on the board (no liberties, bad size, bad handicap)."""
+
+
+def parse_color(color: int | str) -> int:
+    if color in (BLACK, WHITE):
+        return int(color)
+    text = str(color).strip().lower()
+    if text in ("b", "black"):
+        return BLACK
+    if text in ("w", "white"):
+        return WHITE
+    raise GoError(f"{color!r} is not a colour (expected black/b/1 or white/w/2)")
+
+
+def fixed_handicap_actions(size: int, stones: int) -> list[int]:
+    """Handicap points as in the GTP specification (section 4.1.1), as actions.
+
+    Corners on the 4th line (3rd line below 13x13), then the sides, then tengen for 5, 7 and 9.
+    Odd sizes from 9 take 2..9 stones, other sizes from 7 take 2..4; smaller boards none."""
+    max_stones = 9 if size % 2 == 1 and size >= 9 else 4 if size >= 7 else 0
+    if not 2 <= stones <= max_stones:
+        allowed = f"2..{max_stones}" if max_stones else "none"
+        raise BoardSetupError(f"{stones} fixed handicap stones on {size}x{size}: allowed {allowed}")
+    edge = 3 if size >= 13 else 2
+    lo, hi, mid = edge, size - 1 - edge, size // 2
+    # (row from the top, column); GTP order: D4 Q16 D16 Q4 D10 Q10 K4 K16 for 19x19.
+    order = [(hi, lo), (lo, hi), (lo, lo), (hi, hi), (mid, lo), (mid, hi), (hi, mid), (lo, mid)]
+    corners_and_sides = {2: 2, 3: 3, 4: 4, 5: 4, 6: 6, 7: 6, 8: 8, 9: 8}[stones]
+    points = order[:corners_and_sides] + ([(mid, mid)] if stones in (5, 7, 9) else [])
+    return [r * size + c for r, c in points]
+
+
+@dataclass(frozen=True)
+class Score:
+    """A counted position. ``margin`` = black points - white points - komi (positive: black wins)."""
+
+    rule: str
+    black: float
+    white: float
+    komi: float
+    owner: np.ndarray  # int8[N, N]: 1 black, 2 white, 0 neutral (dead stones count for the capturer)
+
+    @property
+    def margin(self) -> float:
+        return self.black - self.white - self.komi
+
+    @property
+    def winner(self) -> int:
+        return BLACK if self.margin > 0 else WHITE if self.margin < 0 else EMPTY
+
+    @property
+    def result(self) -> str:
+        """The SGF / GTP result string: ``B+3.5``, ``W+0.5`` or ``0`` (jigo)."""
+        m = self.margin
+        if m == 0:
+            return "0"
+        return f"{'B' if m > 0 else 'W'}+{abs(m):g}"
+
+
+class Board:
+    """A Go position with its history (for superko and undo).
+
+    Parameters: ``size`` 2..19, ``komi`` any float, ``ko_rule`` simple / positional (default) /
+    situational, ``allow_suicide`` (multi-stone suicide as in Tromp-Taylor; default False).
+    """
+
+    __slots__ = ("_hk", "_jr", "_moves", "_pass", "_st", "allow_suicide", "ko_rule", "komi", "size")
+
+    def __init__(
+        self,
+        size: int = 19,
+        komi: float = 7.5,
+        ko_rule: str = "positional",
+        allow_suicide: bool = False,
+        _capacity: int | None = None,
+    ):
+        if not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE:
+            raise BoardSetupError(f"board size {size!r} is not supported (allowed {MIN_SIZE}..{MAX_SIZE})")
+        if ko_rule not in KO_RULES:
+            raise GoError(f"ko rule {ko_rule!r} is unknown (allowed: {', '.join(KO_RULES)})")
+        self.size = int(size)
+        self.komi = float(komi)
+        self.ko_rule = ko_rule
+        self.allow_suicide = bool(allow_suicide)
+        self._pass = self.size * self.size
+        self._moves: list[tuple[int, int]] = []  # (colour, action) of every move since the setup
+        capacity = _capacity or 2 * self.size * self.size + 16
+        self._allocate(capacity)
+        self._st[H_TO_PLAY] = BLACK
+        K.rebuild(self._st, self._hk, self._jr, np.zeros(self.size * self.size, np.int8))
+
+    # ------------------------------------------------------------------ storage
+
+    def _allocate(self, capacity: int, old: Board | None = None) -> None:
+        n = self.size
+        s = padded_size(n)
+        tsize = 1 << max(6, int(2 * capacity + 8).bit_length())
+        base = base_len(n)
+        st = np.zeros(base + capacity + tsize, np.int32)
+        keys = zobrist_keys(n)
+        hk = np.zeros(K_ZOB + 2 * s + capacity + tsize, np.uint64)
+        hk[: keys.shape[0]] = keys
+        st[H_N], st[H_W], st[H_S] = n, n + 1, s
+        st[H_KO_RULE] = KO_RULES[self.ko_rule]
+        st[H_SUICIDE] = int(self.allow_suicide)
+        st[H_CAP], st[H_TSIZE] = capacity, tsize
+        st[H_OFF_MARKS], st[H_OFF_TCOUNT] = base, base + capacity
+        st[H_OFF_HIST], st[H_OFF_TKEYS] = K_ZOB + 2 * s, K_ZOB + 2 * s + capacity
+        jr = np.zeros(J_START + 4 * journal_bound(n) + 32 * capacity, np.int32)
+        jr[J_TOP] = J_START
+        if old is not None:  # keep position, history, marks and journal
+            ost, ohk, ojr = old._st, old._hk, old._jr
+            keep = [h for h in range(OFF_COLOR) if h not in (H_CAP, H_TSIZE, H_OFF_MARKS, H_OFF_TCOUNT,
+                                                              H_OFF_HIST, H_OFF_TKEYS)]
+            st[keep] = ost[keep]
+            st[OFF_COLOR:base] = ost[OFF_COLOR:base]
+            moves = int(ost[H_MOVE])
+            st[base : base + moves + 1] = ost[ost[H_OFF_MARKS] : ost[H_OFF_MARKS] + moves + 1]
+            hk[st[H_OFF_HIST] : st[H_OFF_HIST] + moves + 1] = ohk[ost[H_OFF_HIST] : ost[H_OFF_HIST] + moves + 1]
+            top = int(ojr[J_TOP])
+            if top > jr.shape[0] // 2:
+                jr = np.zeros(2 * top + 4 * journal_bound(n), np.int32)
+            jr[:top] = ojr[:top]
+        self._st, self._hk, self._jr = st, hk, jr
+        if old is not None:
+            K.rebuild_hash_set(st, hk, self._sides())
+
+    def _grow(self) -> None:
+        self._allocate(2 * int(self._st[H_CAP]), old=self)
+
+    def copy(self) -> Board:
+        other = Board.__new__(Board)
+        other.size, other.komi, other.ko_rule = self.size, self.komi, self.ko_rule
+        other.allow_suicide, other._pass = self.allow_suicide, self._pass
+        other._moves = list(self._moves)
+        other._st, other._hk, other._jr = self._st.copy(), self._hk.copy(), self._jr.copy()
+        return other
+
+    # ------------------------------------------------------------------ moves
+
+    def action(self, move: int | str) -> int:
+        """A move as an action index; accepts actions and GTP vertices."""
+        if isinstance(move, str):
+            return from_gtp(move, self.size)
+        a = int(move)
+        if not 0 <= a <= self._pass:
+            raise CoordinateError(f"action {move} is outside 0..{self._pass} (pass = {self._pass})")
+        return a
+
+    def _point(self, action: int) -> int:
+        if action == self._pass:
+            return 0
+        row, col = divmod(action, self.size)
+        return (row + 1) * (self.size + 1) + col + 1
+
+    def play(self, move: int | str, color: int | str | None = None) -> None:
+        """Play a move for ``color`` (default: the side to move). Raises IllegalMoveError."""
+        a = move if type(move) is int and 0 <= move <= self._pass else self.action(move)
+        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
+        code = K.play(self._st, self._hk, self._jr, self._point(a), c, True)
+        if code != LEGAL:
+            if code != NEED_GROW:
+                raise IllegalMoveError(to_gtp(a, self.size), int(c), int(code))
+            self._grow()
+            code = K.play(self._st, self._hk, self._jr, self._point(a), c, True)
+            if code != LEGAL:
+                raise IllegalMoveError(to_gtp(a, self.size), int(c), int(code))
+        self._moves.append((int(c), a))
+
+    def pass_move(self, color: int | str | None = None) -> None:
+        self.play(self._pass, color)
+
+    def legality(self, move: int | str, color: int | str | None = None) -> str | None:
+        """None when the move is legal, else the reason (occupied, suicide, ko, superko)."""
+        a = self.action(move)
+        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
+        code = K.legal_code(self._st, self._hk, self._point(a), c, True)
+        return None if code == LEGAL else {1: "occupied", 2: "suicide", 3: "ko", 4: "superko"}[int(code)]
+
+    def is_legal(self, move: int | str, color: int | str | None = None) -> bool:
+        try:
+            return self.legality(move, color) is None
+        except CoordinateError:
+            return False
+
+    def legal_moves(self, color: int | str | None = None) -> np.ndarray:
+        """Legal actions in ascending order, pass (N*N) last and always included. int64[k]."""
+        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
+        return K.legal_actions(self._st, self._hk, c)
+
+    def legal_mask(self, color: int | str | None = None) -> np.ndarray:
+        """bool[N*N+1] over actions (last = pass)."""
+        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
+        return K.legal_mask(self._st, self._hk, c)
+
+    def undo(self) -> tuple[int, int]:
+        """Take back the last move; returns its (colour, action). Raises GoError when none."""
+        if not K.undo(self._st, self._hk, self._jr):
+            raise GoError("nothing to undo (no move since the start or the last setup)")
+        return self._moves.pop()
+
+    # ------------------------------------------------------------------ setup
+
+    def set_stones(self, black: Iterable = (), white: Iterable = (), empty: Iterable = ()) -> None:
+        """Setup stones (SGF AB / AW / AE, free handicap). Clears the history: undo and superko
+        start again from the new position. Raises BoardSetupError and leaves the board unchanged
+        when a chain would have no liberty."""
+        colors = self.stones().reshape(-1).copy()
+        for group, value in ((black, BLACK), (white, WHITE), (empty, EMPTY)):
+            for move in group:
+                a = self.action(move)
+                if a == self._pass:
+                    raise BoardSetupError("a setup stone cannot be a pass")
+                colors[a] = value
+        backup = (self._st.copy(), self._hk.copy(), self._jr.copy())
+        bad = K.rebuild(self._st, self._hk, self._jr, colors)
+        if bad >= 0:
+            self._st, self._hk, self._jr = backup
+            raise BoardSetupError(f"setup stone at {to_gtp(int(bad), self.size)} would have no liberty")
+        self._moves.clear()
+
+    def place_fixed_handicap(self, stones: int) -> list[int]:
+        """GTP fixed handicap on an empty board; white moves next. Returns the actions."""
+        if self.stones().any():
+            raise BoardSetupError("handicap stones go on an empty board")
+        actions = fixed_handicap_actions(self.size, stones)
+        self.set_stones(black=actions)
+        self._st[H_TO_PLAY] = WHITE
+        K.reset_history(self._st, self._hk, self._jr)
+        return actions
+
+    def set_to_play(self, color: int | str) -> None:
+        """Change the side to move (e.g. after setup); the superko history keeps its keys."""
+        c = parse_color(color)
+        if c != self._st[H_TO_PLAY]:
+            self._st[H_TO_PLAY] = c
+            if not self._moves:
+                K.reset_history(self._st, self._hk, self._jr)
+
+    def _sides(self) -> np.ndarray:
+        """Side to move at every history index 0..move_number (for situational superko keys)."""
+        sides = np.empty(len(self._moves) + 1, np.int32)
+        sides[0] = self._moves[0][0] if self._moves else self._st[H_TO_PLAY]
+        for i, (color, _) in enumerate(self._moves):
+            sides[i + 1] = 3 - color
+        return sides
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def to_play(self) -> int:
+        return int(self._st[H_TO_PLAY])
+
+    @property
+    def move_number(self) -> int:
+        """Moves (passes included) since the start or the last setup."""
+        return int(self._st[H_MOVE])
+
+    @property
+    def consecutive_passes(self) -> int:
+        return int(self._st[H_PASSES])
+
+    @property
+    def is_game_over(self) -> bool:
+        """Two consecutive passes end the game."""
+        return self._st[H_PASSES] >= 2
+
+    @property
+    def last_move(self) -> int | None:
+        last = int(self._st[H_LAST])
+        return None if last < 0 else self._pass if last == 0 else self._action_of(last)
+
+    @property
+    def ko_point(self) -> int | None:
+        """The point the side to move may not take back (simple ko), if any."""
+        ko = int(self._st[H_KO])
+        return self._action_of(ko) if ko and self._st[H_KO_COLOR] == self._st[H_TO_PLAY] else None
+
+    @property
+    def captures(self) -> dict[int, int]:
+        """Stones captured so far by each colour."""
+        return {BLACK: int(self._st[H_CAPS_BLACK]), WHITE: int(self._st[H_CAPS_WHITE])}
+
+    @property
+    def hash(self) -> int:
+        """Zobrist hash of the stones on the board (side to move not included)."""
+        return int(self._hk[self._st[H_OFF_HIST] + self._st[H_MOVE]])
+
+    @property
+    def moves(self) -> list[tuple[int, int]]:
+        return list(self._moves)
+
+    def _action_of(self, point: int) -> int:
+        row, col = divmod(point, self.size + 1)
+        return (row - 1) * self.size + col - 1
+
+    def stones(self) -> np.ndarray:
+        """int8[N, N]: 0 empty, 1 black, 2 white; row 0 is the top line."""
+        return K.stones(self._st)
+
+    def color_at(self, move: int | str) -> int:
+        return int(self._st[OFF_COLOR + self._point(self.action(move))])
+
+    def liberties(self, move: int | str) -> int:
+        """Exact liberty count of the chain through the point (0 when empty)."""
+        return int(K.chain_liberties(self._st, self._point(self.action(move))))
+
+    # ------------------------------------------------------------------ scoring
+
+    def score(self, rule: str = "area", dead: Iterable = ()) -> Score:
+        """Count the position. ``rule``: "area" (Tromp-Taylor: stones + empty regions reaching one
+        colour only) or "territory" (empty regions + captures + dead stones, Japanese style).
+        ``dead``: stones to remove first (they count as captured by the other side)."""
+        if rule not in ("area", "territory"):
+            raise GoError(f"scoring rule {rule!r} is unknown (allowed: area, territory)")
+        n = self.size
+        s = padded_size(n)
+        colors = self._st[OFF_COLOR : OFF_COLOR + s].astype(np.int8)
+        dead_count = {BLACK: 0, WHITE: 0}
+        for move in dead:
+            p = self._point(self.action(move))
+            if colors[p] in (BLACK, WHITE):
+                dead_count[int(colors[p])] += 1
+                colors[p] = EMPTY
+        owner_padded = K.area_owner(colors, n, n + 1)
+        idx = np.array([to_point(a, n) for a in range(n * n)])
+        owner = owner_padded[idx].reshape(n, n)
+        board_colors = colors[idx].reshape(n, n)
+        if rule == "area":
+            black = float(np.count_nonzero(owner == BLACK))
+            white = float(np.count_nonzero(owner == WHITE))
+        else:
+            empty = board_colors == EMPTY
+            black = float(np.count_nonzero(empty & (owner == BLACK)))
+            white = float(np.count_nonzero(empty & (owner == WHITE)))
+            black += self._st[H_CAPS_BLACK] + dead_count[WHITE]
+            white += self._st[H_CAPS_WHITE] + dead_count[BLACK]
+        return Score(rule, black, white, self.komi, owner)
+
+    # ------------------------------------------------------------------ text
+
+    def __str__(self) -> str:
+        return self.to_ascii()
+
+    def __repr__(self) -> str:
+        return (f"Board(size={self.size}, komi={self.komi}, ko_rule={self.ko_rule!r}, "
+                f"move={self.move_number}, to_play={COLOR_NAMES[self.to_play]})")
+
+    def to_ascii(self) -> str:
+        """Rows from the top: ``X`` black, ``O`` white, ``.`` empty."""
+        chars = {EMPTY: ".", BLACK: "X", WHITE: "O"}
+        return "\n".join("".join(chars[int(v)] for v in row) for row in self.stones())
+
+    @classmethod
+    def from_ascii(cls, text: str, to_play: int | str = BLACK, **kwargs) -> Board:
+        """A board from rows of ``X`` / ``O`` / ``.`` (spaces ignored), e.g. for tests."""
+        rows = [line.replace(" ", "") for line in text.strip().splitlines() if line.strip()]
+        size = len(rows)
+        if any(len(r) != size for r in rows):
+            raise BoardSetupError(f"ASCII board is not square: {[len(r) for r in rows]} columns, {size} rows")
+        board = cls(size, **kwargs)
+        black, white = [], []
+        for r, row in enumerate(rows):
+            for c, ch in enumerate(row):
+                if ch in "Xx#@":
+                    black.append(r * size + c)
+                elif ch in "Oo":
+                    white.append(r * size + c)
+                elif ch not in ".+":
+                    raise BoardSetupError(f"ASCII board: unexpected character {ch!r} at row {r}, column {c}")
+        board.set_stones(black=black, white=white)
+        board.set_to_play(to_play)
+        return board

@@ -1,0 +1,97 @@
+"""Light random playouts run entirely in compiled code (the rollout of pure MCTS).
+
+Policy: uniform over the legal moves of the side to move that do not fill one of its own true
+eyes; when there is none, pass. Two consecutive passes or ``max_moves`` end the playout, which is
+then scored by Tromp-Taylor area. Playouts use simple ko (not superko) and never commit suicide,
+as is usual for rollouts; they run on a scratch copy and never change the caller's state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .kernels import _neighbour, area_difference, legal_code, play
+from .layout import BORDER, H_NEMPTY, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, LEGAL, OFF_COLOR, PASS_POINT
+
+
+@njit(cache=True)
+def next_random(rng):
+    """xorshift64* (Vigna 2016): rng is a uint64[1] state, never 0. Returns 31 random bits."""
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(33))
+
+
+@njit(cache=True)
+def is_true_eye(st, p, color):
+    """The usual playout eye test: every neighbour is ``color`` (or the edge) and the opponent
+    holds at most one diagonal point (none when the point touches the edge)."""
+    w = st[H_W]
+    for d in range(4):
+        c = st[OFF_COLOR + _neighbour(p, w, d)]
+        if c != color and c != BORDER:
+            return False
+    other = 3 - color
+    enemy = 0
+    edge = 0
+    for q in (p - w - 1, p - w + 1, p + w - 1, p + w + 1):
+        c = st[OFF_COLOR + q]
+        if c == other:
+            enemy += 1
+        elif c == BORDER:
+            edge = 1
+    if edge:
+        return enemy == 0
+    return enemy <= 1
+
+
+@njit(cache=True)
+def playout_in_place(st, hk, jr, rng, max_moves):
+    """Run one playout on ``st`` (a scratch state, changed in place). Returns moves played."""
+    s_len = st[H_S]
+    elist = OFF_COLOR + 6 * s_len
+    epos = OFF_COLOR + 5 * s_len
+    color = st[H_TO_PLAY]
+    moves = 0
+    while moves < max_moves and st[H_PASSES] < 2:
+        k = st[H_NEMPTY]
+        chosen = PASS_POINT
+        while k > 0:
+            i = next_random(rng) % k
+            p = st[elist + i]
+            if not is_true_eye(st, p, color) and legal_code(st, hk, p, color, False) == LEGAL:
+                chosen = p
+                break
+            # Sample without replacement: park the rejected point behind the live range.
+            k -= 1
+            q = st[elist + k]
+            st[elist + i] = q
+            st[epos + q] = i
+            st[elist + k] = p
+            st[epos + p] = k
+        play(st, hk, jr, chosen, color, False)
+        color = 3 - color
+        moves += 1
+    return moves
+
+
+@njit(cache=True)
+def playouts(st, hk, seed, count, max_moves, out_diff):
+    """``count`` playouts from the position in ``st`` (left unchanged). Fills out_diff[i] with
+    black area minus white area (no komi) at the end of playout i; returns total moves played."""
+    base = OFF_COLOR + 7 * st[H_S]
+    scratch = np.empty(base, np.int32)
+    jr = np.zeros(2, np.int32)
+    rng = np.empty(1, np.uint64)
+    rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+    total = 0
+    for i in range(count):
+        scratch[:] = st[:base]
+        scratch[H_SUICIDE] = 0
+        total += playout_in_place(scratch, hk, jr, rng, max_moves)
+        out_diff[i] = area_difference(scratch)
+    return total
