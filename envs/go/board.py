@@ -20,18 +20,23 @@ from . import kernels as K
 from .coords import CoordinateError, from_gtp, to_gtp, to_point
 from .layout import (
     BLACK,
+    COUNT_SHIFT,
     EMPTY,
     H_CAP,
     H_CAPS_BLACK,
     H_CAPS_WHITE,
+    H_JTOP,
     H_KO,
     H_KO_COLOR,
     H_KO_RULE,
     H_LAST,
     H_MOVE,
     H_N,
+    H_OFF_COUNTS,
     H_OFF_HIST,
+    H_OFF_JOURNAL,
     H_OFF_MARKS,
+    H_OFF_MOVES,
     H_OFF_TCOUNT,
     H_OFF_TKEYS,
     H_PASSES,
@@ -42,11 +47,9 @@ from .layout import (
     H_W,
     ILLEGAL_KO,
     ILLEGAL_OCCUPIED,
+    ILLEGAL_OFF_BOARD,
     ILLEGAL_SUICIDE,
     ILLEGAL_SUPERKO,
-    J_START,
-    J_TOP,
-    K_ZOB,
     KO_RULES,
     LEGAL,
     NEED_GROW,
@@ -54,8 +57,10 @@ from .layout import (
     WHITE,
     base_len,
     journal_bound,
+    legal_out_offset,
     padded_size,
     zobrist_keys,
+    zobrist_offset,
 )
 
 MIN_SIZE, MAX_SIZE = 2, 19
@@ -66,6 +71,9 @@ _REASONS = {
     ILLEGAL_KO: "it retakes a ko",
     ILLEGAL_SUPERKO: "it repeats an earlier position (superko)",
 }
+
+
+_INT_TYPES = frozenset({int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.intp})
 
 
 class GoError(ValueError):
@@ -148,7 +156,7 @@ class Board:
     situational, ``allow_suicide`` (multi-stone suicide as in Tromp-Taylor; default False).
     """
 
-    __slots__ = ("_hk", "_jr", "_moves", "_pass", "_st", "allow_suicide", "ko_rule", "komi", "size")
+    __slots__ = ("_legal_off", "_pass", "_st", "allow_suicide", "ko_rule", "komi", "size")
 
     def __init__(
         self,
@@ -167,57 +175,60 @@ class Board:
         self.ko_rule = ko_rule
         self.allow_suicide = bool(allow_suicide)
         self._pass = self.size * self.size
-        self._moves: list[tuple[int, int]] = []  # (colour, action) of every move since the setup
-        capacity = _capacity or 2 * self.size * self.size + 16
-        self._allocate(capacity)
+        self._legal_off = legal_out_offset(self.size)
+        self._st = self._allocate(_capacity or 2 * self.size * self.size + 16)
         self._st[H_TO_PLAY] = BLACK
-        K.rebuild(self._st, self._hk, self._jr, np.zeros(self.size * self.size, np.int8))
+        K.rebuild(self._st, np.zeros(self.size * self.size, np.int8))
 
     # ------------------------------------------------------------------ storage
 
-    def _allocate(self, capacity: int, old: Board | None = None) -> None:
+    def _allocate(self, capacity: int, old: np.ndarray | None = None) -> np.ndarray:
+        """A state array with room for ``capacity`` moves; copies position and history of ``old``."""
         n = self.size
-        s = padded_size(n)
         tsize = 1 << max(6, int(2 * capacity + 8).bit_length())
         base = base_len(n)
-        st = np.zeros(base + capacity + tsize, np.int32)
-        keys = zobrist_keys(n)
-        hk = np.zeros(K_ZOB + 2 * s + capacity + tsize, np.uint64)
-        hk[: keys.shape[0]] = keys
-        st[H_N], st[H_W], st[H_S] = n, n + 1, s
+        journal = 4 * journal_bound(n) + 32 * capacity
+        if old is not None:
+            journal = max(journal, 2 * int(old[H_JTOP] - old[H_OFF_JOURNAL]) + journal_bound(n))
+        st = np.zeros(base + 4 * capacity + 2 * tsize + journal, np.int64)
+        st[H_N], st[H_W], st[H_S] = n, n + 1, padded_size(n)
         st[H_KO_RULE] = KO_RULES[self.ko_rule]
         st[H_SUICIDE] = int(self.allow_suicide)
         st[H_CAP], st[H_TSIZE] = capacity, tsize
-        st[H_OFF_MARKS], st[H_OFF_TCOUNT] = base, base + capacity
-        st[H_OFF_HIST], st[H_OFF_TKEYS] = K_ZOB + 2 * s, K_ZOB + 2 * s + capacity
-        jr = np.zeros(J_START + 4 * journal_bound(n) + 32 * capacity, np.int32)
-        jr[J_TOP] = J_START
-        if old is not None:  # keep position, history, marks and journal
-            ost, ohk, ojr = old._st, old._hk, old._jr
-            keep = [h for h in range(OFF_COLOR) if h not in (H_CAP, H_TSIZE, H_OFF_MARKS, H_OFF_TCOUNT,
-                                                              H_OFF_HIST, H_OFF_TKEYS)]
-            st[keep] = ost[keep]
-            st[OFF_COLOR:base] = ost[OFF_COLOR:base]
-            moves = int(ost[H_MOVE])
-            st[base : base + moves + 1] = ost[ost[H_OFF_MARKS] : ost[H_OFF_MARKS] + moves + 1]
-            hk[st[H_OFF_HIST] : st[H_OFF_HIST] + moves + 1] = ohk[ost[H_OFF_HIST] : ost[H_OFF_HIST] + moves + 1]
-            top = int(ojr[J_TOP])
-            if top > jr.shape[0] // 2:
-                jr = np.zeros(2 * top + 4 * journal_bound(n), np.int32)
-            jr[:top] = ojr[:top]
-        self._st, self._hk, self._jr = st, hk, jr
-        if old is not None:
-            K.rebuild_hash_set(st, hk, self._sides())
+        offsets = (H_OFF_MARKS, H_OFF_HIST, H_OFF_COUNTS, H_OFF_MOVES)
+        for i, h in enumerate(offsets):
+            st[h] = base + i * capacity
+        st[H_OFF_TCOUNT] = base + 4 * capacity
+        st[H_OFF_TKEYS] = base + 4 * capacity + tsize
+        st[H_OFF_JOURNAL] = st[H_JTOP] = base + 4 * capacity + 2 * tsize
+        keys = zobrist_keys(n)
+        st[zobrist_offset(n) : zobrist_offset(n) + keys.shape[0]] = keys
+        if old is None:
+            return st
+        fixed = (H_CAP, H_TSIZE, H_OFF_TCOUNT, H_OFF_TKEYS, H_OFF_JOURNAL, H_JTOP) + offsets
+        keep = [h for h in range(OFF_COLOR) if h not in fixed]
+        st[keep] = old[keep]
+        st[OFF_COLOR:base] = old[OFF_COLOR:base]
+        moves = int(old[H_MOVE])
+        for h in offsets:
+            st[st[h] : st[h] + moves + 1] = old[old[h] : old[h] + moves + 1]
+        # Journal entries index the base part only (same place in both arrays); marks move along.
+        used = old[old[H_OFF_JOURNAL] : old[H_JTOP]]
+        st[st[H_OFF_JOURNAL] : st[H_OFF_JOURNAL] + used.shape[0]] = used
+        st[H_JTOP] = st[H_OFF_JOURNAL] + used.shape[0]
+        marks = st[st[H_OFF_MARKS] : st[H_OFF_MARKS] + moves + 1]
+        marks += st[H_OFF_JOURNAL] - old[H_OFF_JOURNAL]
+        K.rebuild_hash_set(st)
+        return st
 
     def _grow(self) -> None:
-        self._allocate(2 * int(self._st[H_CAP]), old=self)
+        self._st = self._allocate(2 * int(self._st[H_CAP]), old=self._st)
 
     def copy(self) -> Board:
         other = Board.__new__(Board)
         other.size, other.komi, other.ko_rule = self.size, self.komi, self.ko_rule
-        other.allow_suicide, other._pass = self.allow_suicide, self._pass
-        other._moves = list(self._moves)
-        other._st, other._hk, other._jr = self._st.copy(), self._hk.copy(), self._jr.copy()
+        other.allow_suicide, other._pass, other._legal_off = self.allow_suicide, self._pass, self._legal_off
+        other._st = self._st.copy()
         return other
 
     # ------------------------------------------------------------------ moves
@@ -239,17 +250,18 @@ class Board:
 
     def play(self, move: int | str, color: int | str | None = None) -> None:
         """Play a move for ``color`` (default: the side to move). Raises IllegalMoveError."""
-        a = move if type(move) is int and 0 <= move <= self._pass else self.action(move)
-        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
-        code = K.play(self._st, self._hk, self._jr, self._point(a), c, True)
+        if move.__class__ not in _INT_TYPES:
+            move = self.action(move)
+        c = -1 if color is None else parse_color(color)
+        code = K.play_action(self._st, move, c)
         if code != LEGAL:
-            if code != NEED_GROW:
-                raise IllegalMoveError(to_gtp(a, self.size), int(c), int(code))
-            self._grow()
-            code = K.play(self._st, self._hk, self._jr, self._point(a), c, True)
+            if code == NEED_GROW:
+                self._grow()
+                code = K.play_action(self._st, move, c)
             if code != LEGAL:
-                raise IllegalMoveError(to_gtp(a, self.size), int(c), int(code))
-        self._moves.append((int(c), a))
+                if code == ILLEGAL_OFF_BOARD:
+                    self.action(move)  # raises CoordinateError naming the allowed range
+                raise IllegalMoveError(to_gtp(int(move), self.size), self.to_play if c < 0 else c, int(code))
 
     def pass_move(self, color: int | str | None = None) -> None:
         self.play(self._pass, color)
@@ -258,7 +270,7 @@ class Board:
         """None when the move is legal, else the reason (occupied, suicide, ko, superko)."""
         a = self.action(move)
         c = self._st[H_TO_PLAY] if color is None else parse_color(color)
-        code = K.legal_code(self._st, self._hk, self._point(a), c, True)
+        code = K.legal_code(self._st, self._point(a), c, True)
         return None if code == LEGAL else {1: "occupied", 2: "suicide", 3: "ko", 4: "superko"}[int(code)]
 
     def is_legal(self, move: int | str, color: int | str | None = None) -> bool:
@@ -269,19 +281,22 @@ class Board:
 
     def legal_moves(self, color: int | str | None = None) -> np.ndarray:
         """Legal actions in ascending order, pass (N*N) last and always included. int64[k]."""
-        c = self._st[H_TO_PLAY] if color is None else parse_color(color)
-        return K.legal_actions(self._st, self._hk, c)
+        count = K.legal_actions(self._st, -1 if color is None else parse_color(color))
+        return self._st[self._legal_off : self._legal_off + count].copy()
 
     def legal_mask(self, color: int | str | None = None) -> np.ndarray:
         """bool[N*N+1] over actions (last = pass)."""
         c = self._st[H_TO_PLAY] if color is None else parse_color(color)
-        return K.legal_mask(self._st, self._hk, c)
+        return K.legal_mask(self._st, c)
 
     def undo(self) -> tuple[int, int]:
         """Take back the last move; returns its (colour, action). Raises GoError when none."""
-        if not K.undo(self._st, self._hk, self._jr):
+        k = int(self._st[H_MOVE])
+        if k == 0:
             raise GoError("nothing to undo (no move since the start or the last setup)")
-        return self._moves.pop()
+        last = int(self._st[self._st[H_OFF_MOVES] + k - 1])
+        K.undo(self._st)
+        return divmod(last, COUNT_SHIFT)
 
     # ------------------------------------------------------------------ setup
 
@@ -296,12 +311,11 @@ class Board:
                 if a == self._pass:
                     raise BoardSetupError("a setup stone cannot be a pass")
                 colors[a] = value
-        backup = (self._st.copy(), self._hk.copy(), self._jr.copy())
-        bad = K.rebuild(self._st, self._hk, self._jr, colors)
+        backup = self._st.copy()
+        bad = K.rebuild(self._st, colors)
         if bad >= 0:
-            self._st, self._hk, self._jr = backup
+            self._st = backup
             raise BoardSetupError(f"setup stone at {to_gtp(int(bad), self.size)} would have no liberty")
-        self._moves.clear()
 
     def place_fixed_handicap(self, stones: int) -> list[int]:
         """GTP fixed handicap on an empty board; white moves next. Returns the actions."""
@@ -310,24 +324,16 @@ class Board:
         actions = fixed_handicap_actions(self.size, stones)
         self.set_stones(black=actions)
         self._st[H_TO_PLAY] = WHITE
-        K.reset_history(self._st, self._hk, self._jr)
+        K.reset_history(self._st)
         return actions
 
     def set_to_play(self, color: int | str) -> None:
-        """Change the side to move (e.g. after setup); the superko history keeps its keys."""
+        """Change the side to move. Before any move it also re-keys the start position."""
         c = parse_color(color)
         if c != self._st[H_TO_PLAY]:
             self._st[H_TO_PLAY] = c
-            if not self._moves:
-                K.reset_history(self._st, self._hk, self._jr)
-
-    def _sides(self) -> np.ndarray:
-        """Side to move at every history index 0..move_number (for situational superko keys)."""
-        sides = np.empty(len(self._moves) + 1, np.int32)
-        sides[0] = self._moves[0][0] if self._moves else self._st[H_TO_PLAY]
-        for i, (color, _) in enumerate(self._moves):
-            sides[i + 1] = 3 - color
-        return sides
+            if self._st[H_MOVE] == 0:
+                K.reset_history(self._st)
 
     # ------------------------------------------------------------------ queries
 
@@ -368,11 +374,13 @@ class Board:
     @property
     def hash(self) -> int:
         """Zobrist hash of the stones on the board (side to move not included)."""
-        return int(self._hk[self._st[H_OFF_HIST] + self._st[H_MOVE]])
+        return int(self._st[self._st[H_OFF_HIST] + self._st[H_MOVE]])
 
     @property
     def moves(self) -> list[tuple[int, int]]:
-        return list(self._moves)
+        """(colour, action) of every move since the start or the last setup."""
+        off = int(self._st[H_OFF_MOVES])
+        return [divmod(int(v), COUNT_SHIFT) for v in self._st[off : off + self.move_number]]
 
     def _action_of(self, point: int) -> int:
         row, col = divmod(point, self.size + 1)
@@ -406,7 +414,7 @@ class Board:
             if colors[p] in (BLACK, WHITE):
                 dead_count[int(colors[p])] += 1
                 colors[p] = EMPTY
-        owner_padded = K.area_owner(colors, n, n + 1)
+        owner_padded = K.area_owner(colors, n + 1)
         idx = np.array([to_point(a, n) for a in range(n * n)])
         owner = owner_padded[idx].reshape(n, n)
         board_colors = colors[idx].reshape(n, n)

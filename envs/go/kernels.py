@@ -1,14 +1,16 @@
-"""Go rules as numba kernels over the flat arrays described in ``layout.py``.
+"""Go rules as numba kernels over the state array described in ``layout.py``.
 
-Every kernel is ``@njit(cache=True)`` and touches only numpy arrays and scalars. ``record`` selects
-between the two ways a kernel runs:
+Every kernel is ``@njit(cache=True)`` and touches only the int64 state array ``st`` and scalars.
+``record`` selects between the two ways a kernel runs:
 
-- ``record=True`` (the ``Board`` object, MCTS roots): every write to ``st`` goes through the undo
-  journal, the position hash is appended to the history and the superko hash set, and superko is
-  checked according to ``st[H_KO_RULE]``;
-- ``record=False`` (playouts, search scratch copies): no journal, no history, simple ko only.
+- ``record=True`` (the ``Board`` object, MCTS roots): every write goes through the undo journal,
+  the move and the position hash are appended to the history and the superko hash set, and
+  superko is checked according to ``st[H_KO_RULE]``;
+- ``record=False`` (playouts, search scratch copies of ``base_len`` entries): no journal, no
+  history, simple ko only.
 
-Colours are ints (BLACK = 1, WHITE = 2); moves are padded points (``PASS_POINT`` = 0 is the pass).
+Colours are ints (BLACK = 1, WHITE = 2); moves are padded points (``PASS_POINT`` = 0 is the pass)
+except in the ``*_action`` entry points, which take actions (row-major, ``N * N`` = pass).
 """
 
 from __future__ import annotations
@@ -19,18 +21,24 @@ from numba import njit
 from .layout import (
     BLACK,
     BORDER,
+    COUNT_SHIFT,
     EMPTY,
     H_CAP,
     H_CAPS_BLACK,
+    H_JTOP,
     H_KO,
     H_KO_COLOR,
     H_KO_RULE,
     H_LAST,
     H_MOVE,
     H_N,
+    H_NBLACK,
     H_NEMPTY,
+    H_OFF_COUNTS,
     H_OFF_HIST,
+    H_OFF_JOURNAL,
     H_OFF_MARKS,
+    H_OFF_MOVES,
     H_OFF_TCOUNT,
     H_OFF_TKEYS,
     H_PASSES,
@@ -43,13 +51,9 @@ from .layout import (
     H_W,
     ILLEGAL_KO,
     ILLEGAL_OCCUPIED,
+    ILLEGAL_OFF_BOARD,
     ILLEGAL_SUICIDE,
     ILLEGAL_SUPERKO,
-    J_START,
-    J_TOP,
-    K_SEED,
-    K_SIDE,
-    K_ZOB,
     KO_SIMPLE,
     KO_SITUATIONAL,
     LEGAL,
@@ -61,13 +65,13 @@ from .layout import (
 
 
 @njit(cache=True)
-def _set(st, jr, i, value, record):
+def _set(st, i, value, record):
     """st[i] = value, journaled when recording so that ``undo`` can restore it."""
     if record:
-        t = jr[J_TOP]
-        jr[t] = i
-        jr[t + 1] = st[i]
-        jr[J_TOP] = t + 2
+        t = st[H_JTOP]
+        st[t] = i
+        st[t + 1] = st[i]
+        st[H_JTOP] = t + 2
     st[i] = value
 
 
@@ -82,83 +86,139 @@ def _neighbour(p, w, d):
     return p + w
 
 
+@njit(cache=True)
+def _zobrist(st, color, p):
+    s_len = st[H_S]
+    return st[OFF_COLOR + 7 * s_len + (color - 1) * s_len + p]
+
+
+@njit(cache=True)
+def _side_key(st):
+    return st[OFF_COLOR + 9 * st[H_S]]
+
+
+@njit(cache=True)
+def _seed_key(st):
+    return st[OFF_COLOR + 9 * st[H_S] + 1]
+
+
+@njit(cache=True)
+def legal_out_offset(st):
+    return OFF_COLOR + 9 * st[H_S] + 2
+
+
+@njit(cache=True)
+def action_to_point(st, action):
+    n = st[H_N]
+    if action == n * n:
+        return PASS_POINT
+    return (action // n + 1) * st[H_W] + action % n + 1
+
+
+@njit(cache=True)
+def point_to_action(st, p):
+    n = st[H_N]
+    if p == PASS_POINT:
+        return n * n
+    w = st[H_W]
+    return (p // w - 1) * n + p % w - 1
+
+
 # ----------------------------------------------------------------------------- empty-point list
 
 
 @njit(cache=True)
-def _remove_empty(st, jr, p, s, record):
-    epos = OFF_COLOR + 5 * s
-    elist = OFF_COLOR + 6 * s
+def _remove_empty(st, p, s_len, record):
+    epos = OFF_COLOR + 5 * s_len
+    elist = OFF_COLOR + 6 * s_len
     i = st[epos + p]
     n = st[H_NEMPTY] - 1
     last = st[elist + n]
-    _set(st, jr, elist + i, last, record)
-    _set(st, jr, epos + last, i, record)
-    _set(st, jr, epos + p, -1, record)
-    _set(st, jr, H_NEMPTY, n, record)
+    _set(st, elist + i, last, record)
+    _set(st, epos + last, i, record)
+    _set(st, epos + p, -1, record)
+    _set(st, H_NEMPTY, n, record)
 
 
 @njit(cache=True)
-def _add_empty(st, jr, p, s, record):
+def _add_empty(st, p, s_len, record):
     n = st[H_NEMPTY]
-    _set(st, jr, OFF_COLOR + 6 * s + n, p, record)
-    _set(st, jr, OFF_COLOR + 5 * s + p, n, record)
-    _set(st, jr, H_NEMPTY, n + 1, record)
+    _set(st, OFF_COLOR + 6 * s_len + n, p, record)
+    _set(st, OFF_COLOR + 5 * s_len + p, n, record)
+    _set(st, H_NEMPTY, n + 1, record)
 
 
 # ----------------------------------------------------------------------------- superko hash set
 
 
 @njit(cache=True)
-def _key(hk, position_hash, next_color, ko_rule):
+def _key(st, position_hash, next_color):
     """Hash-set key of a position: with situational superko the side to move is part of it."""
     key = position_hash
-    if ko_rule == KO_SITUATIONAL and next_color == WHITE:
-        key ^= hk[K_SIDE]
-    if key == np.uint64(0):  # 0 marks a free slot
-        key = np.uint64(1)
+    if st[H_KO_RULE] == KO_SITUATIONAL and next_color == WHITE:
+        key ^= _side_key(st)
+    if key == 0:  # 0 marks a free slot
+        key = 1
     return key
 
 
 @njit(cache=True)
-def _slot(st, hk, key):
+def _slot(st, key):
     mask = st[H_TSIZE] - 1
     base = st[H_OFF_TKEYS]
-    i = np.int64(key & np.uint64(mask))
+    i = key & mask
     while True:
-        k = hk[base + i]
-        if k == key or k == np.uint64(0):
+        k = st[base + i]
+        if k == key or k == 0:
             return i
         i = (i + 1) & mask
 
 
 @njit(cache=True)
-def _seen(st, hk, key):
-    i = _slot(st, hk, key)
-    return hk[st[H_OFF_TKEYS] + i] == key and st[st[H_OFF_TCOUNT] + i] > 0
+def _seen(st, key):
+    i = _slot(st, key)
+    return st[st[H_OFF_TKEYS] + i] == key and st[st[H_OFF_TCOUNT] + i] > 0
 
 
 @njit(cache=True)
-def _count_key(st, hk, key, delta):
-    i = _slot(st, hk, key)
-    if hk[st[H_OFF_TKEYS] + i] == np.uint64(0):
-        hk[st[H_OFF_TKEYS] + i] = key
+def _count_key(st, key, delta):
+    i = _slot(st, key)
+    if st[st[H_OFF_TKEYS] + i] == 0:
+        st[st[H_OFF_TKEYS] + i] = key
         st[H_TUSED] += 1
     st[st[H_OFF_TCOUNT] + i] += delta
+
+
+@njit(cache=True)
+def _stone_counts(st):
+    return st[H_NBLACK] * COUNT_SHIFT + st[H_NBLACK + 1]
+
+
+@njit(cache=True)
+def quiet_move_may_repeat(st, color):
+    """Can a move of ``color`` that captures nothing recreate an earlier position? Only if some
+    position of the history has exactly one stone of ``color`` more than now (exact pre-filter
+    that spares the hash-set probes in almost every position)."""
+    if st[H_KO_RULE] == KO_SIMPLE or st[H_REMOVALS] == 0:
+        return False
+    target = _stone_counts(st) + (COUNT_SHIFT if color == BLACK else 1)
+    counts = st[H_OFF_COUNTS]
+    for i in range(st[H_MOVE] + 1):
+        if st[counts + i] == target:
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- chains
 
 
 @njit(cache=True)
-def _chain_hash(st, hk, head_stone, color):
-    s_len = st[H_S]
-    nxt = OFF_COLOR + 2 * s_len
-    zob = K_ZOB + (color - 1) * s_len
-    x = np.uint64(0)
+def _chain_hash(st, head_stone, color):
+    nxt = OFF_COLOR + 2 * st[H_S]
+    x = 0
     s = head_stone
     while True:
-        x ^= hk[zob + s]
+        x ^= _zobrist(st, color, s)
         s = st[nxt + s]
         if s == head_stone:
             break
@@ -189,8 +249,38 @@ def _first_seen(st, p, w, d, color, chain):
 
 
 @njit(cache=True)
-def legal_code(st, hk, p, color, superko):
-    """LEGAL or the reason the move is illegal; never changes the state."""
+def _same(c, h, color, chain):
+    return 1 if c == color and h == chain else 0
+
+
+@njit(cache=True)
+def _hash_after(st, p, color, captures, suicide):
+    """Position hash after ``color`` plays p (captures / suicide as found by _legal_code)."""
+    s_len = st[H_S]
+    w = st[H_W]
+    head = OFF_COLOR + s_len
+    plib = OFF_COLOR + 3 * s_len
+    other = 3 - color
+    h = st[st[H_OFF_HIST] + st[H_MOVE]] ^ _zobrist(st, color, p)
+    for d in range(4):
+        q = _neighbour(p, w, d)
+        cq = st[OFF_COLOR + q]
+        if cq == other and captures:
+            chain = st[head + q]
+            if st[plib + chain] == _adjacency(st, p, w, other, chain) and _first_seen(st, p, w, d, other, chain):
+                h ^= _chain_hash(st, chain, other)
+        elif cq == color and suicide:
+            chain = st[head + q]
+            if _first_seen(st, p, w, d, color, chain):
+                h ^= _chain_hash(st, chain, color)
+    if suicide:
+        h ^= _zobrist(st, color, p)
+    return h
+
+
+@njit(cache=True)
+def _legal_code(st, p, color, superko, quiet_may_repeat):
+    """Legality with the four neighbours unrolled (the hot path of legal_actions)."""
     if p == PASS_POINT:
         return LEGAL
     s_len = st[H_S]
@@ -202,50 +292,56 @@ def legal_code(st, hk, p, color, superko):
     if p == st[H_KO] and color == st[H_KO_COLOR]:
         return ILLEGAL_KO
     other = 3 - color
-    has_liberty = False
-    captures = False
-    for d in range(4):
-        q = _neighbour(p, w, d)
-        cq = st[OFF_COLOR + q]
-        if cq == EMPTY:
-            has_liberty = True
-        elif cq == color:
-            chain = st[head + q]
-            if st[plib + chain] > _adjacency(st, p, w, color, chain):
-                has_liberty = True
-        elif cq == other:
-            chain = st[head + q]
-            if st[plib + chain] == _adjacency(st, p, w, other, chain):
-                captures = True
+    c0 = st[OFF_COLOR + p - w]
+    c1 = st[OFF_COLOR + p - 1]
+    c2 = st[OFF_COLOR + p + 1]
+    c3 = st[OFF_COLOR + p + w]
+    h0 = st[head + p - w]
+    h1 = st[head + p - 1]
+    h2 = st[head + p + 1]
+    h3 = st[head + p + w]
+    has_liberty = c0 == EMPTY or c1 == EMPTY or c2 == EMPTY or c3 == EMPTY
+    # An enemy chain is captured when p is its only liberty: its pseudo-liberties all come from p.
+    captures = (
+        (c0 == other and st[plib + h0] == 1 + _same(c1, h1, other, h0) + _same(c2, h2, other, h0)
+         + _same(c3, h3, other, h0))
+        or (c1 == other and st[plib + h1] == 1 + _same(c0, h0, other, h1) + _same(c2, h2, other, h1)
+            + _same(c3, h3, other, h1))
+        or (c2 == other and st[plib + h2] == 1 + _same(c0, h0, other, h2) + _same(c1, h1, other, h2)
+            + _same(c3, h3, other, h2))
+        or (c3 == other and st[plib + h3] == 1 + _same(c0, h0, other, h3) + _same(c1, h1, other, h3)
+            + _same(c2, h2, other, h3))
+    )
+    if not has_liberty and not captures:
+        # A friendly chain with a liberty other than p keeps the new stone alive.
+        has_liberty = (
+            (c0 == color and st[plib + h0] > 1 + _same(c1, h1, color, h0) + _same(c2, h2, color, h0)
+             + _same(c3, h3, color, h0))
+            or (c1 == color and st[plib + h1] > 1 + _same(c0, h0, color, h1) + _same(c2, h2, color, h1)
+                + _same(c3, h3, color, h1))
+            or (c2 == color and st[plib + h2] > 1 + _same(c0, h0, color, h2) + _same(c1, h1, color, h2)
+                + _same(c3, h3, color, h2))
+            or (c3 == color and st[plib + h3] > 1 + _same(c0, h0, color, h3) + _same(c1, h1, color, h3)
+                + _same(c2, h2, color, h3))
+        )
     suicide = not has_liberty and not captures
     if suicide and st[H_SUICIDE] == 0:
         return ILLEGAL_SUICIDE
-    ko_rule = st[H_KO_RULE]
-    # With no stone ever removed, every new position holds one stone more than any before: no repeat.
-    if superko and ko_rule != KO_SIMPLE and (st[H_REMOVALS] > 0 or captures or suicide):
-        h = hk[st[H_OFF_HIST] + st[H_MOVE]] ^ hk[K_ZOB + (color - 1) * s_len + p]
-        for d in range(4):
-            q = _neighbour(p, w, d)
-            cq = st[OFF_COLOR + q]
-            if cq == other and captures:
-                chain = st[head + q]
-                if st[plib + chain] == _adjacency(st, p, w, other, chain) and _first_seen(
-                    st, p, w, d, other, chain
-                ):
-                    h ^= _chain_hash(st, hk, chain, other)
-            elif cq == color and suicide:
-                chain = st[head + q]
-                if _first_seen(st, p, w, d, color, chain):
-                    h ^= _chain_hash(st, hk, chain, color)
-        if suicide:
-            h ^= hk[K_ZOB + (color - 1) * s_len + p]
-        if _seen(st, hk, _key(hk, h, other, ko_rule)):
+    if superko and st[H_KO_RULE] != KO_SIMPLE and (captures or suicide or quiet_may_repeat):
+        h = _hash_after(st, p, color, captures, suicide)
+        if _seen(st, _key(st, h, other)):
             return ILLEGAL_SUPERKO
     return LEGAL
 
 
 @njit(cache=True)
-def _merge(st, jr, a, b, record):
+def legal_code(st, p, color, superko):
+    """LEGAL or the reason the move is illegal; never changes the state."""
+    return _legal_code(st, p, color, superko, superko and quiet_move_may_repeat(st, color))
+
+
+@njit(cache=True)
+def _merge(st, a, b, record):
     """Join chain b into chain a (the larger keeps its head)."""
     s_len = st[H_S]
     head = OFF_COLOR + s_len
@@ -256,49 +352,50 @@ def _merge(st, jr, a, b, record):
         a, b = b, a
     s = b
     while True:
-        _set(st, jr, head + s, a, record)
+        _set(st, head + s, a, record)
         s = st[nxt + s]
         if s == b:
             break
     next_a = st[nxt + a]
     next_b = st[nxt + b]
-    _set(st, jr, nxt + a, next_b, record)
-    _set(st, jr, nxt + b, next_a, record)
-    _set(st, jr, size + a, st[size + a] + st[size + b], record)
-    _set(st, jr, plib + a, st[plib + a] + st[plib + b], record)
+    _set(st, nxt + a, next_b, record)
+    _set(st, nxt + b, next_a, record)
+    _set(st, size + a, st[size + a] + st[size + b], record)
+    _set(st, plib + a, st[plib + a] + st[plib + b], record)
 
 
 @njit(cache=True)
-def _remove_chain(st, hk, jr, chain, color, record):
+def _remove_chain(st, chain, color, record):
     """Take a chain off the board; returns (stones removed, xor of their Zobrist keys)."""
     s_len = st[H_S]
     w = st[H_W]
     head = OFF_COLOR + s_len
     nxt = OFF_COLOR + 2 * s_len
     plib = OFF_COLOR + 3 * s_len
-    zob = K_ZOB + (color - 1) * s_len
-    x = np.uint64(0)
+    x = 0
     n = 0
     s = chain
     while True:
-        _set(st, jr, OFF_COLOR + s, EMPTY, record)
-        _add_empty(st, jr, s, s_len, record)
-        x ^= hk[zob + s]
+        _set(st, OFF_COLOR + s, EMPTY, record)
+        _add_empty(st, s, s_len, record)
+        if record:
+            x ^= _zobrist(st, color, s)
         for d in range(4):
             q = _neighbour(s, w, d)
             cq = st[OFF_COLOR + q]
             if cq == BLACK or cq == WHITE:
                 hq = st[head + q]
-                _set(st, jr, plib + hq, st[plib + hq] + 1, record)
+                _set(st, plib + hq, st[plib + hq] + 1, record)
         n += 1
         s = st[nxt + s]
         if s == chain:
             break
+    _set(st, H_NBLACK + color - 1, st[H_NBLACK + color - 1] - n, record)
     return n, x
 
 
 @njit(cache=True)
-def _put_stone(st, jr, p, color, record):
+def _put_stone(st, p, color, record):
     """Place a stone and join it to its neighbours' chains, without captures."""
     s_len = st[H_S]
     w = st[H_W]
@@ -306,11 +403,12 @@ def _put_stone(st, jr, p, color, record):
     nxt = OFF_COLOR + 2 * s_len
     plib = OFF_COLOR + 3 * s_len
     size = OFF_COLOR + 4 * s_len
-    _set(st, jr, OFF_COLOR + p, color, record)
-    _remove_empty(st, jr, p, s_len, record)
-    _set(st, jr, head + p, p, record)
-    _set(st, jr, nxt + p, p, record)
-    _set(st, jr, size + p, 1, record)
+    _set(st, OFF_COLOR + p, color, record)
+    _remove_empty(st, p, s_len, record)
+    _set(st, head + p, p, record)
+    _set(st, nxt + p, p, record)
+    _set(st, size + p, 1, record)
+    _set(st, H_NBLACK + color - 1, st[H_NBLACK + color - 1] + 1, record)
     liberties = 0
     for d in range(4):
         q = _neighbour(p, w, d)
@@ -319,45 +417,44 @@ def _put_stone(st, jr, p, color, record):
             liberties += 1
         elif cq == BLACK or cq == WHITE:
             hq = st[head + q]
-            _set(st, jr, plib + hq, st[plib + hq] - 1, record)
-    _set(st, jr, plib + p, liberties, record)
+            _set(st, plib + hq, st[plib + hq] - 1, record)
+    _set(st, plib + p, liberties, record)
     for d in range(4):
         q = _neighbour(p, w, d)
         if st[OFF_COLOR + q] == color:
             a = st[head + p]
             b = st[head + q]
             if a != b:
-                _merge(st, jr, a, b, record)
+                _merge(st, a, b, record)
 
 
 @njit(cache=True)
-def needs_grow(st, jr):
+def needs_grow(st):
     """True when one more recorded move might not fit in the history, hash set or journal."""
-    s_len = st[H_S]
     return (
         st[H_MOVE] + 2 >= st[H_CAP]
         or 2 * (st[H_TUSED] + 2) >= st[H_TSIZE]
-        or jr[J_TOP] + 2 * (16 * s_len + 64) > jr.shape[0]
+        or st[H_JTOP] + 2 * (16 * st[H_S] + 64) > st.shape[0]
     )
 
 
 @njit(cache=True)
-def play(st, hk, jr, p, color, record):
+def play(st, p, color, record):
     """Play ``color`` at point p (PASS_POINT passes). Returns LEGAL or the illegality code,
     leaving the state untouched when the move is rejected; NEED_GROW asks for bigger arrays."""
-    if record and needs_grow(st, jr):
+    if record and needs_grow(st):
         return NEED_GROW
-    code = legal_code(st, hk, p, color, record)
+    code = legal_code(st, p, color, record)
     if code != LEGAL:
         return code
     other = 3 - color
     k = st[H_MOVE]
     if record:
-        st[st[H_OFF_MARKS] + k] = jr[J_TOP]
-    x = np.uint64(0)
+        st[st[H_OFF_MARKS] + k] = st[H_JTOP]
+    x = 0
     if p == PASS_POINT:
-        _set(st, jr, H_KO, 0, record)
-        _set(st, jr, H_PASSES, st[H_PASSES] + 1, record)
+        _set(st, H_KO, 0, record)
+        _set(st, H_PASSES, st[H_PASSES] + 1, record)
     else:
         s_len = st[H_S]
         w = st[H_W]
@@ -365,8 +462,8 @@ def play(st, hk, jr, p, color, record):
         plib = OFF_COLOR + 3 * s_len
         size = OFF_COLOR + 4 * s_len
         if record:
-            x ^= hk[K_ZOB + (color - 1) * s_len + p]
-        _put_stone(st, jr, p, color, record)
+            x ^= _zobrist(st, color, p)
+        _put_stone(st, p, color, record)
         captured = 0
         ko_point = 0
         for d in range(4):
@@ -374,88 +471,101 @@ def play(st, hk, jr, p, color, record):
             if st[OFF_COLOR + q] == other:
                 hq = st[head + q]
                 if st[plib + hq] == 0:
-                    n, xs = _remove_chain(st, hk, jr, hq, other, record)
+                    n, xs = _remove_chain(st, hq, other, record)
                     captured += n
                     x ^= xs
                     ko_point = q
         hp = st[head + p]
         suicided = 0
         if st[plib + hp] == 0:  # reached only when suicide is allowed
-            suicided, xs = _remove_chain(st, hk, jr, hp, color, record)
+            suicided, xs = _remove_chain(st, hp, color, record)
             x ^= xs
-            _set(st, jr, H_CAPS_BLACK + other - 1, st[H_CAPS_BLACK + other - 1] + suicided, record)
+            _set(st, H_CAPS_BLACK + other - 1, st[H_CAPS_BLACK + other - 1] + suicided, record)
         if captured > 0:
-            _set(st, jr, H_CAPS_BLACK + color - 1, st[H_CAPS_BLACK + color - 1] + captured, record)
-            _set(st, jr, H_REMOVALS, st[H_REMOVALS] + captured, record)
-        if suicided > 0:
-            _set(st, jr, H_REMOVALS, st[H_REMOVALS] + suicided, record)
+            _set(st, H_CAPS_BLACK + color - 1, st[H_CAPS_BLACK + color - 1] + captured, record)
+        if captured + suicided > 0:
+            _set(st, H_REMOVALS, st[H_REMOVALS] + captured + suicided, record)
         if captured == 1 and suicided == 0 and st[size + hp] == 1 and st[plib + hp] == 1:
-            _set(st, jr, H_KO, ko_point, record)
-            _set(st, jr, H_KO_COLOR, other, record)
+            _set(st, H_KO, ko_point, record)
+            _set(st, H_KO_COLOR, other, record)
         elif st[H_KO] != 0:
-            _set(st, jr, H_KO, 0, record)
+            _set(st, H_KO, 0, record)
         if st[H_PASSES] != 0:
-            _set(st, jr, H_PASSES, 0, record)
-    _set(st, jr, H_LAST, p, record)
-    _set(st, jr, H_TO_PLAY, other, record)
+            _set(st, H_PASSES, 0, record)
+    _set(st, H_LAST, p, record)
+    _set(st, H_TO_PLAY, other, record)
     if record:
-        _set(st, jr, H_MOVE, k + 1, record)
-        h = hk[st[H_OFF_HIST] + k] ^ x
-        hk[st[H_OFF_HIST] + k + 1] = h
-        _count_key(st, hk, _key(hk, h, other, st[H_KO_RULE]), 1)
+        _set(st, H_MOVE, k + 1, record)
+        h = st[st[H_OFF_HIST] + k] ^ x
+        st[st[H_OFF_HIST] + k + 1] = h
+        st[st[H_OFF_COUNTS] + k + 1] = _stone_counts(st)
+        st[st[H_OFF_MOVES] + k] = color * COUNT_SHIFT + point_to_action(st, p)
+        _count_key(st, _key(st, h, other), 1)
     else:
         st[H_MOVE] = k + 1
     return LEGAL
 
 
 @njit(cache=True)
-def undo(st, hk, jr):
+def play_action(st, action, color):
+    """``play`` of an action with recording (the Board's entry point); ``color`` < 0 means the
+    side to move. An action outside 0..N*N gives ILLEGAL_OFF_BOARD."""
+    if action < 0 or action > st[H_N] * st[H_N]:
+        return ILLEGAL_OFF_BOARD
+    if color < 0:
+        color = st[H_TO_PLAY]
+    return play(st, action_to_point(st, action), color, True)
+
+
+@njit(cache=True)
+def undo(st):
     """Take back the last recorded move; False when there is none."""
     k = st[H_MOVE]
     if k == 0:
         return False
-    _count_key(st, hk, _key(hk, hk[st[H_OFF_HIST] + k], st[H_TO_PLAY], st[H_KO_RULE]), -1)
+    _count_key(st, _key(st, st[st[H_OFF_HIST] + k], st[H_TO_PLAY]), -1)
     mark = st[st[H_OFF_MARKS] + k - 1]
-    t = jr[J_TOP]
+    t = st[H_JTOP]
     while t > mark:
         t -= 2
-        st[jr[t]] = jr[t + 1]
-    jr[J_TOP] = t
+        st[st[t]] = st[t + 1]
+    st[H_JTOP] = t
     return True
 
 
 @njit(cache=True)
-def position_hash(st, hk):
+def position_hash(st):
     """Zobrist hash of the stones on the board, computed from scratch."""
     s_len = st[H_S]
-    h = hk[K_SEED]
+    h = _seed_key(st)
     for p in range(s_len):
         c = st[OFF_COLOR + p]
         if c == BLACK or c == WHITE:
-            h ^= hk[K_ZOB + (c - 1) * s_len + p]
+            h ^= _zobrist(st, c, p)
     return h
 
 
 @njit(cache=True)
-def reset_history(st, hk, jr):
+def reset_history(st):
     """Forget the move history: the current position becomes move 0 (after setup stones)."""
     st[H_MOVE] = 0
     st[H_KO] = 0
     st[H_PASSES] = 0
     st[H_LAST] = -1
     st[H_REMOVALS] = 0
-    jr[J_TOP] = J_START
+    st[H_JTOP] = st[H_OFF_JOURNAL]
     tsize = st[H_TSIZE]
     st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
-    hk[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
+    st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
     st[H_TUSED] = 0
-    h = position_hash(st, hk)
-    hk[st[H_OFF_HIST]] = h
-    _count_key(st, hk, _key(hk, h, st[H_TO_PLAY], st[H_KO_RULE]), 1)
+    h = position_hash(st)
+    st[st[H_OFF_HIST]] = h
+    st[st[H_OFF_COUNTS]] = _stone_counts(st)
+    _count_key(st, _key(st, h, st[H_TO_PLAY]), 1)
 
 
 @njit(cache=True)
-def rebuild(st, hk, jr, colors):
+def rebuild(st, colors):
     """Set the board to ``colors`` (int8[N*N], row-major from the top-left) and forget the history.
 
     Returns -1 on success, else the action index of a stone whose chain would have no liberty
@@ -468,37 +578,42 @@ def rebuild(st, hk, jr, colors):
         st[OFF_COLOR + p] = BORDER
         st[OFF_COLOR + 5 * s_len + p] = -1
     st[H_NEMPTY] = 0
+    st[H_NBLACK] = 0
+    st[H_NBLACK + 1] = 0
     for r in range(n):
         for c in range(n):
             p = (r + 1) * w + c + 1
             st[OFF_COLOR + p] = EMPTY
-            _add_empty(st, jr, p, s_len, False)
+            _add_empty(st, p, s_len, False)
     for a in range(n * n):
         if colors[a] == BLACK or colors[a] == WHITE:
-            p = (a // n + 1) * w + a % n + 1
-            _put_stone(st, jr, p, colors[a], False)
+            _put_stone(st, action_to_point(st, a), colors[a], False)
     head = OFF_COLOR + s_len
     plib = OFF_COLOR + 3 * s_len
     for a in range(n * n):
-        p = (a // n + 1) * w + a % n + 1
+        p = action_to_point(st, a)
         c = st[OFF_COLOR + p]
         if (c == BLACK or c == WHITE) and st[plib + st[head + p]] == 0:
             return a
-    reset_history(st, hk, jr)
+    reset_history(st)
     return -1
 
 
 @njit(cache=True)
-def rebuild_hash_set(st, hk, sides):
-    """Refill the superko hash set from the history (after the arrays were grown).
-    ``sides[k]`` is the side to move at history index k."""
+def rebuild_hash_set(st):
+    """Refill the superko hash set from the history (after the arrays were grown)."""
     tsize = st[H_TSIZE]
     st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
-    hk[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
+    st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
     st[H_TUSED] = 0
-    ko_rule = st[H_KO_RULE]
-    for i in range(st[H_MOVE] + 1):
-        _count_key(st, hk, _key(hk, hk[st[H_OFF_HIST] + i], sides[i], ko_rule), 1)
+    moves = st[H_MOVE]
+    for i in range(moves + 1):
+        # Side to move at history index i: the opponent of the mover of move i-1.
+        if i < moves:
+            side = st[st[H_OFF_MOVES] + i] // COUNT_SHIFT
+        else:
+            side = st[H_TO_PLAY]
+        _count_key(st, _key(st, st[st[H_OFF_HIST] + i], side), 1)
 
 
 @njit(cache=True)
@@ -525,37 +640,42 @@ def chain_liberties(st, p):
 
 
 @njit(cache=True)
-def legal_actions(st, hk, color):
-    """Legal actions of ``color`` in ascending order (row-major points, then N*N = pass)."""
+def legal_actions(st, color):
+    """Write the legal actions of ``color`` in ascending order (pass = N*N last, always legal)
+    to the LEGAL_OUT section and return how many there are."""
+    if color < 0:
+        color = st[H_TO_PLAY]
     n = st[H_N]
     w = st[H_W]
-    out = np.empty(n * n + 1, np.int64)
+    out = legal_out_offset(st)
+    quiet = quiet_move_may_repeat(st, color)
     count = 0
     for r in range(n):
         base = (r + 1) * w + 1
         for c in range(n):
             p = base + c
-            if st[OFF_COLOR + p] == EMPTY and legal_code(st, hk, p, color, True) == LEGAL:
-                out[count] = r * n + c
+            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, True, quiet) == LEGAL:
+                st[out + count] = r * n + c
                 count += 1
-    out[count] = n * n
-    return out[: count + 1]
+    st[out + count] = n * n
+    return count + 1
 
 
 @njit(cache=True)
-def legal_mask(st, hk, color):
+def legal_mask(st, color):
     """Boolean mask over the N*N+1 actions (last = pass, always legal)."""
     n = st[H_N]
     w = st[H_W]
-    out = np.zeros(n * n + 1, np.bool_)
+    quiet = quiet_move_may_repeat(st, color)
+    mask = np.zeros(n * n + 1, np.bool_)
     for r in range(n):
         base = (r + 1) * w + 1
         for c in range(n):
             p = base + c
-            if st[OFF_COLOR + p] == EMPTY and legal_code(st, hk, p, color, True) == LEGAL:
-                out[r * n + c] = True
-    out[n * n] = True
-    return out
+            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, True, quiet) == LEGAL:
+                mask[r * n + c] = True
+    mask[n * n] = True
+    return mask
 
 
 @njit(cache=True)
@@ -571,7 +691,7 @@ def stones(st):
 
 
 @njit(cache=True)
-def area_owner(colors_padded, n, w):
+def area_owner(colors_padded, w):
     """Tromp-Taylor ownership of every padded point: a stone owns its point; an empty region
     belongs to a colour when it reaches stones of that colour only, else to nobody (0)."""
     s_len = colors_padded.shape[0]
@@ -579,51 +699,47 @@ def area_owner(colors_padded, n, w):
     done = np.zeros(s_len, np.bool_)
     stack = np.empty(s_len, np.int64)
     region = np.empty(s_len, np.int64)
-    for r in range(n):
-        for c in range(n):
-            p = (r + 1) * w + c + 1
-            color = colors_padded[p]
-            if color == BLACK or color == WHITE:
-                owner[p] = color
-                continue
-            if done[p]:
-                continue
-            reach = 0  # bit 1: black, bit 2: white
-            top = 0
-            size = 0
-            stack[top] = p
-            top += 1
-            done[p] = True
-            while top > 0:
-                top -= 1
-                q = stack[top]
-                region[size] = q
-                size += 1
-                for d in range(4):
-                    m = _neighbour(q, w, d)
-                    cm = colors_padded[m]
-                    if cm == EMPTY:
-                        if not done[m]:
-                            done[m] = True
-                            stack[top] = m
-                            top += 1
-                    elif cm == BLACK:
-                        reach |= 1
-                    elif cm == WHITE:
-                        reach |= 2
-            if reach == 1 or reach == 2:
-                for i in range(size):
-                    owner[region[i]] = reach
+    for p in range(s_len):
+        color = colors_padded[p]
+        if color == BLACK or color == WHITE:
+            owner[p] = color
+            continue
+        if color != EMPTY or done[p]:
+            continue
+        reach = 0  # bit 1: black, bit 2: white
+        top = 0
+        size = 0
+        stack[top] = p
+        top += 1
+        done[p] = True
+        while top > 0:
+            top -= 1
+            q = stack[top]
+            region[size] = q
+            size += 1
+            for d in range(4):
+                m = _neighbour(q, w, d)
+                cm = colors_padded[m]
+                if cm == EMPTY:
+                    if not done[m]:
+                        done[m] = True
+                        stack[top] = m
+                        top += 1
+                elif cm == BLACK:
+                    reach |= 1
+                elif cm == WHITE:
+                    reach |= 2
+        if reach == 1 or reach == 2:
+            for i in range(size):
+                owner[region[i]] = reach
     return owner
 
 
 @njit(cache=True)
 def area_difference(st):
     """Tromp-Taylor area of black minus area of white (no komi)."""
-    n = st[H_N]
-    w = st[H_W]
     s_len = st[H_S]
-    owner = area_owner(st[OFF_COLOR : OFF_COLOR + s_len], n, w)
+    owner = area_owner(st[OFF_COLOR : OFF_COLOR + s_len], st[H_W])
     diff = 0
     for p in range(s_len):
         if owner[p] == BLACK:

@@ -1,34 +1,32 @@
-"""Memory layout of a Go state: a few flat numpy arrays shared by every kernel.
+"""Memory layout of a Go state: ONE flat int64 numpy array shared by every kernel.
 
-A position lives in three arrays so that a numba call takes few arguments (each array argument
-costs about 70 ns of dispatch):
+One array keeps the numba dispatch cheap (each array argument costs about 70 ns per call) and
+makes a copy a single ``memcpy``. With ``S = (N + 2) * (N + 1) + 1`` padded points::
 
-``st`` (int32) — header, board sections, undo marks, superko table counts::
-
-    [0, HEADER)                      scalars, indexed by the H_* constants below
-    [OFF_COLOR,  +S)                 colour of each padded point: EMPTY / BLACK / WHITE / BORDER
-    [OFF_COLOR + 1*S, +S)  HEAD      representative stone of the chain through the point
-    [OFF_COLOR + 2*S, +S)  NEXT      next stone of the chain (circular linked list)
-    [OFF_COLOR + 3*S, +S)  PLIB      pseudo-liberties of the chain, kept at its head (see below)
-    [OFF_COLOR + 4*S, +S)  SIZE      number of stones of the chain, kept at its head
-    [OFF_COLOR + 5*S, +S)  EPOS      index of the point in ELIST, -1 when the point holds a stone
-    [OFF_COLOR + 6*S, +S)  ELIST     the empty points, first H_NEMPTY entries valid (unordered)
-    [H_OFF_MARKS, +CAP)              journal top before move k (for undo)
-    [H_OFF_TCOUNT, +TSIZE)           how many history entries hold the key in the same slot of TKEYS
-
-``hk`` (uint64) — Zobrist keys, hash history and superko hash-set keys::
-
-    [0] side-to-move key (xor-ed in for situational superko), [1] hash of the empty board,
-    [K_ZOB, +2*S)                    Zobrist key of (colour, point): K_ZOB + (colour-1)*S + point
-    [H_OFF_HIST, +CAP)               position hash after move k, k = 0 .. move number
-    [H_OFF_TKEYS, +TSIZE)            open-addressing hash set over the history (0 = free slot)
-
-``jr`` (int32) — the undo journal: ``jr[0]`` is the top; pairs ``(index into st, old value)`` follow.
+    [0, HEADER)                   scalars, indexed by the H_* constants below
+    OFF_COLOR + 0*S   COLOR       EMPTY / BLACK / WHITE / BORDER of each padded point
+    OFF_COLOR + 1*S   HEAD        representative stone of the chain through the point
+    OFF_COLOR + 2*S   NEXT        next stone of the chain (circular linked list)
+    OFF_COLOR + 3*S   PLIB        pseudo-liberties of the chain, kept at its head (see below)
+    OFF_COLOR + 4*S   SIZE        number of stones of the chain, kept at its head
+    OFF_COLOR + 5*S   EPOS        index of the point in ELIST, -1 when the point holds a stone
+    OFF_COLOR + 6*S   ELIST       the empty points, first st[H_NEMPTY] entries valid (unordered)
+    OFF_COLOR + 7*S   ZOBRIST     Zobrist key of (colour, point): + (colour - 1) * S + point [2*S]
+    OFF_COLOR + 9*S   SIDE, SEED  key xor-ed in for white to move (situational superko); empty-board hash
+    OFF_COLOR + 9*S+2 LEGAL_OUT   output buffer of ``legal_actions`` [N*N + 1]
+    --- base_len(N): a playout or search scratch copy needs only the part above ---
+    H_OFF_MARKS   [CAP]   journal top before move k (undo)
+    H_OFF_HIST    [CAP]   position hash after move k, k = 0 .. move number
+    H_OFF_COUNTS  [CAP]   black * 4096 + white stone counts after move k (superko pre-filter)
+    H_OFF_MOVES   [CAP]   colour * 4096 + action of move k
+    H_OFF_TCOUNT  [TSIZE] multiplicity of the key in the same slot of TKEYS
+    H_OFF_TKEYS   [TSIZE] open-addressing hash set over the history keys (0 = free slot)
+    H_OFF_JOURNAL ...end  undo journal: pairs (index, old value); st[H_JTOP] is the next free slot
 
 The padded board has a shared border column: with ``W = N + 1`` the point (row r, column c)
 (row 0 is the top line, column 0 is file A) sits at ``p = (r + 1) * W + c + 1``; every ``p % W == 0``
-and the rows above and below are BORDER. ``S = (N + 2) * (N + 1) + 1`` points in all. Point 0 is
-always border, so it doubles as the pass move (``PASS_POINT``).
+and the rows above and below are BORDER. Point 0 is always border, so it doubles as the pass move
+(``PASS_POINT``).
 
 Pseudo-liberties: PLIB counts (stone, empty neighbour) pairs of a chain, so a liberty shared by
 two stones counts twice. It is updated in O(1) per stone placed or removed, and is exact for what
@@ -53,6 +51,7 @@ ILLEGAL_OCCUPIED = 1
 ILLEGAL_SUICIDE = 2
 ILLEGAL_KO = 3
 ILLEGAL_SUPERKO = 4
+ILLEGAL_OFF_BOARD = 5  # an action outside 0..N*N
 NEED_GROW = -1  # the history / journal / hash set is full: the caller grows the arrays and retries
 
 # Header slots of ``st``.
@@ -73,33 +72,41 @@ H_CAP = 13  # history capacity (moves)
 H_TSIZE = 14  # hash-set slots (power of two)
 H_TUSED = 15  # hash-set slots ever occupied
 H_OFF_MARKS = 16
-H_OFF_TCOUNT = 17
-H_OFF_HIST = 18
-H_OFF_TKEYS = 19
-H_REMOVALS = 20  # stones removed from the board since the start: 0 means no position can repeat
-H_NEMPTY = 21
+H_OFF_HIST = 17
+H_OFF_COUNTS = 18
+H_OFF_MOVES = 19
+H_OFF_TCOUNT = 20
+H_OFF_TKEYS = 21
+H_OFF_JOURNAL = 22
+H_JTOP = 23
+H_REMOVALS = 24  # stones removed from the board since the start: 0 means no position can repeat
+H_NEMPTY = 25
+H_NBLACK = 26
+H_NWHITE = 27
 HEADER = 32
 OFF_COLOR = HEADER
-
-K_SIDE = 0
-K_SEED = 1
-K_ZOB = 2
-
-J_TOP = 0
-J_START = 1
+COUNT_SHIFT = 4096  # packs (black, white) counts and (colour, action) pairs into one int
 
 
 def padded_size(n: int) -> int:
     return (n + 2) * (n + 1) + 1
 
 
-def base_len(n: int) -> int:
-    """Length of the part of ``st`` that a playout needs (header and board sections)."""
+def zobrist_offset(n: int) -> int:
     return OFF_COLOR + 7 * padded_size(n)
 
 
+def legal_out_offset(n: int) -> int:
+    return OFF_COLOR + 9 * padded_size(n) + 2
+
+
+def base_len(n: int) -> int:
+    """Length of the part of ``st`` a playout or a search scratch copy needs."""
+    return legal_out_offset(n) + n * n + 1
+
+
 def journal_bound(n: int) -> int:
-    """Upper bound of int32 slots one move writes into the journal (pairs)."""
+    """Upper bound of slots one move writes into the journal (pairs)."""
     return 2 * (16 * padded_size(n) + 64)
 
 
@@ -107,10 +114,10 @@ _ZOBRIST_CACHE: dict[int, np.ndarray] = {}
 
 
 def zobrist_keys(n: int) -> np.ndarray:
-    """The fixed Zobrist keys of an n x n board: [side, empty, black points..., white points...]."""
+    """Fixed keys of an n x n board: black points, white points [2*S], then side and seed."""
     keys = _ZOBRIST_CACHE.get(n)
     if keys is None:
         rng = np.random.Generator(np.random.PCG64(0x7E4E0C1 + n))
-        keys = rng.integers(1, np.iinfo(np.uint64).max, size=K_ZOB + 2 * padded_size(n), dtype=np.uint64)
+        keys = rng.integers(1, np.iinfo(np.int64).max, size=2 * padded_size(n) + 2, dtype=np.int64)
         _ZOBRIST_CACHE[n] = keys
     return keys

@@ -11,8 +11,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _neighbour, area_difference, legal_code, play
-from .layout import BORDER, H_NEMPTY, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, LEGAL, OFF_COLOR, PASS_POINT
+from .kernels import _legal_code, _neighbour, area_difference, play
+from .layout import (
+    BORDER,
+    H_NEMPTY,
+    H_PASSES,
+    H_S,
+    H_SUICIDE,
+    H_TO_PLAY,
+    H_W,
+    LEGAL,
+    OFF_COLOR,
+    PASS_POINT,
+    base_len,
+)
 
 
 @njit(cache=True)
@@ -50,7 +62,7 @@ def is_true_eye(st, p, color):
 
 
 @njit(cache=True)
-def playout_in_place(st, hk, jr, rng, max_moves):
+def playout_in_place(st, rng, max_moves):
     """Run one playout on ``st`` (a scratch state, changed in place). Returns moves played."""
     s_len = st[H_S]
     elist = OFF_COLOR + 6 * s_len
@@ -63,7 +75,7 @@ def playout_in_place(st, hk, jr, rng, max_moves):
         while k > 0:
             i = next_random(rng) % k
             p = st[elist + i]
-            if not is_true_eye(st, p, color) and legal_code(st, hk, p, color, False) == LEGAL:
+            if not is_true_eye(st, p, color) and _legal_code(st, p, color, False, False) == LEGAL:
                 chosen = p
                 break
             # Sample without replacement: park the rejected point behind the live range.
@@ -73,25 +85,27 @@ def playout_in_place(st, hk, jr, rng, max_moves):
             st[epos + q] = i
             st[elist + k] = p
             st[epos + p] = k
-        play(st, hk, jr, chosen, color, False)
+        play(st, chosen, color, False)
         color = 3 - color
         moves += 1
     return moves
 
 
 @njit(cache=True)
-def playouts(st, hk, seed, count, max_moves, out_diff):
-    """``count`` playouts from the position in ``st`` (left unchanged). Fills out_diff[i] with
-    black area minus white area (no komi) at the end of playout i; returns total moves played."""
-    base = OFF_COLOR + 7 * st[H_S]
-    scratch = np.empty(base, np.int32)
-    jr = np.zeros(2, np.int32)
+def _playouts(st, seed, count, max_moves, out_diff, base):
+    scratch = np.empty(base, np.int64)
     rng = np.empty(1, np.uint64)
     rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
     total = 0
     for i in range(count):
         scratch[:] = st[:base]
         scratch[H_SUICIDE] = 0
-        total += playout_in_place(scratch, hk, jr, rng, max_moves)
+        total += playout_in_place(scratch, rng, max_moves)
         out_diff[i] = area_difference(scratch)
     return total
+
+
+def playouts(st: np.ndarray, seed: int, count: int, max_moves: int, out_diff: np.ndarray) -> int:
+    """``count`` playouts from the position in ``st`` (left unchanged). Fills out_diff[i] with
+    black area minus white area (no komi) at the end of playout i; returns total moves played."""
+    return _playouts(st, seed, count, max_moves, out_diff, base_len(int(st[0])))
