@@ -11,13 +11,15 @@ Moves are actions (``row * N + col`` from the top-left, ``N * N`` = pass) or GTP
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import kernels as K
-from .coords import CoordinateError, from_gtp, to_gtp, to_point
+from .coords import from_gtp, to_gtp, to_point
+from .errors import CoordinateError, GoError
 from .layout import (
     BLACK,
     COUNT_SHIFT,
@@ -73,11 +75,8 @@ _REASONS = {
 }
 
 
+_TEMPLATES: dict[tuple, np.ndarray] = {}  # empty-board state arrays, copied by Board()
 _INT_TYPES = frozenset({int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.intp})
-
-
-class GoError(ValueError):
-    """Base class of the errors a user of the Go engine can cause."""
 
 
 class IllegalMoveError(GoError):
@@ -176,9 +175,18 @@ class Board:
         self.allow_suicide = bool(allow_suicide)
         self._pass = self.size * self.size
         self._legal_off = legal_out_offset(self.size)
-        self._st = self._allocate(_capacity or 2 * self.size * self.size + 16)
-        self._st[H_TO_PLAY] = BLACK
-        K.rebuild(self._st, np.zeros(self.size * self.size, np.int8))
+        template_key = (self.size, ko_rule, self.allow_suicide, _capacity)
+        template = _TEMPLATES.get(template_key)
+        if template is None:
+            template = self._allocate(_capacity or 2 * self.size * self.size + 16)
+            template[H_TO_PLAY] = BLACK
+            K.rebuild(template, np.zeros(self.size * self.size, np.int8))
+            _TEMPLATES[template_key] = template
+        # Copy the empty position and its tables; the journal's content is never read unset.
+        used = int(template[H_OFF_JOURNAL])
+        self._st = np.empty(template.shape[0], np.int64)
+        self._st[:used] = template[:used]
+        self._st[H_JTOP] = used
 
     # ------------------------------------------------------------------ storage
 
@@ -187,10 +195,12 @@ class Board:
         n = self.size
         tsize = 1 << max(6, int(2 * capacity + 8).bit_length())
         base = base_len(n)
-        journal = 4 * journal_bound(n) + 32 * capacity
+        journal = 2 * journal_bound(n) + 24 * capacity
         if old is not None:
             journal = max(journal, 2 * int(old[H_JTOP] - old[H_OFF_JOURNAL]) + journal_bound(n))
-        st = np.zeros(base + 4 * capacity + 2 * tsize + journal, np.int64)
+        # Only the header and board need zeros (reset_history clears the hash set).
+        st = np.empty(base + 4 * capacity + 2 * tsize + journal, np.int64)
+        st[:base] = 0
         st[H_N], st[H_W], st[H_S] = n, n + 1, padded_size(n)
         st[H_KO_RULE] = KO_RULES[self.ko_rule]
         st[H_SUICIDE] = int(self.allow_suicide)
@@ -237,7 +247,14 @@ class Board:
         """A move as an action index; accepts actions and GTP vertices."""
         if isinstance(move, str):
             return from_gtp(move, self.size)
-        a = int(move)
+        if isinstance(move, bool):
+            raise CoordinateError(f"{move!r} is not a move (expected an int action or a GTP vertex)")
+        try:
+            a = operator.index(move)
+        except TypeError:
+            raise CoordinateError(
+                f"{move!r} is not a move (expected an int action or a GTP vertex such as 'D4')"
+            ) from None
         if not 0 <= a <= self._pass:
             raise CoordinateError(f"action {move} is outside 0..{self._pass} (pass = {self._pass})")
         return a
@@ -359,6 +376,11 @@ class Board:
     def last_move(self) -> int | None:
         last = int(self._st[H_LAST])
         return None if last < 0 else self._pass if last == 0 else self._action_of(last)
+
+    @property
+    def last_move_gtp(self) -> str | None:
+        last = self.last_move
+        return None if last is None else to_gtp(last, self.size)
 
     @property
     def ko_point(self) -> int | None:

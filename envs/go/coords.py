@@ -18,8 +18,9 @@ GTP_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # no I
 MAX_SIZE = 25
 
 
-class CoordinateError(ValueError):
-    """A move or vertex that does not name a point of the board."""
+from .errors import CoordinateError
+
+__all__ = ["CoordinateError", "from_gtp", "from_point", "from_sgf", "to_gtp", "to_point", "to_sgf"]
 
 
 def pass_action(size: int) -> int:

@@ -434,7 +434,7 @@ def needs_grow(st):
     return (
         st[H_MOVE] + 2 >= st[H_CAP]
         or 2 * (st[H_TUSED] + 2) >= st[H_TSIZE]
-        or st[H_JTOP] + 2 * (16 * st[H_S] + 64) > st.shape[0]
+        or st[H_JTOP] + 2 * (8 * st[H_N] * st[H_N] + 64) > st.shape[0]
     )
 
 

@@ -106,8 +106,9 @@ def base_len(n: int) -> int:
 
 
 def journal_bound(n: int) -> int:
-    """Upper bound of slots one move writes into the journal (pairs)."""
-    return 2 * (16 * padded_size(n) + 64)
+    """Upper bound of journal slots one move writes: two per write; a move writes at most about
+    8 entries per stone it touches (placing, merging, capturing) plus a constant."""
+    return 2 * (8 * n * n + 64)
 
 
 _ZOBRIST_CACHE: dict[int, np.ndarray] = {}

@@ -1,0 +1,44 @@
+# tenuki: `make run` and `make test` do the whole set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+GNUGO := /usr/games/gnugo
+PYTEST_ARGS ?=
+
+.PHONY: install run test bench lint gnugo clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first (a wheel is on disk here); an unpinned torch pulls a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[bench,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+gnugo:
+	@if command -v gnugo >/dev/null 2>&1 || test -x $(GNUGO); then echo "GNU Go present"; \
+	else echo "installing GNU Go (Debian package gnugo)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq gnugo >/dev/null 2>&1 || \
+	  ( $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gnugo ); fi
+
+run: install
+	$(PY) -m tenuki demo
+
+test: install gnugo
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.go_env --size 9 --seconds 10 --json
+	$(PY) -m bench.go_env --size 19 --seconds 10 --json
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

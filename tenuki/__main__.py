@@ -1,0 +1,3 @@
+from tenuki.cli import main
+
+raise SystemExit(main())
