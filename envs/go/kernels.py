@@ -280,27 +280,33 @@ def _hash_after(st, p, color, captures, suicide):
 
 @njit(cache=True)
 def _legal_code(st, p, color, superko, quiet_may_repeat):
-    """Legality with the four neighbours unrolled (the hot path of legal_actions)."""
+    """Legality with the four neighbours unrolled (the hot path of legal_actions and playouts).
+
+    ``superko``: check the superko rule of st[H_KO_RULE] (the caller passes False when it is
+    off, or when no stone was ever removed: then no position can repeat, as every position
+    holds a stone that no earlier one held). ``quiet_may_repeat``: see quiet_move_may_repeat."""
     if p == PASS_POINT:
         return LEGAL
     s_len = st[H_S]
     w = st[H_W]
-    head = OFF_COLOR + s_len
-    plib = OFF_COLOR + 3 * s_len
     if st[OFF_COLOR + p] != EMPTY:
         return ILLEGAL_OCCUPIED
     if p == st[H_KO] and color == st[H_KO_COLOR]:
         return ILLEGAL_KO
-    other = 3 - color
     c0 = st[OFF_COLOR + p - w]
     c1 = st[OFF_COLOR + p - 1]
     c2 = st[OFF_COLOR + p + 1]
     c3 = st[OFF_COLOR + p + w]
+    has_liberty = c0 == EMPTY or c1 == EMPTY or c2 == EMPTY or c3 == EMPTY
+    if has_liberty and not superko:
+        return LEGAL  # the usual case: a liberty, and captures don't matter without superko
+    head = OFF_COLOR + s_len
+    plib = OFF_COLOR + 3 * s_len
+    other = 3 - color
     h0 = st[head + p - w]
     h1 = st[head + p - 1]
     h2 = st[head + p + 1]
     h3 = st[head + p + w]
-    has_liberty = c0 == EMPTY or c1 == EMPTY or c2 == EMPTY or c3 == EMPTY
     # An enemy chain is captured when p is its only liberty: its pseudo-liberties all come from p.
     captures = (
         (c0 == other and st[plib + h0] == 1 + _same(c1, h1, other, h0) + _same(c2, h2, other, h0)
@@ -327,7 +333,7 @@ def _legal_code(st, p, color, superko, quiet_may_repeat):
     suicide = not has_liberty and not captures
     if suicide and st[H_SUICIDE] == 0:
         return ILLEGAL_SUICIDE
-    if superko and st[H_KO_RULE] != KO_SIMPLE and (captures or suicide or quiet_may_repeat):
+    if superko and (captures or suicide or quiet_may_repeat):
         h = _hash_after(st, p, color, captures, suicide)
         if _seen(st, _key(st, h, other)):
             return ILLEGAL_SUPERKO
@@ -335,9 +341,17 @@ def _legal_code(st, p, color, superko, quiet_may_repeat):
 
 
 @njit(cache=True)
+def superko_active(st):
+    """Can any move repeat an earlier position? Not under simple ko, and not before the first
+    stone has been removed from the board."""
+    return st[H_KO_RULE] != KO_SIMPLE and st[H_REMOVALS] > 0
+
+
+@njit(cache=True)
 def legal_code(st, p, color, superko):
     """LEGAL or the reason the move is illegal; never changes the state."""
-    return _legal_code(st, p, color, superko, superko and quiet_move_may_repeat(st, color))
+    check = superko and superko_active(st)
+    return _legal_code(st, p, color, check, check and quiet_move_may_repeat(st, color))
 
 
 @njit(cache=True)
@@ -447,6 +461,13 @@ def play(st, p, color, record):
     code = legal_code(st, p, color, record)
     if code != LEGAL:
         return code
+    play_unchecked(st, p, color, record)
+    return LEGAL
+
+
+@njit(cache=True)
+def play_unchecked(st, p, color, record):
+    """``play`` of a move already known to be legal (playouts test legality themselves)."""
     other = 3 - color
     k = st[H_MOVE]
     if record:
@@ -503,7 +524,6 @@ def play(st, p, color, record):
         _count_key(st, _key(st, h, other), 1)
     else:
         st[H_MOVE] = k + 1
-    return LEGAL
 
 
 @njit(cache=True)
@@ -648,13 +668,14 @@ def legal_actions(st, color):
     n = st[H_N]
     w = st[H_W]
     out = legal_out_offset(st)
-    quiet = quiet_move_may_repeat(st, color)
+    check = superko_active(st)
+    quiet = check and quiet_move_may_repeat(st, color)
     count = 0
     for r in range(n):
         base = (r + 1) * w + 1
         for c in range(n):
             p = base + c
-            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, True, quiet) == LEGAL:
+            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, check, quiet) == LEGAL:
                 st[out + count] = r * n + c
                 count += 1
     st[out + count] = n * n
@@ -666,13 +687,14 @@ def legal_mask(st, color):
     """Boolean mask over the N*N+1 actions (last = pass, always legal)."""
     n = st[H_N]
     w = st[H_W]
-    quiet = quiet_move_may_repeat(st, color)
+    check = superko_active(st)
+    quiet = check and quiet_move_may_repeat(st, color)
     mask = np.zeros(n * n + 1, np.bool_)
     for r in range(n):
         base = (r + 1) * w + 1
         for c in range(n):
             p = base + c
-            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, True, quiet) == LEGAL:
+            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, check, quiet) == LEGAL:
                 mask[r * n + c] = True
     mask[n * n] = True
     return mask

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _legal_code, _neighbour, area_difference, play
+from .kernels import _legal_code, _neighbour, area_difference, play_unchecked
 from .layout import (
     BORDER,
     H_NEMPTY,
@@ -85,7 +85,7 @@ def playout_in_place(st, rng, max_moves):
             st[epos + q] = i
             st[elist + k] = p
             st[epos + p] = k
-        play(st, chosen, color, False)
+        play_unchecked(st, chosen, color, False)
         color = 3 - color
         moves += 1
     return moves
