@@ -30,6 +30,7 @@ from .layout import (
     H_KO_COLOR,
     H_KO_RULE,
     H_LAST,
+    H_MAXBLACK,
     H_MOVE,
     H_N,
     H_NBLACK,
@@ -64,7 +65,7 @@ from .layout import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _set(st, i, value, record):
     """st[i] = value, journaled when recording so that ``undo`` can restore it."""
     if record:
@@ -75,7 +76,7 @@ def _set(st, i, value, record):
     st[i] = value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _neighbour(p, w, d):
     if d == 0:
         return p - w
@@ -86,28 +87,28 @@ def _neighbour(p, w, d):
     return p + w
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _zobrist(st, color, p):
     s_len = st[H_S]
     return st[OFF_COLOR + 7 * s_len + (color - 1) * s_len + p]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _side_key(st):
     return st[OFF_COLOR + 9 * st[H_S]]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _seed_key(st):
     return st[OFF_COLOR + 9 * st[H_S] + 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def legal_out_offset(st):
     return OFF_COLOR + 9 * st[H_S] + 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def action_to_point(st, action):
     n = st[H_N]
     if action == n * n:
@@ -115,7 +116,7 @@ def action_to_point(st, action):
     return (action // n + 1) * st[H_W] + action % n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def point_to_action(st, p):
     n = st[H_N]
     if p == PASS_POINT:
@@ -127,7 +128,7 @@ def point_to_action(st, p):
 # ----------------------------------------------------------------------------- empty-point list
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _remove_empty(st, p, s_len, record):
     epos = OFF_COLOR + 5 * s_len
     elist = OFF_COLOR + 6 * s_len
@@ -140,7 +141,7 @@ def _remove_empty(st, p, s_len, record):
     _set(st, H_NEMPTY, n, record)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add_empty(st, p, s_len, record):
     n = st[H_NEMPTY]
     _set(st, OFF_COLOR + 6 * s_len + n, p, record)
@@ -151,7 +152,7 @@ def _add_empty(st, p, s_len, record):
 # ----------------------------------------------------------------------------- superko hash set
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _key(st, position_hash, next_color):
     """Hash-set key of a position: with situational superko the side to move is part of it."""
     key = position_hash
@@ -162,7 +163,7 @@ def _key(st, position_hash, next_color):
     return key
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _slot(st, key):
     mask = st[H_TSIZE] - 1
     base = st[H_OFF_TKEYS]
@@ -174,13 +175,13 @@ def _slot(st, key):
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _seen(st, key):
     i = _slot(st, key)
     return st[st[H_OFF_TKEYS] + i] == key and st[st[H_OFF_TCOUNT] + i] > 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _count_key(st, key, delta):
     i = _slot(st, key)
     if st[st[H_OFF_TKEYS] + i] == 0:
@@ -189,7 +190,7 @@ def _count_key(st, key, delta):
     st[st[H_OFF_TCOUNT] + i] += delta
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stone_counts(st):
     return st[H_NBLACK] * COUNT_SHIFT + st[H_NBLACK + 1]
 
@@ -225,7 +226,7 @@ def _chain_hash(st, head_stone, color):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _adjacency(st, p, w, color, chain):
     """How many of p's neighbours belong to ``chain`` (a head) of ``color``."""
     head = OFF_COLOR + st[H_S]
@@ -237,7 +238,7 @@ def _adjacency(st, p, w, color, chain):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _first_seen(st, p, w, d, color, chain):
     """True when no neighbour before direction d belongs to the same chain."""
     head = OFF_COLOR + st[H_S]
@@ -248,7 +249,7 @@ def _first_seen(st, p, w, d, color, chain):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _same(c, h, color, chain):
     return 1 if c == color and h == chain else 0
 
@@ -278,13 +279,13 @@ def _hash_after(st, p, color, captures, suicide):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _legal_code(st, p, color, superko, quiet_may_repeat):
     """Legality with the four neighbours unrolled (the hot path of legal_actions and playouts).
 
     ``superko``: check the superko rule of st[H_KO_RULE] (the caller passes False when it is
-    off, or when no stone was ever removed: then no position can repeat, as every position
-    holds a stone that no earlier one held). ``quiet_may_repeat``: see quiet_move_may_repeat."""
+    off, or when superko_active says no move can repeat a position). ``quiet_may_repeat``:
+    see quiet_move_may_repeat."""
     if p == PASS_POINT:
         return LEGAL
     s_len = st[H_S]
@@ -340,17 +341,21 @@ def _legal_code(st, p, color, superko, quiet_may_repeat):
     return LEGAL
 
 
-@njit(cache=True)
-def superko_active(st):
-    """Can any move repeat an earlier position? Not under simple ko, and not before the first
-    stone has been removed from the board."""
-    return st[H_KO_RULE] != KO_SIMPLE and st[H_REMOVALS] > 0
+@njit(cache=True, inline="always")
+def superko_active(st, color):
+    """Can a move of ``color`` repeat an earlier position? Not under simple ko; otherwise only
+    when ``color`` has fewer stones than in some earlier position: a move that is not suicide
+    leaves the mover one stone more, and every count up to the historical maximum was seen
+    (counts rise by one per move). Suicide can always repeat, so allowing it keeps the check."""
+    if st[H_KO_RULE] == KO_SIMPLE:
+        return False
+    return st[H_SUICIDE] != 0 or st[H_NBLACK + color - 1] < st[H_MAXBLACK + color - 1]
 
 
 @njit(cache=True)
 def legal_code(st, p, color, superko):
     """LEGAL or the reason the move is illegal; never changes the state."""
-    check = superko and superko_active(st)
+    check = superko and superko_active(st, color)
     return _legal_code(st, p, color, check, check and quiet_move_may_repeat(st, color))
 
 
@@ -408,7 +413,7 @@ def _remove_chain(st, chain, color, record):
     return n, x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _put_stone(st, p, color, record):
     """Place a stone and join it to its neighbours' chains, without captures."""
     s_len = st[H_S]
@@ -442,7 +447,7 @@ def _put_stone(st, p, color, record):
                 _merge(st, a, b, record)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def needs_grow(st):
     """True when one more recorded move might not fit in the history, hash set or journal."""
     return (
@@ -520,6 +525,8 @@ def play_unchecked(st, p, color, record):
         h = st[st[H_OFF_HIST] + k] ^ x
         st[st[H_OFF_HIST] + k + 1] = h
         st[st[H_OFF_COUNTS] + k + 1] = _stone_counts(st)
+        if st[H_NBLACK + color - 1] > st[H_MAXBLACK + color - 1]:
+            _set(st, H_MAXBLACK + color - 1, st[H_NBLACK + color - 1], record)
         st[st[H_OFF_MOVES] + k] = color * COUNT_SHIFT + point_to_action(st, p)
         _count_key(st, _key(st, h, other), 1)
     else:
@@ -578,6 +585,8 @@ def reset_history(st):
     st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
     st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
     st[H_TUSED] = 0
+    st[H_MAXBLACK] = st[H_NBLACK]
+    st[H_MAXBLACK + 1] = st[H_NBLACK + 1]
     h = position_hash(st)
     st[st[H_OFF_HIST]] = h
     st[st[H_OFF_COUNTS]] = _stone_counts(st)
@@ -668,7 +677,7 @@ def legal_actions(st, color):
     n = st[H_N]
     w = st[H_W]
     out = legal_out_offset(st)
-    check = superko_active(st)
+    check = superko_active(st, color)
     quiet = check and quiet_move_may_repeat(st, color)
     count = 0
     for r in range(n):
@@ -687,7 +696,7 @@ def legal_mask(st, color):
     """Boolean mask over the N*N+1 actions (last = pass, always legal)."""
     n = st[H_N]
     w = st[H_W]
-    check = superko_active(st)
+    check = superko_active(st, color)
     quiet = check and quiet_move_may_repeat(st, color)
     mask = np.zeros(n * n + 1, np.bool_)
     for r in range(n):

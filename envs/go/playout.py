@@ -14,6 +14,7 @@ from numba import njit
 from .kernels import _legal_code, _neighbour, area_difference, play_unchecked
 from .layout import (
     BORDER,
+    EMPTY,
     H_NEMPTY,
     H_PASSES,
     H_S,
@@ -27,7 +28,7 @@ from .layout import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_random(rng):
     """xorshift64* (Vigna 2016): rng is a uint64[1] state, never 0. Returns 31 random bits."""
     x = rng[0]
@@ -38,7 +39,7 @@ def next_random(rng):
     return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(33))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_true_eye(st, p, color):
     """The usual playout eye test: every neighbour is ``color`` (or the edge) and the opponent
     holds at most one diagonal point (none when the point touches the edge)."""
@@ -61,6 +62,21 @@ def is_true_eye(st, p, color):
     return enemy <= 1
 
 
+@njit(cache=True, inline="always")
+def playout_move_ok(st, p, color):
+    """May ``color`` play the empty point p in a playout (legal, simple ko, not an own true eye)?"""
+    w = st[H_W]
+    c0 = st[OFF_COLOR + p - w]
+    c1 = st[OFF_COLOR + p - 1]
+    c2 = st[OFF_COLOR + p + 1]
+    c3 = st[OFF_COLOR + p + w]
+    # The common case, decided with one branch: an empty neighbour means a liberty, no eye, and
+    # no ko (a ko point is surrounded by stones).
+    if (c0 == EMPTY) | (c1 == EMPTY) | (c2 == EMPTY) | (c3 == EMPTY):
+        return True
+    return not is_true_eye(st, p, color) and _legal_code(st, p, color, False, False) == LEGAL
+
+
 @njit(cache=True)
 def playout_in_place(st, rng, max_moves):
     """Run one playout on ``st`` (a scratch state, changed in place). Returns moves played."""
@@ -73,9 +89,9 @@ def playout_in_place(st, rng, max_moves):
         k = st[H_NEMPTY]
         chosen = PASS_POINT
         while k > 0:
-            i = next_random(rng) % k
+            i = (next_random(rng) * k) >> 31  # multiply-shift instead of a division
             p = st[elist + i]
-            if not is_true_eye(st, p, color) and _legal_code(st, p, color, False, False) == LEGAL:
+            if playout_move_ok(st, p, color):
                 chosen = p
                 break
             # Sample without replacement: park the rejected point behind the live range.
