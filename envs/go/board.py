@@ -152,7 +152,8 @@ class Board:
     """A Go position with its history (for superko and undo).
 
     Parameters: ``size`` 2..19, ``komi`` any float, ``ko_rule`` simple / positional (default) /
-    situational, ``allow_suicide`` (multi-stone suicide as in Tromp-Taylor; default False).
+    situational, ``allow_suicide`` (suicide as in Tromp-Taylor; default False: a one-stone
+    suicide recreates the current position, so superko still forbids it).
     """
 
     __slots__ = ("_legal_off", "_pass", "_st", "allow_suicide", "ko_rule", "komi", "size")
@@ -343,6 +344,15 @@ class Board:
         self._st[H_TO_PLAY] = WHITE
         K.reset_history(self._st)
         return actions
+
+    def set_ko_rule(self, ko_rule: str) -> None:
+        """Switch the ko rule, keeping the history (e.g. a record replayed under simple ko and
+        then analysed under superko). The hash set is re-keyed for the new rule."""
+        if ko_rule not in KO_RULES:
+            raise GoError(f"ko rule {ko_rule!r} is unknown (allowed: {', '.join(KO_RULES)})")
+        self.ko_rule = ko_rule
+        self._st[H_KO_RULE] = KO_RULES[ko_rule]
+        K.rebuild_hash_set(self._st)
 
     def set_to_play(self, color: int | str) -> None:
         """Change the side to move. Before any move it also re-keys the start position."""
