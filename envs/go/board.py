@@ -39,6 +39,7 @@ from .layout import (
     H_OFF_JOURNAL,
     H_OFF_MARKS,
     H_OFF_MOVES,
+    H_OFF_SIDES,
     H_OFF_TCOUNT,
     H_OFF_TKEYS,
     H_PASSES,
@@ -200,18 +201,18 @@ class Board:
         if old is not None:
             journal = max(journal, 2 * int(old[H_JTOP] - old[H_OFF_JOURNAL]) + journal_bound(n))
         # Only the header and board need zeros (reset_history clears the hash set).
-        st = np.empty(base + 4 * capacity + 2 * tsize + journal, np.int64)
+        st = np.empty(base + 5 * capacity + 2 * tsize + journal, np.int64)
         st[:base] = 0
         st[H_N], st[H_W], st[H_S] = n, n + 1, padded_size(n)
         st[H_KO_RULE] = KO_RULES[self.ko_rule]
         st[H_SUICIDE] = int(self.allow_suicide)
         st[H_CAP], st[H_TSIZE] = capacity, tsize
-        offsets = (H_OFF_MARKS, H_OFF_HIST, H_OFF_COUNTS, H_OFF_MOVES)
+        offsets = (H_OFF_MARKS, H_OFF_HIST, H_OFF_COUNTS, H_OFF_MOVES, H_OFF_SIDES)
         for i, h in enumerate(offsets):
             st[h] = base + i * capacity
-        st[H_OFF_TCOUNT] = base + 4 * capacity
-        st[H_OFF_TKEYS] = base + 4 * capacity + tsize
-        st[H_OFF_JOURNAL] = st[H_JTOP] = base + 4 * capacity + 2 * tsize
+        st[H_OFF_TCOUNT] = base + 5 * capacity
+        st[H_OFF_TKEYS] = base + 5 * capacity + tsize
+        st[H_OFF_JOURNAL] = st[H_JTOP] = base + 5 * capacity + 2 * tsize
         keys = zobrist_keys(n)
         st[zobrist_offset(n) : zobrist_offset(n) + keys.shape[0]] = keys
         if old is None:
@@ -355,12 +356,10 @@ class Board:
         K.rebuild_hash_set(self._st)
 
     def set_to_play(self, color: int | str) -> None:
-        """Change the side to move. Before any move it also re-keys the start position."""
+        """Change the side to move (SGF PL); the superko history keeps every position's side."""
         c = parse_color(color)
         if c != self._st[H_TO_PLAY]:
-            self._st[H_TO_PLAY] = c
-            if self._st[H_MOVE] == 0:
-                K.reset_history(self._st)
+            K.change_side_to_move(self._st, c)
 
     # ------------------------------------------------------------------ queries
 

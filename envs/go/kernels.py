@@ -40,6 +40,7 @@ from .layout import (
     H_OFF_JOURNAL,
     H_OFF_MARKS,
     H_OFF_MOVES,
+    H_OFF_SIDES,
     H_OFF_TCOUNT,
     H_OFF_TKEYS,
     H_PASSES,
@@ -528,6 +529,7 @@ def play_unchecked(st, p, color, record):
         if st[H_NBLACK + color - 1] > st[H_MAXBLACK + color - 1]:
             _set(st, H_MAXBLACK + color - 1, st[H_NBLACK + color - 1], record)
         st[st[H_OFF_MOVES] + k] = color * COUNT_SHIFT + point_to_action(st, p)
+        st[st[H_OFF_SIDES] + k + 1] = other
         _count_key(st, _key(st, h, other), 1)
     else:
         st[H_MOVE] = k + 1
@@ -590,6 +592,7 @@ def reset_history(st):
     h = position_hash(st)
     st[st[H_OFF_HIST]] = h
     st[st[H_OFF_COUNTS]] = _stone_counts(st)
+    st[st[H_OFF_SIDES]] = st[H_TO_PLAY]
     _count_key(st, _key(st, h, st[H_TO_PLAY]), 1)
 
 
@@ -635,14 +638,20 @@ def rebuild_hash_set(st):
     st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
     st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
     st[H_TUSED] = 0
-    moves = st[H_MOVE]
-    for i in range(moves + 1):
-        # Side to move at history index i: the opponent of the mover of move i-1.
-        if i < moves:
-            side = st[st[H_OFF_MOVES] + i] // COUNT_SHIFT
-        else:
-            side = st[H_TO_PLAY]
-        _count_key(st, _key(st, st[st[H_OFF_HIST] + i], side), 1)
+    for i in range(st[H_MOVE] + 1):
+        _count_key(st, _key(st, st[st[H_OFF_HIST] + i], st[st[H_OFF_SIDES] + i]), 1)
+
+
+@njit(cache=True)
+def change_side_to_move(st, color):
+    """Set the side to move of the current position (SGF PL, GTP colour changes) and re-key
+    it in the superko hash set."""
+    k = st[H_MOVE]
+    h = st[st[H_OFF_HIST] + k]
+    _count_key(st, _key(st, h, st[H_TO_PLAY]), -1)
+    st[H_TO_PLAY] = color
+    st[st[H_OFF_SIDES] + k] = color
+    _count_key(st, _key(st, h, color), 1)
 
 
 @njit(cache=True)

@@ -19,6 +19,7 @@ makes a copy a single ``memcpy``. With ``S = (N + 2) * (N + 1) + 1`` padded poin
     H_OFF_HIST    [CAP]   position hash after move k, k = 0 .. move number
     H_OFF_COUNTS  [CAP]   black * 4096 + white stone counts after move k (superko pre-filter)
     H_OFF_MOVES   [CAP]   colour * 4096 + action of move k
+    H_OFF_SIDES   [CAP]   side to move at history index k (its superko key depends on it)
     H_OFF_TCOUNT  [TSIZE] multiplicity of the key in the same slot of TKEYS
     H_OFF_TKEYS   [TSIZE] open-addressing hash set over the history keys (0 = free slot)
     H_OFF_JOURNAL ...end  undo journal: pairs (index, old value); st[H_JTOP] is the next free slot
@@ -85,6 +86,7 @@ H_NBLACK = 26
 H_NWHITE = 27
 H_MAXBLACK = 28  # most black stones on the board in any position of the history
 H_MAXWHITE = 29
+H_OFF_SIDES = 30
 HEADER = 32
 OFF_COLOR = HEADER
 COUNT_SHIFT = 4096  # packs (black, white) counts and (colour, action) pairs into one int

@@ -334,3 +334,43 @@ def test_territory_scoring_with_dead_stones():
     territory = board.score("territory", dead=["B3"])
     assert (territory.black, territory.white) == (10 + 1, 4)
     assert territory.result == "B+7"
+
+
+def _hash_set(board: Board) -> dict[int, int]:
+    """The superko hash set as {key: multiplicity} (internal state, for consistency checks)."""
+    from envs.go.layout import H_OFF_TCOUNT, H_OFF_TKEYS, H_TSIZE
+
+    st = board._st
+    keys = st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + st[H_TSIZE]]
+    counts = st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + st[H_TSIZE]]
+    return {int(k): int(c) for k, c in zip(keys, counts) if c > 0}
+
+
+@pytest.mark.parametrize("rule", ["positional", "situational"])
+def test_grown_history_equals_history_built_move_by_move(rule):
+    # Non-alternating colours (as SGF and GTP allow) and a mid-game change of the side to move.
+    moves = [("E5", B), ("D4", B), ("C3", W), ("F6", B), ("G7", W), ("pass", W), ("A1", B)]
+    small, big = Board(9, ko_rule=rule, _capacity=3), Board(9, ko_rule=rule)
+    for i, (vertex, color) in enumerate(moves):
+        for board in (small, big):
+            board.play(vertex, color)
+            if i == 3:
+                board.set_to_play(B)
+        assert _hash_set(small) == _hash_set(big)
+    while big.move_number:
+        small.undo()
+        big.undo()
+        assert _hash_set(small) == _hash_set(big)
+    assert sum(_hash_set(big).values()) == 1
+
+
+def test_one_stone_suicide_repeats_the_position_so_superko_forbids_it():
+    board = Board(5, allow_suicide=True)
+    for vertex in ("B5", "pass", "A4"):
+        board.play(vertex)
+    assert board.legality("A5") == "superko"
+    simple = Board(5, allow_suicide=True, ko_rule="simple")
+    for vertex in ("B5", "pass", "A4"):
+        simple.play(vertex)
+    simple.play("A5")  # legal under simple ko: the stone dies at once, white to move
+    assert simple.color_at("A5") == 0 and simple.captures[B] == 1 and simple.to_play == B
