@@ -18,6 +18,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .kernel_base import (
+    _add_empty,
+    _neighbour,
+    _remove_empty,
+    _set,
+    _zobrist,
+    action_to_point,
+    legal_out_offset,
+    point_to_action,
+)
 from .layout import (
     BLACK,
     BORDER,
@@ -28,7 +38,6 @@ from .layout import (
     H_JTOP,
     H_KO,
     H_KO_COLOR,
-    H_KO_RULE,
     H_LAST,
     H_MAXBLACK,
     H_MOVE,
@@ -37,12 +46,9 @@ from .layout import (
     H_NEMPTY,
     H_OFF_COUNTS,
     H_OFF_HIST,
-    H_OFF_JOURNAL,
     H_OFF_MARKS,
     H_OFF_MOVES,
     H_OFF_SIDES,
-    H_OFF_TCOUNT,
-    H_OFF_TKEYS,
     H_PASSES,
     H_REMOVALS,
     H_S,
@@ -56,175 +62,26 @@ from .layout import (
     ILLEGAL_OFF_BOARD,
     ILLEGAL_SUICIDE,
     ILLEGAL_SUPERKO,
-    KO_SIMPLE,
-    KO_SITUATIONAL,
     LEGAL,
     NEED_GROW,
     OFF_COLOR,
     PASS_POINT,
     WHITE,
 )
-
-
-@njit(cache=True, inline="always")
-def _set(st, i, value, record):
-    """st[i] = value, journaled when recording so that ``undo`` can restore it."""
-    if record:
-        t = st[H_JTOP]
-        st[t] = i
-        st[t + 1] = st[i]
-        st[H_JTOP] = t + 2
-    st[i] = value
-
-
-@njit(cache=True, inline="always")
-def _neighbour(p, w, d):
-    if d == 0:
-        return p - w
-    if d == 1:
-        return p - 1
-    if d == 2:
-        return p + 1
-    return p + w
-
-
-@njit(cache=True, inline="always")
-def _zobrist(st, color, p):
-    s_len = st[H_S]
-    return st[OFF_COLOR + 7 * s_len + (color - 1) * s_len + p]
-
-
-@njit(cache=True, inline="always")
-def _side_key(st):
-    return st[OFF_COLOR + 9 * st[H_S]]
-
-
-@njit(cache=True, inline="always")
-def _seed_key(st):
-    return st[OFF_COLOR + 9 * st[H_S] + 1]
-
-
-@njit(cache=True, inline="always")
-def legal_out_offset(st):
-    return OFF_COLOR + 9 * st[H_S] + 2
-
-
-@njit(cache=True, inline="always")
-def action_to_point(st, action):
-    n = st[H_N]
-    if action == n * n:
-        return PASS_POINT
-    return (action // n + 1) * st[H_W] + action % n + 1
-
-
-@njit(cache=True, inline="always")
-def point_to_action(st, p):
-    n = st[H_N]
-    if p == PASS_POINT:
-        return n * n
-    w = st[H_W]
-    return (p // w - 1) * n + p % w - 1
-
-
-# ----------------------------------------------------------------------------- empty-point list
-
-
-@njit(cache=True, inline="always")
-def _remove_empty(st, p, s_len, record):
-    epos = OFF_COLOR + 5 * s_len
-    elist = OFF_COLOR + 6 * s_len
-    i = st[epos + p]
-    n = st[H_NEMPTY] - 1
-    last = st[elist + n]
-    _set(st, elist + i, last, record)
-    _set(st, epos + last, i, record)
-    _set(st, epos + p, -1, record)
-    _set(st, H_NEMPTY, n, record)
-
-
-@njit(cache=True, inline="always")
-def _add_empty(st, p, s_len, record):
-    n = st[H_NEMPTY]
-    _set(st, OFF_COLOR + 6 * s_len + n, p, record)
-    _set(st, OFF_COLOR + 5 * s_len + p, n, record)
-    _set(st, H_NEMPTY, n + 1, record)
-
-
-# ----------------------------------------------------------------------------- superko hash set
-
-
-@njit(cache=True, inline="always")
-def _key(st, position_hash, next_color):
-    """Hash-set key of a position: with situational superko the side to move is part of it."""
-    key = position_hash
-    if st[H_KO_RULE] == KO_SITUATIONAL and next_color == WHITE:
-        key ^= _side_key(st)
-    if key == 0:  # 0 marks a free slot
-        key = 1
-    return key
-
-
-@njit(cache=True, inline="always")
-def _slot(st, key):
-    mask = st[H_TSIZE] - 1
-    base = st[H_OFF_TKEYS]
-    i = key & mask
-    while True:
-        k = st[base + i]
-        if k == key or k == 0:
-            return i
-        i = (i + 1) & mask
-
-
-@njit(cache=True, inline="always")
-def _seen(st, key):
-    i = _slot(st, key)
-    return st[st[H_OFF_TKEYS] + i] == key and st[st[H_OFF_TCOUNT] + i] > 0
-
-
-@njit(cache=True, inline="always")
-def _count_key(st, key, delta):
-    i = _slot(st, key)
-    if st[st[H_OFF_TKEYS] + i] == 0:
-        st[st[H_OFF_TKEYS] + i] = key
-        st[H_TUSED] += 1
-    st[st[H_OFF_TCOUNT] + i] += delta
-
-
-@njit(cache=True, inline="always")
-def _stone_counts(st):
-    return st[H_NBLACK] * COUNT_SHIFT + st[H_NBLACK + 1]
-
-
-@njit(cache=True)
-def quiet_move_may_repeat(st, color):
-    """Can a move of ``color`` that captures nothing recreate an earlier position? Only if some
-    position of the history has exactly one stone of ``color`` more than now (exact pre-filter
-    that spares the hash-set probes in almost every position)."""
-    if st[H_KO_RULE] == KO_SIMPLE or st[H_REMOVALS] == 0:
-        return False
-    target = _stone_counts(st) + (COUNT_SHIFT if color == BLACK else 1)
-    counts = st[H_OFF_COUNTS]
-    for i in range(st[H_MOVE] + 1):
-        if st[counts + i] == target:
-            return True
-    return False
-
-
-# ----------------------------------------------------------------------------- chains
-
-
-@njit(cache=True)
-def _chain_hash(st, head_stone, color):
-    nxt = OFF_COLOR + 2 * st[H_S]
-    x = 0
-    s = head_stone
-    while True:
-        x ^= _zobrist(st, color, s)
-        s = st[nxt + s]
-        if s == head_stone:
-            break
-    return x
+from .scoring import area_difference, area_owner  # noqa: F401
+from .superko import (  # noqa: F401
+    _chain_hash,
+    _count_key,
+    _key,
+    _seen,
+    _stone_counts,
+    change_side_to_move,
+    position_hash,
+    quiet_move_may_repeat,
+    rebuild_hash_set,
+    reset_history,
+    superko_active,
+)
 
 
 @njit(cache=True, inline="always")
@@ -340,17 +197,6 @@ def _legal_code(st, p, color, superko, quiet_may_repeat):
         if _seen(st, _key(st, h, other)):
             return ILLEGAL_SUPERKO
     return LEGAL
-
-
-@njit(cache=True, inline="always")
-def superko_active(st, color):
-    """Can a move of ``color`` repeat an earlier position? Not under simple ko; otherwise only
-    when ``color`` has fewer stones than in some earlier position: a move that is not suicide
-    leaves the mover one stone more, and every count up to the historical maximum was seen
-    (counts rise by one per move). Suicide can always repeat, so allowing it keeps the check."""
-    if st[H_KO_RULE] == KO_SIMPLE:
-        return False
-    return st[H_SUICIDE] != 0 or st[H_NBLACK + color - 1] < st[H_MAXBLACK + color - 1]
 
 
 @njit(cache=True)
@@ -563,40 +409,6 @@ def undo(st):
 
 
 @njit(cache=True)
-def position_hash(st):
-    """Zobrist hash of the stones on the board, computed from scratch."""
-    s_len = st[H_S]
-    h = _seed_key(st)
-    for p in range(s_len):
-        c = st[OFF_COLOR + p]
-        if c == BLACK or c == WHITE:
-            h ^= _zobrist(st, c, p)
-    return h
-
-
-@njit(cache=True)
-def reset_history(st):
-    """Forget the move history: the current position becomes move 0 (after setup stones)."""
-    st[H_MOVE] = 0
-    st[H_KO] = 0
-    st[H_PASSES] = 0
-    st[H_LAST] = -1
-    st[H_REMOVALS] = 0
-    st[H_JTOP] = st[H_OFF_JOURNAL]
-    tsize = st[H_TSIZE]
-    st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
-    st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
-    st[H_TUSED] = 0
-    st[H_MAXBLACK] = st[H_NBLACK]
-    st[H_MAXBLACK + 1] = st[H_NBLACK + 1]
-    h = position_hash(st)
-    st[st[H_OFF_HIST]] = h
-    st[st[H_OFF_COUNTS]] = _stone_counts(st)
-    st[st[H_OFF_SIDES]] = st[H_TO_PLAY]
-    _count_key(st, _key(st, h, st[H_TO_PLAY]), 1)
-
-
-@njit(cache=True)
 def rebuild(st, colors):
     """Set the board to ``colors`` (int8[N*N], row-major from the top-left) and forget the history.
 
@@ -629,29 +441,6 @@ def rebuild(st, colors):
             return a
     reset_history(st)
     return -1
-
-
-@njit(cache=True)
-def rebuild_hash_set(st):
-    """Refill the superko hash set from the history (after the arrays were grown)."""
-    tsize = st[H_TSIZE]
-    st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + tsize] = 0
-    st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + tsize] = 0
-    st[H_TUSED] = 0
-    for i in range(st[H_MOVE] + 1):
-        _count_key(st, _key(st, st[st[H_OFF_HIST] + i], st[st[H_OFF_SIDES] + i]), 1)
-
-
-@njit(cache=True)
-def change_side_to_move(st, color):
-    """Set the side to move of the current position (SGF PL, GTP colour changes) and re-key
-    it in the superko hash set."""
-    k = st[H_MOVE]
-    h = st[st[H_OFF_HIST] + k]
-    _count_key(st, _key(st, h, st[H_TO_PLAY]), -1)
-    st[H_TO_PLAY] = color
-    st[st[H_OFF_SIDES] + k] = color
-    _count_key(st, _key(st, h, color), 1)
 
 
 @njit(cache=True)
@@ -728,62 +517,3 @@ def stones(st):
         for c in range(n):
             out[r, c] = st[OFF_COLOR + (r + 1) * w + c + 1]
     return out
-
-
-@njit(cache=True)
-def area_owner(colors_padded, w):
-    """Tromp-Taylor ownership of every padded point: a stone owns its point; an empty region
-    belongs to a colour when it reaches stones of that colour only, else to nobody (0)."""
-    s_len = colors_padded.shape[0]
-    owner = np.zeros(s_len, np.int8)
-    done = np.zeros(s_len, np.bool_)
-    stack = np.empty(s_len, np.int64)
-    region = np.empty(s_len, np.int64)
-    for p in range(s_len):
-        color = colors_padded[p]
-        if color == BLACK or color == WHITE:
-            owner[p] = color
-            continue
-        if color != EMPTY or done[p]:
-            continue
-        reach = 0  # bit 1: black, bit 2: white
-        top = 0
-        size = 0
-        stack[top] = p
-        top += 1
-        done[p] = True
-        while top > 0:
-            top -= 1
-            q = stack[top]
-            region[size] = q
-            size += 1
-            for d in range(4):
-                m = _neighbour(q, w, d)
-                cm = colors_padded[m]
-                if cm == EMPTY:
-                    if not done[m]:
-                        done[m] = True
-                        stack[top] = m
-                        top += 1
-                elif cm == BLACK:
-                    reach |= 1
-                elif cm == WHITE:
-                    reach |= 2
-        if reach == 1 or reach == 2:
-            for i in range(size):
-                owner[region[i]] = reach
-    return owner
-
-
-@njit(cache=True)
-def area_difference(st):
-    """Tromp-Taylor area of black minus area of white (no komi)."""
-    s_len = st[H_S]
-    owner = area_owner(st[OFF_COLOR : OFF_COLOR + s_len], st[H_W])
-    diff = 0
-    for p in range(s_len):
-        if owner[p] == BLACK:
-            diff += 1
-        elif owner[p] == WHITE:
-            diff -= 1
-    return diff
