@@ -15,6 +15,7 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from . import kernels as K
@@ -77,6 +78,29 @@ _REASONS = {
 
 
 _TEMPLATES: dict[tuple, np.ndarray] = {}  # empty-board state arrays, copied by Board()
+
+
+def _entry_point(dispatcher, *example):
+    """The compiled function behind a numba dispatcher for the types of ``example``.
+
+    Calling it skips the dispatcher's type resolution (about 150 ns a call), which matters for
+    the two calls of every step. Only for arguments whose types Board itself guarantees: the
+    state array (int64[:]) and Python / numpy integers."""
+    dispatcher(*example)  # compiles, or loads the on-disk cache
+    return dispatcher.overloads[tuple(numba.typeof(a) for a in example)].entry_point
+
+
+class _Kernels:
+    """Entry points of the hot kernels, resolved at the first Board()."""
+
+    play_action = None
+    legal_actions = None
+
+    @classmethod
+    def resolve(cls, st: np.ndarray) -> None:
+        scratch = st.copy()
+        cls.legal_actions = _entry_point(K.legal_actions, scratch, -1)
+        cls.play_action = _entry_point(K.play_action, scratch, int(scratch[H_N]) ** 2, -1)
 _INT_TYPES = frozenset({int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.intp})
 
 
@@ -183,6 +207,8 @@ class Board:
             template = self._allocate(_capacity or 2 * self.size * self.size + 16)
             template[H_TO_PLAY] = BLACK
             K.rebuild(template, np.zeros(self.size * self.size, np.int8))
+            if _Kernels.play_action is None:
+                _Kernels.resolve(template)
             _TEMPLATES[template_key] = template
         # Copy the empty position and its tables; the journal's content is never read unset.
         used = int(template[H_OFF_JOURNAL])
@@ -272,11 +298,15 @@ class Board:
         if move.__class__ not in _INT_TYPES:
             move = self.action(move)
         c = -1 if color is None else parse_color(color)
-        code = K.play_action(self._st, move, c)
+        try:
+            code = _Kernels.play_action(self._st, move, c)
+        except OverflowError:
+            self.action(move)  # raises CoordinateError naming the allowed range
+            raise
         if code != LEGAL:
             if code == NEED_GROW:
                 self._grow()
-                code = K.play_action(self._st, move, c)
+                code = _Kernels.play_action(self._st, move, c)
             if code != LEGAL:
                 if code == ILLEGAL_OFF_BOARD:
                     self.action(move)  # raises CoordinateError naming the allowed range
@@ -300,7 +330,7 @@ class Board:
 
     def legal_moves(self, color: int | str | None = None) -> np.ndarray:
         """Legal actions in ascending order, pass (N*N) last and always included. int64[k]."""
-        count = K.legal_actions(self._st, -1 if color is None else parse_color(color))
+        count = _Kernels.legal_actions(self._st, -1 if color is None else parse_color(color))
         return self._st[self._legal_off : self._legal_off + count].copy()
 
     def legal_mask(self, color: int | str | None = None) -> np.ndarray:

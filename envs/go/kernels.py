@@ -482,9 +482,21 @@ def legal_actions(st, color):
         base = (r + 1) * w + 1
         for c in range(n):
             p = base + c
-            if st[OFF_COLOR + p] == EMPTY and _legal_code(st, p, color, check, quiet) == LEGAL:
-                st[out + count] = r * n + c
-                count += 1
+            # Branch-free in the common case (whether a point is empty is a coin flip for the
+            # branch predictor): an empty point with an empty neighbour is legal unless superko
+            # is in play; the rest (no empty neighbour, or superko) takes the full test.
+            empty = st[OFF_COLOR + p] == EMPTY
+            breathes = (
+                (st[OFF_COLOR + p - w] == EMPTY)
+                | (st[OFF_COLOR + p - 1] == EMPTY)
+                | (st[OFF_COLOR + p + 1] == EMPTY)
+                | (st[OFF_COLOR + p + w] == EMPTY)
+            )
+            legal = empty & breathes
+            if empty and (check or not breathes):
+                legal = _legal_code(st, p, color, check, quiet) == LEGAL
+            st[out + count] = r * n + c
+            count += 1 if legal else 0
     st[out + count] = n * n
     return count + 1
 

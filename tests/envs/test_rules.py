@@ -374,3 +374,15 @@ def test_one_stone_suicide_repeats_the_position_so_superko_forbids_it():
         simple.play(vertex)
     simple.play("A5")  # legal under simple ko: the stone dies at once, white to move
     assert simple.color_at("A5") == 0 and simple.captures[B] == 1 and simple.to_play == B
+
+
+def test_numpy_integer_moves_and_huge_numbers():
+    board = Board(9)
+    board.play(np.int32(5))
+    board.play(np.uint8(7))
+    board.play(np.int64(9))
+    assert [a for _, a in board.moves] == [5, 7, 9]
+    for bad in (2**70, -(2**70), 2.0, "2"):
+        with pytest.raises(GoError):
+            board.play(bad)
+    assert board.move_number == 3
