@@ -5,8 +5,8 @@ light playouts/s of the compiled playout kernel.
 
 The steps work unit is the same for every engine: from an empty board pick a uniformly random
 legal action (pass included) through the engine's Python API, play it, until two passes end the
-game or 2*N*N moves are played, then reset. One process, one core. Engines are measured one
-after the other in the same run, so the ratios are what matters, not the absolute figures.
+game or 2*N*N moves are played, then reset. One process, one core. Engines are measured in
+alternating slices of the same run, so the ratios are what matters, not the absolute figures.
 """
 
 from __future__ import annotations
@@ -32,7 +32,19 @@ def _timed_loop(step_game, seconds: float) -> tuple[int, float]:
             return steps, now - start
 
 
-def bench_tenuki(size: int, seconds: float, seed: int) -> float:
+def interleaved(games: dict, seconds: float, rounds: int) -> dict:
+    """Steps/s of each engine's ``game()``, measured in ``rounds`` alternating slices so that
+    every engine sees the same background load (the ratios are what the benchmark reports)."""
+    totals = {name: [0, 0.0] for name in games}
+    for _ in range(rounds):
+        for name, game in games.items():
+            steps, elapsed = _timed_loop(game, seconds / rounds)
+            totals[name][0] += steps
+            totals[name][1] += elapsed
+    return {name: steps / elapsed for name, (steps, elapsed) in totals.items()}
+
+
+def bench_tenuki(size: int, seed: int):
     from envs.go.board import Board
 
     rng = random.Random(seed)
@@ -49,11 +61,10 @@ def bench_tenuki(size: int, seconds: float, seed: int) -> float:
         return steps
 
     game()  # warm-up: loads the numba cache
-    steps, elapsed = _timed_loop(game, seconds)
-    return steps / elapsed
+    return game
 
 
-def bench_open_spiel(size: int, seconds: float, seed: int) -> float | None:
+def bench_open_spiel(size: int, seed: int):
     try:
         import pyspiel
     except ImportError:
@@ -72,11 +83,10 @@ def bench_open_spiel(size: int, seconds: float, seed: int) -> float | None:
         return steps
 
     game()
-    steps, elapsed = _timed_loop(game, seconds)
-    return steps / elapsed
+    return game
 
 
-def bench_pettingzoo(size: int, seconds: float, seed: int) -> float | None:
+def bench_pettingzoo(size: int, seed: int):
     try:
         from pettingzoo.classic import go_v5
     except ImportError:
@@ -100,8 +110,7 @@ def bench_pettingzoo(size: int, seconds: float, seed: int) -> float | None:
         return steps
 
     game()
-    steps, elapsed = _timed_loop(game, seconds)
-    return steps / elapsed
+    return game
 
 
 def bench_playouts(size: int, seconds: float, seed: int) -> tuple[float, float]:
@@ -130,17 +139,24 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=9, help="board size (default 9)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per engine (default 10)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="alternating slices per engine, so all see the same load (default 10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    tenuki = bench_tenuki(args.size, args.seconds, args.seed)
-    spiel = bench_open_spiel(args.size, args.seconds, args.seed)
-    pz = bench_pettingzoo(args.size, args.seconds, args.seed)
+    games = {"tenuki": bench_tenuki(args.size, args.seed)}
+    for name, make in (("open_spiel", bench_open_spiel), ("pettingzoo", bench_pettingzoo)):
+        game = make(args.size, args.seed)
+        if game is not None:
+            games[name] = game
+    rates = interleaved(games, args.seconds, args.rounds)
+    tenuki, spiel, pz = rates["tenuki"], rates.get("open_spiel"), rates.get("pettingzoo")
     playouts_per_s, moves_per_playout = bench_playouts(args.size, args.seconds, args.seed)
     result = {
         "benchmark": "go_env",
         "size": args.size,
         "seconds_per_engine": args.seconds,
+        "rounds": args.rounds,
         "work_unit": "uniform random legal action (pass included) through the Python API, "
         "game ends at two passes or 2*N*N moves",
         "tenuki_steps_per_s": round(tenuki, 1),
