@@ -12,8 +12,8 @@ import numpy as np
 
 from envs.go.board import Board
 from envs.go.kernels import action_to_point, play
-from envs.go.layout import H_TO_PLAY, base_len
-from envs.go.playout import _playouts, is_true_eye
+from envs.go.layout import H_TO_PLAY
+from envs.go.playout import _playouts, is_true_eye, playout_len
 
 
 class FlatMonteCarloPlayer:
@@ -31,7 +31,7 @@ class FlatMonteCarloPlayer:
         st = board._st
         color = int(st[H_TO_PLAY])
         sign = 1.0 if color == 1 else -1.0
-        base = base_len(board.size)
+        base = playout_len(board.size)
         max_moves = self.max_moves or 3 * board.size * board.size
         out = np.zeros(self.playouts_per_move, np.int64)
         values: dict[int, float] = {}

@@ -24,7 +24,7 @@ from .layout import (
     LEGAL,
     OFF_COLOR,
     PASS_POINT,
-    base_len,
+    padded_size,
 )
 
 
@@ -107,6 +107,11 @@ def playout_in_place(st, rng, max_moves):
     return moves
 
 
+def playout_len(n: int) -> int:
+    """Entries of the state a playout reads: header and board sections (no keys, no history)."""
+    return OFF_COLOR + 7 * padded_size(n)
+
+
 @njit(cache=True)
 def _playouts(st, seed, count, max_moves, out_diff, base):
     scratch = np.empty(base, np.int64)
@@ -124,4 +129,4 @@ def _playouts(st, seed, count, max_moves, out_diff, base):
 def playouts(st: np.ndarray, seed: int, count: int, max_moves: int, out_diff: np.ndarray) -> int:
     """``count`` playouts from the position in ``st`` (left unchanged). Fills out_diff[i] with
     black area minus white area (no komi) at the end of playout i; returns total moves played."""
-    return _playouts(st, seed, count, max_moves, out_diff, base_len(int(st[0])))
+    return _playouts(st, seed, count, max_moves, out_diff, playout_len(int(st[0])))

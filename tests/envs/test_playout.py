@@ -1,0 +1,93 @@
+"""Light playouts: legal, terminal, uniform, eye-respecting, and the input state untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.go.board import Board
+from envs.go.kernels import action_to_point, point_to_action
+from envs.go.layout import H_LAST, H_PASSES, H_TO_PLAY, OFF_COLOR
+from envs.go.playout import is_true_eye, playout_in_place, playout_len, playouts
+
+
+def _scratch(board: Board) -> np.ndarray:
+    return board._st[: playout_len(board.size)].copy()
+
+
+@pytest.mark.parametrize("size", [5, 9, 19])
+def test_playouts_leave_the_position_unchanged_and_end_in_a_terminal_position(size):
+    board = Board(size)
+    for move in ("C3", "D4"):
+        board.play(move)
+    before = board._st.copy()
+    out = np.zeros(64, np.int64)
+    moves = playouts(board._st, 7, out.shape[0], 3 * size * size, out)
+    assert np.array_equal(board._st, before)
+    assert moves > 0 and np.all(np.abs(out) <= size * size)
+
+    rng = np.array([12345], np.uint64)
+    for _ in range(20):
+        st = _scratch(board)
+        playout_in_place(st, rng, 10 * size * size)
+        assert st[H_PASSES] >= 2
+        final = Board(size, ko_rule="simple")
+        stones = _final_stones(st, size)
+        final.set_stones(black=np.flatnonzero(stones == 1), white=np.flatnonzero(stones == 2))
+        # Terminal: neither side has a legal move that does not fill one of its own true eyes.
+        for color in (1, 2):
+            fst = final._st
+            candidates = [
+                a for a in final.legal_moves(color)[:-1] if not is_true_eye(fst, action_to_point(fst, a), color)
+            ]
+            assert candidates == [], (color, candidates)
+
+
+def _final_stones(st: np.ndarray, size: int) -> np.ndarray:
+    stones = np.zeros(size * size, np.int8)
+    for a in range(size * size):
+        stones[a] = st[OFF_COLOR + action_to_point(st, a)]
+    return stones
+
+
+def test_playout_score_equals_board_area_score():
+    board = Board(9, komi=0)
+    rng = np.array([99], np.uint64)
+    from envs.go.kernels import area_difference
+
+    for _ in range(20):
+        st = _scratch(board)
+        playout_in_place(st, rng, 300)
+        stones = _final_stones(st, 9)
+        final = Board(9, komi=0)
+        final.set_stones(black=np.flatnonzero(stones == 1), white=np.flatnonzero(stones == 2))
+        assert area_difference(st) == final.score("area").margin
+
+
+def test_first_move_is_uniform_and_never_fills_an_own_eye():
+    # Black to move; A5 and E5 are black's true eyes, the other empty points are fair game.
+    board = Board.from_ascii(
+        """
+        .X.X.
+        XXXXX
+        .....
+        OOOOO
+        OO.OO
+        """
+    )
+    st0 = board._st
+    allowed = {int(a) for a in board.legal_moves()[:-1] if not is_true_eye(st0, action_to_point(st0, a), 1)}
+    assert allowed == {10, 11, 12, 13, 14}  # the middle row: C1 is suicide, A5 C5 E5 are eyes
+    counts: dict[int, int] = {}
+    rng = np.array([2024], np.uint64)
+    trials = 6000
+    for _ in range(trials):
+        st = _scratch(board)
+        playout_in_place(st, rng, 1)
+        first = point_to_action(st, st[H_LAST])
+        counts[first] = counts.get(first, 0) + 1
+        assert st[H_TO_PLAY] == 2
+    assert set(counts) == allowed
+    expected = trials / len(allowed)
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < 3 * len(allowed) + 30, (chi2, counts)
