@@ -78,6 +78,8 @@ _REASONS = {
 
 
 _TEMPLATES: dict[tuple, np.ndarray] = {}  # empty-board state arrays, copied by Board()
+_POOL_SIZE = 4096  # int64 slots of the blocks legal_moves() hands out
+_NO_POOL = np.empty(0, np.int64)
 
 
 def _entry_point(dispatcher, *example):
@@ -90,18 +92,16 @@ def _entry_point(dispatcher, *example):
     return dispatcher.overloads[tuple(numba.typeof(a) for a in example)].entry_point
 
 
-class _Kernels:
-    """Entry points of the hot kernels, resolved at the first Board()."""
-
-    play_action = None
-    legal_actions = None
-
-    @classmethod
-    def resolve(cls, st: np.ndarray) -> None:
-        scratch = st.copy()
-        cls.legal_actions = _entry_point(K.legal_actions, scratch, -1)
-        cls.play_action = _entry_point(K.play_action, scratch, int(scratch[H_N]) ** 2, -1)
 _INT_TYPES = frozenset({int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.intp})
+_play_action = None  # compiled entry points of the two hot kernels, set by _resolve_kernels()
+_legal_actions_into = None
+
+
+def _resolve_kernels(st: np.ndarray) -> None:
+    global _play_action, _legal_actions_into
+    scratch = st.copy()
+    _legal_actions_into = _entry_point(K.legal_actions_into, scratch, -1, scratch, 0)
+    _play_action = _entry_point(K.play_action, scratch, int(scratch[H_N]) ** 2, -1)
 
 
 class IllegalMoveError(GoError):
@@ -181,7 +181,7 @@ class Board:
     suicide recreates the current position, so superko still forbids it).
     """
 
-    __slots__ = ("_legal_off", "_pass", "_st", "allow_suicide", "ko_rule", "komi", "size")
+    __slots__ = ("_legal_off", "_pass", "_pool", "_pool_off", "_st", "allow_suicide", "ko_rule", "komi", "size")
 
     def __init__(
         self,
@@ -201,14 +201,15 @@ class Board:
         self.allow_suicide = bool(allow_suicide)
         self._pass = self.size * self.size
         self._legal_off = legal_out_offset(self.size)
+        self._pool, self._pool_off = _NO_POOL, 0
         template_key = (self.size, ko_rule, self.allow_suicide, _capacity)
         template = _TEMPLATES.get(template_key)
         if template is None:
             template = self._allocate(_capacity or 2 * self.size * self.size + 16)
             template[H_TO_PLAY] = BLACK
             K.rebuild(template, np.zeros(self.size * self.size, np.int8))
-            if _Kernels.play_action is None:
-                _Kernels.resolve(template)
+            if _play_action is None:
+                _resolve_kernels(template)
             _TEMPLATES[template_key] = template
         # Copy the empty position and its tables; the journal's content is never read unset.
         used = int(template[H_OFF_JOURNAL])
@@ -266,6 +267,7 @@ class Board:
         other = Board.__new__(Board)
         other.size, other.komi, other.ko_rule = self.size, self.komi, self.ko_rule
         other.allow_suicide, other._pass, other._legal_off = self.allow_suicide, self._pass, self._legal_off
+        other._pool, other._pool_off = _NO_POOL, 0
         other._st = self._st.copy()
         return other
 
@@ -299,14 +301,14 @@ class Board:
             move = self.action(move)
         c = -1 if color is None else parse_color(color)
         try:  # free in CPython 3.11 unless raised
-            code = _Kernels.play_action(self._st, move, c)
+            code = _play_action(self._st, move, c)
         except OverflowError:
             self.action(move)  # raises CoordinateError naming the allowed range
             raise
         if code != LEGAL:
             if code == NEED_GROW:
                 self._grow()
-                code = _Kernels.play_action(self._st, move, c)
+                code = _play_action(self._st, move, c)
             if code != LEGAL:
                 if code == ILLEGAL_OFF_BOARD:
                     self.action(move)  # raises CoordinateError naming the allowed range
@@ -329,11 +331,18 @@ class Board:
             return False
 
     def legal_moves(self, color: int | str | None = None) -> np.ndarray:
-        """Legal actions in ascending order, pass (N*N) last and always included. int64[k]."""
-        st = self._st
-        count = _Kernels.legal_actions(st, -1 if color is None else parse_color(color))
-        off = self._legal_off
-        return st[off : off + count].copy()
+        """Legal actions in ascending order, pass (N*N) last and always included. int64[k].
+
+        Each call returns a new array; to spare a copy it is a slice of a block of memory that
+        the board hands out piece by piece (``arr.base`` is that block)."""
+        pool = self._pool
+        off = self._pool_off
+        if off + self._pass >= pool.shape[0]:
+            pool = self._pool = np.empty(max(_POOL_SIZE, 4 * (self._pass + 1)), np.int64)
+            off = 0
+        count = _legal_actions_into(self._st, -1 if color is None else parse_color(color), pool, off)
+        self._pool_off = off + count
+        return pool[off : off + count]
 
     def legal_mask(self, color: int | str | None = None) -> np.ndarray:
         """bool[N*N+1] over actions (last = pass)."""

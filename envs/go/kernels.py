@@ -467,14 +467,13 @@ def chain_liberties(st, p):
 
 
 @njit(cache=True)
-def legal_actions(st, color):
-    """Write the legal actions of ``color`` in ascending order (pass = N*N last, always legal)
-    to the LEGAL_OUT section and return how many there are."""
+def legal_actions_into(st, color, out_array, out):
+    """Write the legal actions of ``color`` (< 0: the side to move) in ascending order, pass
+    (N*N) last and always legal, to out_array[out:]; return how many there are."""
     if color < 0:
         color = st[H_TO_PLAY]
     n = st[H_N]
     w = st[H_W]
-    out = legal_out_offset(st)
     check = superko_active(st, color)
     quiet = check and quiet_move_may_repeat(st, color)
     count = 0
@@ -495,10 +494,16 @@ def legal_actions(st, color):
             legal = empty & breathes
             if empty and (check or not breathes):
                 legal = _legal_code(st, p, color, check, quiet) == LEGAL
-            st[out + count] = r * n + c
+            out_array[out + count] = r * n + c
             count += 1 if legal else 0
-    st[out + count] = n * n
+    out_array[out + count] = n * n
     return count + 1
+
+
+@njit(cache=True)
+def legal_actions(st, color):
+    """``legal_actions_into`` the LEGAL_OUT section of the state itself."""
+    return legal_actions_into(st, color, st, legal_out_offset(st))
 
 
 @njit(cache=True)
