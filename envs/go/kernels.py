@@ -63,6 +63,7 @@ from .layout import (
     ILLEGAL_SUICIDE,
     ILLEGAL_SUPERKO,
     LEGAL,
+    LEGAL_GAME_OVER,
     NEED_GROW,
     OFF_COLOR,
     PASS_POINT,
@@ -384,12 +385,16 @@ def play_unchecked(st, p, color, record):
 @njit(cache=True)
 def play_action(st, action, color):
     """``play`` of an action with recording (the Board's entry point); ``color`` < 0 means the
-    side to move. An action outside 0..N*N gives ILLEGAL_OFF_BOARD."""
+    side to move. An action outside 0..N*N gives ILLEGAL_OFF_BOARD; a legal move that ends the
+    game (two passes in a row) gives LEGAL_GAME_OVER."""
     if action < 0 or action > st[H_N] * st[H_N]:
         return ILLEGAL_OFF_BOARD
     if color < 0:
         color = st[H_TO_PLAY]
-    return play(st, action_to_point(st, action), color, True)
+    code = play(st, action_to_point(st, action), color, True)
+    if code == LEGAL and st[H_PASSES] >= 2:
+        return LEGAL_GAME_OVER
+    return code
 
 
 @njit(cache=True)

@@ -386,3 +386,21 @@ def test_numpy_integer_moves_and_huge_numbers():
         with pytest.raises(GoError):
             board.play(bad)
     assert board.move_number == 3
+
+
+def test_game_over_after_two_passes_through_undo_copy_and_play_on():
+    board = Board(5)
+    board.play("C3")
+    board.pass_move()
+    assert not board.is_game_over
+    board.pass_move()
+    assert board.is_game_over and board.copy().is_game_over
+    board.undo()
+    assert not board.is_game_over
+    board.pass_move()
+    board.pass_move()  # a third pass: still over
+    assert board.is_game_over
+    board.undo()
+    assert board.is_game_over  # back to two passes in a row
+    board.play("D4")  # playing on after the end is allowed (GTP does it)
+    assert not board.is_game_over
