@@ -11,10 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _legal_code, _neighbour, area_difference, play_unchecked
+from .kernels import _legal_code, _merge, _neighbour, _remove_chain, area_difference
 from .layout import (
+    BLACK,
     BORDER,
     EMPTY,
+    H_KO,
+    H_KO_COLOR,
     H_NEMPTY,
     H_PASSES,
     H_S,
@@ -24,6 +27,7 @@ from .layout import (
     LEGAL,
     OFF_COLOR,
     PASS_POINT,
+    WHITE,
     padded_size,
 )
 
@@ -77,6 +81,73 @@ def playout_move_ok(st, p, color):
     return not is_true_eye(st, p, color) and _legal_code(st, p, color, False, False) == LEGAL
 
 
+@njit(cache=True, inline="always")
+def playout_play(st, p, color):
+    """``kernels.play_unchecked(record=False)`` cut to what playouts need: the same board sections,
+    ko, pass count and side to move (not the stone counts, captures or last move, which playouts
+    never read), with the neighbour updates branch-free: random play makes those branches
+    unpredictable. Suicide never happens in playouts. tests/envs/test_playout.py checks it
+    against play_unchecked."""
+    other = 3 - color
+    if p == PASS_POINT:
+        st[H_KO] = 0
+        st[H_PASSES] += 1
+        st[H_TO_PLAY] = other
+        return
+    s_len = st[H_S]
+    w = st[H_W]
+    head = OFF_COLOR + s_len
+    nxt = OFF_COLOR + 2 * s_len
+    plib = OFF_COLOR + 3 * s_len
+    size = OFF_COLOR + 4 * s_len
+    epos = OFF_COLOR + 5 * s_len
+    elist = OFF_COLOR + 6 * s_len
+    st[OFF_COLOR + p] = color
+    i = st[epos + p]
+    n = st[H_NEMPTY] - 1
+    last = st[elist + n]
+    st[elist + i] = last
+    st[epos + last] = i
+    st[epos + p] = -1
+    st[H_NEMPTY] = n
+    st[head + p] = p
+    st[nxt + p] = p
+    st[size + p] = 1
+    liberties = 0
+    for d in range(4):
+        q = _neighbour(p, w, d)
+        cq = st[OFF_COLOR + q]
+        liberties += cq == EMPTY
+        # HEAD of an empty or border point is a stale or zero index: decrementing by 0 is harmless.
+        hq = st[head + q]
+        st[plib + hq] -= (cq == BLACK) | (cq == WHITE)
+    st[plib + p] = liberties
+    for d in range(4):
+        q = _neighbour(p, w, d)
+        if st[OFF_COLOR + q] == color:
+            a = st[head + p]
+            b = st[head + q]
+            if a != b:
+                _merge(st, a, b, False)
+    captured = 0
+    ko_point = 0
+    for d in range(4):
+        q = _neighbour(p, w, d)
+        hq = st[head + q]
+        if (st[OFF_COLOR + q] == other) & (st[plib + hq] == 0):
+            removed, _ = _remove_chain(st, hq, other, False)
+            captured += removed
+            ko_point = q
+    hp = st[head + p]
+    if captured == 1 and st[size + hp] == 1 and st[plib + hp] == 1:
+        st[H_KO] = ko_point
+        st[H_KO_COLOR] = other
+    else:
+        st[H_KO] = 0
+    st[H_PASSES] = 0
+    st[H_TO_PLAY] = other
+
+
 @njit(cache=True)
 def playout_in_place(st, rng, max_moves):
     """Run one playout on ``st`` (a scratch state, changed in place). Returns moves played."""
@@ -101,7 +172,7 @@ def playout_in_place(st, rng, max_moves):
             st[epos + q] = i
             st[elist + k] = p
             st[epos + p] = k
-        play_unchecked(st, chosen, color, False)
+        playout_play(st, chosen, color)
         color = 3 - color
         moves += 1
     return moves

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from envs.go.board import Board
-from envs.go.kernels import action_to_point, point_to_action
-from envs.go.layout import H_LAST, H_PASSES, H_TO_PLAY, OFF_COLOR
+from envs.go.kernels import action_to_point
+from envs.go.layout import H_PASSES, H_TO_PLAY, OFF_COLOR
 from envs.go.playout import is_true_eye, playout_in_place, playout_len, playouts
 
 
@@ -84,10 +84,36 @@ def test_first_move_is_uniform_and_never_fills_an_own_eye():
     for _ in range(trials):
         st = _scratch(board)
         playout_in_place(st, rng, 1)
-        first = point_to_action(st, st[H_LAST])
+        new = np.flatnonzero((_final_stones(st, 5) == 1) & (board.stones().reshape(-1) == 0))
+        assert new.shape == (1,)
+        first = int(new[0])
         counts[first] = counts.get(first, 0) + 1
         assert st[H_TO_PLAY] == 2
     assert set(counts) == allowed
     expected = trials / len(allowed)
     chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
     assert chi2 < 3 * len(allowed) + 30, (chi2, counts)
+
+
+def test_playout_play_equals_the_reference_play_on_random_games():
+    """The playout's cut-down, branch-free move == kernels.play_unchecked (fast == reference)."""
+    from envs.go.kernels import play_unchecked
+    from envs.go.layout import H_KO, H_KO_COLOR
+    from envs.go.playout import playout_move_ok, playout_play
+
+    rng = np.random.default_rng(5)
+    for size in (5, 9, 13):
+        board = Board(size)
+        fast, ref = _scratch(board), _scratch(board)
+        end = playout_len(size)
+        color = 1
+        for _ in range(6 * size * size):
+            empties = [a for a in range(size * size) if fast[OFF_COLOR + action_to_point(fast, a)] == 0]
+            ok = [action_to_point(fast, a) for a in empties if playout_move_ok(fast, action_to_point(fast, a), color)]
+            p = int(rng.choice(ok)) if ok and rng.random() > 0.03 else 0
+            playout_play(fast, p, color)
+            play_unchecked(ref, p, color, False)
+            assert np.array_equal(fast[OFF_COLOR:end], ref[OFF_COLOR:end])
+            for h in (H_KO, H_KO_COLOR, H_PASSES, H_TO_PLAY):
+                assert fast[h] == ref[h] or (h == H_KO_COLOR and fast[H_KO] == 0)
+            color = 3 - color
