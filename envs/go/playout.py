@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _legal_code, _merge, _neighbour, _remove_chain, area_difference
+from .kernels import _legal_code, _neighbour, _remove_chain, area_difference
 from .layout import (
     BLACK,
     BORDER,
@@ -82,6 +82,28 @@ def playout_move_ok(st, p, color):
 
 
 @njit(cache=True, inline="always")
+def _playout_merge(st, a, b):
+    """kernels._merge without the journal (inlined here: merges are frequent in playouts)."""
+    s_len = st[H_S]
+    head = OFF_COLOR + s_len
+    nxt = OFF_COLOR + 2 * s_len
+    size = OFF_COLOR + 4 * s_len
+    if st[size + a] < st[size + b]:
+        a, b = b, a
+    s = b
+    while True:
+        st[head + s] = a
+        s = st[nxt + s]
+        if s == b:
+            break
+    next_a = st[nxt + a]
+    st[nxt + a] = st[nxt + b]
+    st[nxt + b] = next_a
+    st[size + a] += st[size + b]
+    st[OFF_COLOR + 3 * s_len + a] += st[OFF_COLOR + 3 * s_len + b]
+
+
+@njit(cache=True, inline="always")
 def playout_play(st, p, color):
     """``kernels.play_unchecked(record=False)`` cut to what playouts need: the same board sections,
     ko, pass count and side to move (not the stone counts, captures or last move, which playouts
@@ -128,7 +150,7 @@ def playout_play(st, p, color):
             a = st[head + p]
             b = st[head + q]
             if a != b:
-                _merge(st, a, b, False)
+                _playout_merge(st, a, b)
     captured = 0
     ko_point = 0
     for d in range(4):
@@ -156,11 +178,16 @@ def playout_in_place(st, rng, max_moves):
     epos = OFF_COLOR + 5 * s_len
     color = st[H_TO_PLAY]
     moves = 0
+    x = rng[0]  # the xorshift64* state stays in a register during the playout
     while moves < max_moves and st[H_PASSES] < 2:
         k = st[H_NEMPTY]
         chosen = PASS_POINT
         while k > 0:
-            i = (next_random(rng) * k) >> 31  # multiply-shift instead of a division
+            x ^= x >> np.uint64(12)
+            x ^= x << np.uint64(25)
+            x ^= x >> np.uint64(27)
+            bits = np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(33))
+            i = (bits * k) >> 31  # multiply-shift instead of a division
             p = st[elist + i]
             if playout_move_ok(st, p, color):
                 chosen = p
@@ -175,12 +202,43 @@ def playout_in_place(st, rng, max_moves):
         playout_play(st, chosen, color)
         color = 3 - color
         moves += 1
+    rng[0] = x
     return moves
 
 
 def playout_len(n: int) -> int:
     """Entries of the state a playout reads: header and board sections (no keys, no history)."""
     return OFF_COLOR + 7 * padded_size(n)
+
+
+@njit(cache=True)
+def terminal_area_difference(st):
+    """Tromp-Taylor area difference (black - white) of a finished playout. When both sides have
+    passed for want of moves, no empty point touches another (that would be a legal non-eye
+    move), so each one belongs to the colour of its neighbours when they agree. Any other
+    position (an empty point with an empty neighbour) is counted by the flood fill."""
+    s_len = st[H_S]
+    w = st[H_W]
+    elist = OFF_COLOR + 6 * s_len
+    diff = 0
+    for i in range(st[H_NEMPTY]):
+        p = st[elist + i]
+        black = 0
+        white = 0
+        for d in range(4):
+            c = st[OFF_COLOR + _neighbour(p, w, d)]
+            if c == EMPTY:
+                return area_difference(st)
+            black += c == BLACK
+            white += c == WHITE
+        if black == 0:
+            diff -= 1
+        elif white == 0:
+            diff += 1
+    for p in range(s_len):
+        c = st[OFF_COLOR + p]
+        diff += (c == BLACK) - (c == WHITE)
+    return diff
 
 
 @njit(cache=True)
@@ -193,7 +251,7 @@ def _playouts(st, seed, count, max_moves, out_diff, base):
         scratch[:] = st[:base]
         scratch[H_SUICIDE] = 0
         total += playout_in_place(scratch, rng, max_moves)
-        out_diff[i] = area_difference(scratch)
+        out_diff[i] = terminal_area_difference(scratch)
     return total
 
 

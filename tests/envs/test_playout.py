@@ -8,7 +8,7 @@ import pytest
 from envs.go.board import Board
 from envs.go.kernels import action_to_point
 from envs.go.layout import H_PASSES, H_TO_PLAY, OFF_COLOR
-from envs.go.playout import is_true_eye, playout_in_place, playout_len, playouts
+from envs.go.playout import is_true_eye, playout_in_place, playout_len, playouts, terminal_area_difference
 
 
 def _scratch(board: Board) -> np.ndarray:
@@ -61,7 +61,7 @@ def test_playout_score_equals_board_area_score():
         stones = _final_stones(st, 9)
         final = Board(9, komi=0)
         final.set_stones(black=np.flatnonzero(stones == 1), white=np.flatnonzero(stones == 2))
-        assert area_difference(st) == final.score("area").margin
+        assert area_difference(st) == terminal_area_difference(st) == final.score("area").margin
 
 
 def test_first_move_is_uniform_and_never_fills_an_own_eye():
@@ -117,3 +117,17 @@ def test_playout_play_equals_the_reference_play_on_random_games():
             for h in (H_KO, H_KO_COLOR, H_PASSES, H_TO_PLAY):
                 assert fast[h] == ref[h] or (h == H_KO_COLOR and fast[H_KO] == 0)
             color = 3 - color
+
+
+def test_terminal_count_falls_back_to_the_flood_fill_off_the_end_of_a_playout():
+    board = Board.from_ascii(
+        """
+        ..X..
+        ..X.O
+        XXX.O
+        ...OO
+        OO...
+        """
+    )
+    st = _scratch(board)
+    assert terminal_area_difference(st) == board.score("area").black - board.score("area").white
