@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _legal_code, _neighbour, _remove_chain, area_difference
+from .kernels import _legal_code, _neighbour, area_difference
 from .layout import (
     BLACK,
     BORDER,
@@ -104,6 +104,35 @@ def _playout_merge(st, a, b):
 
 
 @njit(cache=True, inline="always")
+def _playout_remove(st, chain):
+    """kernels._remove_chain without the journal, hashing and stone counts; returns stones removed."""
+    s_len = st[H_S]
+    w = st[H_W]
+    head = OFF_COLOR + s_len
+    nxt = OFF_COLOR + 2 * s_len
+    plib = OFF_COLOR + 3 * s_len
+    epos = OFF_COLOR + 5 * s_len
+    elist = OFF_COLOR + 6 * s_len
+    n = 0
+    s = chain
+    while True:
+        st[OFF_COLOR + s] = EMPTY
+        k = st[H_NEMPTY]
+        st[elist + k] = s
+        st[epos + s] = k
+        st[H_NEMPTY] = k + 1
+        for d in range(4):
+            q = _neighbour(s, w, d)
+            cq = st[OFF_COLOR + q]
+            st[plib + st[head + q]] += (cq == BLACK) | (cq == WHITE)
+        n += 1
+        s = st[nxt + s]
+        if s == chain:
+            break
+    return n
+
+
+@njit(cache=True, inline="always")
 def playout_play(st, p, color):
     """``kernels.play_unchecked(record=False)`` cut to what playouts need: the same board sections,
     ko, pass count and side to move (not the stone counts, captures or last move, which playouts
@@ -157,8 +186,7 @@ def playout_play(st, p, color):
         q = _neighbour(p, w, d)
         hq = st[head + q]
         if (st[OFF_COLOR + q] == other) & (st[plib + hq] == 0):
-            removed, _ = _remove_chain(st, hq, other, False)
-            captured += removed
+            captured += _playout_remove(st, hq)
             ko_point = q
     hp = st[head + p]
     if captured == 1 and st[size + hp] == 1 and st[plib + hp] == 1:
