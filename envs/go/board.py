@@ -48,6 +48,7 @@ from .layout import (
     H_SUICIDE,
     H_TO_PLAY,
     H_TSIZE,
+    H_TUSED,
     H_W,
     ILLEGAL_KO,
     ILLEGAL_OCCUPIED,
@@ -264,6 +265,19 @@ class Board:
 
     def _grow(self) -> None:
         self._st = self._allocate(2 * int(self._st[H_CAP]), old=self._st)
+
+    def reserve(self, moves: int) -> None:
+        """Make room for ``moves`` more recorded moves without growing (search work states play
+        and undo inside compiled code, where the arrays cannot be reallocated). The journal gets
+        64 writes a move on average plus one worst-case move; a kernel that would overflow it
+        returns NEED_GROW instead of writing."""
+        st = self._st
+        while (
+            st.item(H_MOVE) + moves + 2 >= st.item(H_CAP)
+            or 2 * (st.item(H_TUSED) + moves + 2) >= st.item(H_TSIZE)
+            or st.item(H_JTOP) + 128 * moves + 2 * journal_bound(self.size) > st.shape[0]
+        ):
+            self._st = st = self._allocate(2 * st.item(H_CAP) + moves, old=st)
 
     def copy(self) -> Board:
         other = Board.__new__(Board)

@@ -1,0 +1,250 @@
+"""PUCT Monte-Carlo tree search guided by an evaluator (AlphaZero / AlphaGo Zero style).
+
+    evaluator(planes: float32[B, 17, N, N]) -> (policy_logits: float32[B, N*N+1], values: float32[B])
+
+values are from the side to move of each position. The evaluator is the only place a network
+appears; everything else runs in the numba kernels of ``search/puct.py``.
+
+>>> result = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=64)).run(Board(9))
+>>> result.best_action, result.visits.sum()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.go.board import Board
+from envs.go.coords import to_gtp
+
+from . import puct
+from .symmetry import apply_symmetry, invert_policy_symmetry
+from .tree import (
+    ACTION,
+    CHILD,
+    EDGE_COUNT,
+    EDGE_START,
+    EDGE_VISITS,
+    PRIOR,
+    ROOT_INDEX,
+    TO_PLAY,
+    VALUE_SUM,
+    Tree,
+    new_tree,
+    reset_tree,
+)
+
+Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class SearchConfigError(ValueError):
+    """A search setting outside its allowed range."""
+
+
+@dataclass
+class MCTSConfig:
+    """PUCT settings. Defaults are AlphaZero's (Silver et al. 2018): c_init 1.25, c_base 19652.
+    AlphaGo's constant c_puct = 5 is ``c_init=5, c_base=0``."""
+
+    num_simulations: int = 800
+    batch_size: int = 16
+    c_init: float = 1.25
+    c_base: float = 19652.0
+    fpu_reduction: float = 0.0
+    dirichlet_alpha: float | None = None  # None: 0.03 * 361 / N^2 (AlphaZero's 0.03 scaled to the board)
+    dirichlet_weight: float = 0.0  # 0.25 in self-play; 0 (off) when playing
+    random_symmetry: bool = False  # evaluate each batch under one of the 8 board symmetries
+    komi: float | None = None  # None: the board's komi
+    max_depth: int = 512
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.num_simulations < 1:
+            raise SearchConfigError(f"num_simulations must be >= 1, got {self.num_simulations}")
+        if not 1 <= self.batch_size <= 256:
+            raise SearchConfigError(f"batch_size must be in 1..256, got {self.batch_size}")
+        if not 0.0 <= self.dirichlet_weight <= 1.0:
+            raise SearchConfigError(f"dirichlet_weight must be in [0, 1], got {self.dirichlet_weight}")
+
+
+@dataclass
+class SearchResult:
+    """Root statistics. Arrays are over the root's legal actions (``actions``)."""
+
+    actions: np.ndarray  # int64[k]
+    visits: np.ndarray  # int64[k]
+    q: np.ndarray  # float64[k], from the side to move at the root; nan where unvisited
+    prior: np.ndarray  # float64[k]
+    root_value: float  # the evaluator's value of the root, side to move
+    pv: list[int] = field(default_factory=list)
+    size: int = 19
+
+    @property
+    def best_action(self) -> int:
+        return int(self.actions[int(np.argmax(self.visits))])
+
+    def policy(self, temperature: float = 1.0) -> np.ndarray:
+        """Visit distribution over all N*N+1 actions, sharpened by ``temperature`` (0: argmax)."""
+        out = np.zeros(self.size * self.size + 1)
+        if temperature <= 1e-6:
+            out[self.best_action] = 1.0
+            return out
+        weights = self.visits.astype(np.float64) ** (1.0 / temperature)
+        out[self.actions] = weights / weights.sum()
+        return out
+
+    def analysis(self, max_moves: int = 10) -> list[dict]:
+        """Most visited moves: move, visits, winrate (0..1 for the side to move), prior, pv."""
+        order = np.argsort(-self.visits, kind="stable")[:max_moves]
+        rows = []
+        for i in order:
+            if self.visits[i] == 0:
+                break
+            rows.append({
+                "move": to_gtp(int(self.actions[i]), self.size),
+                "visits": int(self.visits[i]),
+                "winrate": float((self.q[i] + 1.0) / 2.0),
+                "prior": float(self.prior[i]),
+            })
+        return rows
+
+
+def uniform_evaluator(size: int) -> Evaluator:
+    """Equal priors and value 0 (the trivial evaluator of the tree-speed benchmark)."""
+
+    def evaluate(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batch = planes.shape[0]
+        return np.zeros((batch, size * size + 1), np.float32), np.zeros(batch, np.float32)
+
+    return evaluate
+
+
+class MCTS:
+    """A reusable PUCT searcher: ``run(board)`` searches from a position; ``advance(action)``
+    keeps the chosen subtree for the next search (tree reuse)."""
+
+    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None):
+        self.evaluator = evaluator
+        self.config = config or MCTSConfig()
+        self.rng = np.random.default_rng(self.config.seed)
+        self.tree: Tree | None = None
+        self._reused = False
+
+    # ------------------------------------------------------------------ search
+
+    def run(self, board: Board, num_simulations: int | None = None) -> SearchResult:
+        cfg = self.config
+        sims = num_simulations or cfg.num_simulations
+        size = board.size
+        num_actions = size * size + 1
+        batch = cfg.batch_size
+        komi = board.komi if cfg.komi is None else cfg.komi
+        reuse = (self._reused and self.tree is not None and self.tree.nodes[ROOT_INDEX, TO_PLAY] == board.to_play
+                 and self.tree.edges.shape[0] == self.tree.nodes.shape[0] * num_actions)
+        if reuse and self.tree.num_nodes + sims + batch + 2 > self.tree.nodes.shape[0]:
+            bigger = new_tree(self.tree.num_nodes + sims + batch + 2, num_actions)
+            puct.copy_subtree(*self.tree[:4], ROOT_INDEX, *bigger)
+            self.tree = bigger
+        elif not reuse:
+            if self.tree is None or self.tree.nodes.shape[0] < sims + batch + 2 or \
+                    self.tree.edges.shape[0] != self.tree.nodes.shape[0] * num_actions:
+                self.tree = new_tree(sims + batch + 2, num_actions)
+            reset_tree(self.tree, board.to_play)
+        tree = self.tree
+        self._reused = False
+        root = board.copy()
+        root.reserve(cfg.max_depth + 16)
+        work = np.repeat(root._st[None, :], batch, axis=0)
+        paths = np.zeros((batch, cfg.max_depth + 2), np.int64)
+        path_len = np.zeros(batch, np.int64)
+        leaf_node = np.zeros(batch, np.int64)
+        leaf_status = np.zeros(batch, np.int64)
+        leaf_value = np.zeros(batch)
+        planes = np.zeros((batch, 17, size, size), np.float32)
+        legal = np.zeros((batch, num_actions), np.int64)
+        legal_count = np.zeros(batch, np.int64)
+        c_base = cfg.c_base if cfg.c_base > 0 else 0.0
+
+        def step(width: int) -> int:
+            puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
+                                leaf_node, leaf_status, leaf_value, planes, legal, legal_count)
+            need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
+            logits = np.zeros((width, num_actions), np.float32)
+            values = np.zeros(width, np.float32)
+            if need.size:
+                x = planes[need]
+                k = int(self.rng.integers(8)) if cfg.random_symmetry else 0
+                out_logits, out_values = self.evaluator(apply_symmetry(x, k) if k else x)
+                out_logits = np.asarray(out_logits, np.float32)
+                logits[need] = invert_policy_symmetry(out_logits, k, size) if k else out_logits
+                values[need] = np.asarray(out_values, np.float32).reshape(-1)
+            return puct.expand_and_backup(*tree, width, paths, path_len, leaf_node, leaf_status, leaf_value,
+                                          legal, legal_count, logits, values)
+
+        done = 0
+        if tree.nodes[ROOT_INDEX, EDGE_COUNT] < 0:
+            done += step(1)  # expand the root alone, so that its noise applies to every simulation
+        if cfg.dirichlet_weight > 0:
+            self._add_root_noise(size)
+        stalls = 0
+        while done < sims:
+            got = step(min(batch, sims - done))
+            done += got
+            stalls = stalls + 1 if got == 0 else 0
+            if stalls > 8:  # only collisions / terminal root: nothing more to learn
+                break
+        return self._result(size)
+
+    def _add_root_noise(self, size: int) -> None:
+        tree = self.tree
+        start, count = tree.nodes[ROOT_INDEX, EDGE_START], tree.nodes[ROOT_INDEX, EDGE_COUNT]
+        if count <= 0:
+            return
+        alpha = self.config.dirichlet_alpha or 0.03 * 361 / (size * size)
+        noise = self.rng.dirichlet(np.full(count, alpha))
+        w = self.config.dirichlet_weight
+        priors = tree.stats[start : start + count, PRIOR]
+        tree.stats[start : start + count, PRIOR] = (1 - w) * priors + w * noise
+
+    def _result(self, size: int) -> SearchResult:
+        tree = self.tree
+        start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), int(tree.nodes[ROOT_INDEX, EDGE_COUNT])
+        count = max(count, 0)
+        edges = tree.edges[start : start + count]
+        stats = tree.stats[start : start + count]
+        visits = edges[:, EDGE_VISITS].copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = np.where(visits > 0, stats[:, VALUE_SUM] / np.maximum(visits, 1), np.nan)
+        pv = [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, 32)]
+        return SearchResult(edges[:, ACTION].copy(), visits, q, stats[:, PRIOR].copy(),
+                            float(tree.values[ROOT_INDEX]), pv, size)
+
+    # ------------------------------------------------------------------ tree reuse
+
+    def advance(self, action: int) -> bool:
+        """Keep the subtree under ``action`` for the next ``run`` (call it after the move is played
+        on the board). Returns False (and starts afresh next time) when the move was not searched."""
+        tree = self.tree
+        if tree is None:
+            return False
+        start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), int(tree.nodes[ROOT_INDEX, EDGE_COUNT])
+        child = -1
+        for e in range(start, start + max(count, 0)):
+            if tree.edges[e, ACTION] == action:
+                child = int(tree.edges[e, CHILD])
+        if child < 0:
+            self._reused = False
+            return False
+        fresh = new_tree(tree.nodes.shape[0], tree.edges.shape[0] // tree.nodes.shape[0])
+        puct.copy_subtree(tree.nodes, tree.values, tree.edges, tree.stats, child, *fresh)
+        self.tree = fresh
+        self._reused = True
+        return True
+
+
+def dirichlet_alpha(size: int) -> float:
+    """AlphaZero's alpha 0.03 on 19x19, scaled inversely with the number of points."""
+    return 0.03 * 361 / (size * size)
+
