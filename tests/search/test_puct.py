@@ -1,0 +1,219 @@
+"""PUCT search: closed-form bandit, fast == slow reference, batch consistency, tree reuse."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from envs.go.board import Board
+from search.mcts import MCTS, MCTSConfig, SearchConfigError, uniform_evaluator
+from search.symmetry import apply_symmetry, invert_policy_symmetry
+from search.tree import CHILD, EDGE_COUNT, EDGE_START, EDGE_VISITS, ROOT_INDEX, VALUE_SUM, VIRTUAL, VISITS
+
+
+def bandit_evaluator(size: int, mu: np.ndarray):
+    """Value for black = mean of mu over black's stones (the first black move decides most of it);
+    uniform priors. The side to move sees +value if black, -value if white."""
+
+    def evaluate(planes):
+        black_to_move = planes[:, 16, 0, 0] > 0.5
+        black = np.where(black_to_move[:, None, None], planes[:, 0], planes[:, 8])
+        count = black.reshape(len(planes), -1).sum(1)
+        v_black = (black.reshape(len(planes), -1) * mu).sum(1) / np.maximum(count, 1)
+        values = np.where(black_to_move, v_black, -v_black)
+        return np.zeros((len(planes), size * size + 1), np.float32), values.astype(np.float32)
+
+    return evaluate
+
+
+def test_bandit_best_arm_gets_most_visits():
+    size = 5
+    mu = np.full(size * size, -0.2)
+    mu[12] = 0.8  # C3 is the only good move for black
+    result = MCTS(bandit_evaluator(size, mu), MCTSConfig(num_simulations=400, batch_size=8)).run(Board(size))
+    assert result.best_action == 12
+    assert result.visits.max() > 0.5 * result.visits.sum()
+    assert result.q[list(result.actions).index(12)] == np.nanmax(result.q) > 0
+
+
+def _check_tree_invariants(tree):
+    nodes, edges, stats = tree.nodes, tree.edges, tree.stats
+    assert (edges[: tree.num_edges, VIRTUAL] == 0).all(), "virtual loss left behind"
+    for node in range(tree.num_nodes):
+        count = nodes[node, EDGE_COUNT]
+        if count <= 0:
+            continue
+        block = slice(nodes[node, EDGE_START], nodes[node, EDGE_START] + count)
+        child_visits = edges[block, EDGE_VISITS].sum()
+        # a node's visits: the simulation that expanded it plus those that went through it
+        assert nodes[node, VISITS] == child_visits + 1, node
+        for e in range(block.start, block.stop):
+            child = edges[e, CHILD]
+            if child >= 0:
+                assert edges[e, EDGE_VISITS] == nodes[child, VISITS]
+    assert nodes[ROOT_INDEX, VISITS] >= 1
+    assert np.isfinite(stats[: tree.num_edges, VALUE_SUM]).all()
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+def test_tree_statistics_are_consistent_for_any_batch_size(batch):
+    size = 5
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(-1, 1, size * size)
+    searcher = MCTS(bandit_evaluator(size, mu), MCTSConfig(num_simulations=300, batch_size=batch))
+    board = Board(size)
+    board.play("C3")
+    result = searcher.run(board)
+    _check_tree_invariants(searcher.tree)
+    assert result.visits.sum() == searcher.tree.nodes[ROOT_INDEX, VISITS] - 1
+
+
+def _reference_puct(board: Board, evaluate, sims: int, c_init: float, c_base: float) -> dict[int, int]:
+    """Slow, obvious PUCT with Board play / undo (sequential: batch 1, no virtual loss)."""
+    stats: dict[tuple, dict] = {}
+
+    def key(b: Board):
+        return tuple(a for _, a in b.moves)
+
+    def expand(b: Board) -> float:
+        planes = _planes(b)
+        logits, values = evaluate(planes[None])
+        legal = b.legal_moves()
+        z = np.exp(logits[0, legal] - logits[0, legal].max())
+        stats[key(b)] = {"actions": legal, "prior": z / z.sum(), "n": np.zeros(len(legal), int),
+                         "w": np.zeros(len(legal)), "value": float(values[0])}
+        return float(values[0])
+
+    def simulate(b: Board) -> float:
+        k = key(b)
+        if b.is_game_over:
+            s = b.score()
+            v = 1.0 if s.margin > 0 else -1.0 if s.margin < 0 else 0.0
+            return v if b.to_play == 1 else -v
+        if k not in stats:
+            return expand(b)
+        node = stats[k]
+        total = node["n"].sum()
+        c = c_init + math.log((1 + total + c_base) / c_base)
+        q = np.where(node["n"] > 0, node["w"] / np.maximum(node["n"], 1), node["value"])
+        u = c * node["prior"] * math.sqrt(max(total, 1)) / (1 + node["n"])
+        i = int(np.argmax(q + u))
+        b.play(int(node["actions"][i]))
+        v = -simulate(b)
+        b.undo()
+        node["n"][i] += 1
+        node["w"][i] += v
+        return v
+
+    for _ in range(sims):
+        simulate(board)
+    root = stats[key(board)]
+    return {int(a): int(n) for a, n in zip(root["actions"], root["n"]) if n}
+
+
+def _planes(board: Board) -> np.ndarray:
+    from envs.go.features import board_planes
+
+    return board_planes(board, board.to_play)
+
+
+def test_batch_one_equals_the_slow_reference():
+    size = 4
+    rng = np.random.default_rng(1)
+    mu = rng.uniform(-1, 1, size * size)
+    evaluate = bandit_evaluator(size, mu)
+    board = Board(size, komi=0.5)
+    board.play("B2")
+    sims = 120
+    result = MCTS(evaluate, MCTSConfig(num_simulations=sims, batch_size=1)).run(board)
+    fast = {int(a): int(n) for a, n in zip(result.actions, result.visits) if n}
+    slow = _reference_puct(board.copy(), evaluate, sims, 1.25, 19652.0)
+    assert fast == slow
+
+
+def test_planes_written_by_the_search_match_the_features_module():
+    from search import puct
+
+    board = Board(5)
+    for move in ("C3", "D4", "pass", "B2", "C2"):
+        board.play(move)
+    out = np.zeros((17, 5, 5), np.float32)
+    st = board.copy()
+    st.reserve(16)
+    before = st._st.copy()
+    puct.write_planes(st._st, out)
+    assert np.array_equal(out, _planes(board))
+    assert np.array_equal(st._st[: 32], before[: 32]) and st.hash == board.hash
+
+
+def test_tree_reuse_keeps_the_subtree_statistics():
+    size = 5
+    mu = np.random.default_rng(2).uniform(-1, 1, size * size)
+    searcher = MCTS(bandit_evaluator(size, mu), MCTSConfig(num_simulations=300, batch_size=4))
+    board = Board(size)
+    result = searcher.run(board)
+    action = result.best_action
+    old = searcher.tree
+    start = old.nodes[ROOT_INDEX, EDGE_START]
+    edge = start + list(result.actions).index(action)
+    child = old.edges[edge, CHILD]
+    child_block = slice(old.nodes[child, EDGE_START], old.nodes[child, EDGE_START] + old.nodes[child, EDGE_COUNT])
+    expected = sorted(zip(old.edges[child_block, 0].tolist(), old.edges[child_block, EDGE_VISITS].tolist(),
+                          old.stats[child_block, VALUE_SUM].tolist()))
+    assert searcher.advance(action)
+    new = searcher.tree
+    block = slice(new.nodes[ROOT_INDEX, EDGE_START], new.nodes[ROOT_INDEX, EDGE_START] + new.nodes[ROOT_INDEX, EDGE_COUNT])
+    got = sorted(zip(new.edges[block, 0].tolist(), new.edges[block, EDGE_VISITS].tolist(),
+                     new.stats[block, VALUE_SUM].tolist()))
+    assert got == expected
+    assert new.nodes[ROOT_INDEX, VISITS] == old.nodes[child, VISITS]
+    _check_tree_invariants(new)
+    board.play(action)
+    again = searcher.run(board, num_simulations=100)
+    assert again.visits.sum() == new.nodes[ROOT_INDEX, VISITS] - 1 or again.visits.sum() > 0
+    _check_tree_invariants(searcher.tree)
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_symmetry_round_trip(k):
+    size = 5
+    rng = np.random.default_rng(k)
+    board_logits = rng.normal(size=(3, size, size)).astype(np.float32)
+    logits = np.concatenate([board_logits.reshape(3, -1), rng.normal(size=(3, 1)).astype(np.float32)], 1)
+    transformed = apply_symmetry(board_logits, k).reshape(3, -1)
+    back = invert_policy_symmetry(np.concatenate([transformed, logits[:, -1:]], 1), k, size)
+    assert np.allclose(back, logits)
+
+
+def test_illegal_moves_never_enter_the_tree():
+    # A ko position: white may not retake at B4 at the root, nor anywhere the ko recurs.
+    board = Board.from_ascii(
+        """
+        .XO..
+        XO.O.
+        .XO..
+        .....
+        .....
+        """
+    )
+    board.play("C4")
+    searcher = MCTS(uniform_evaluator(5), MCTSConfig(num_simulations=200, batch_size=8))
+    result = searcher.run(board)
+    assert 6 not in set(result.actions.tolist())  # B4 is action 6 on 5x5
+    assert set(result.actions.tolist()) == set(board.legal_moves().tolist())
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(SearchConfigError):
+        MCTSConfig(num_simulations=0)
+    with pytest.raises(SearchConfigError):
+        MCTSConfig(batch_size=300)
+
+
+def test_dirichlet_noise_changes_root_priors_but_keeps_a_distribution():
+    searcher = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=32, dirichlet_weight=0.25, seed=3))
+    result = searcher.run(Board(9))
+    assert np.isclose(result.prior.sum(), 1.0)
+    assert result.prior.std() > 0
