@@ -6,6 +6,7 @@ Search calls an evaluator (``search.mcts.Evaluator``)::
 
 ``TorchEvaluator`` wraps any ``GoNetwork`` (``network_base``) into that callable:
 
+>>> from agents.go.resnet import AlphaZeroNet
 >>> evaluator = TorchEvaluator(AlphaZeroNet(9, blocks=6, channels=64))
 >>> logits, values = evaluator(np.zeros((16, 17, 9, 9), np.float32))
 >>> logits.shape, values.shape

@@ -1,12 +1,12 @@
 """The Go networks by name: the registry that checkpoints use to rebuild a network.
 
-=====================  ===============================  ==========================================
-architecture           class                            ``forward`` returns
-=====================  ===============================  ==========================================
-``alphazero_resnet``   ``resnet.AlphaZeroNet``          (policy_logits [B, N*N+1], value [B])
-``alphago_policy``     ``alphago_nets.AlphaGoPolicyNet``  policy_logits [B, N*N+1] (pass learned)
-``alphago_value``      ``alphago_nets.AlphaGoValueNet``   value [B]
-=====================  ===============================  ==========================================
+====================  =================================  =========================================
+architecture          class                              ``forward`` returns
+====================  =================================  =========================================
+``alphazero_resnet``  ``resnet.AlphaZeroNet``            (policy_logits [B, N*N+1], value [B])
+``alphago_policy``    ``alphago_nets.AlphaGoPolicyNet``  policy_logits [B, N*N+1] (pass learned)
+``alphago_value``     ``alphago_nets.AlphaGoValueNet``   value [B]
+====================  =================================  =========================================
 
 Every one also has ``evaluate(planes) -> (policy_logits [B, N*N+1], value [B])``, the pair search
 needs (``network_base``), and ``init_kwargs()``, so that ``build_network(net.architecture,

@@ -1,0 +1,225 @@
+"""UCT with random rollouts: the pure Monte-Carlo tree search baseline, all in one compiled call.
+
+Selection is UCB1 (Kocsis & Szepesvari 2006): an unvisited edge first (edges are created for all
+legal moves, superko included, in a random order), then ``Q + c * sqrt(ln N / n)``. The leaf
+value is the outcome of one rollout from the new node:
+
+- ``ROLLOUT_LIGHT``: the light playout of envs/go/playout.py (uniform over legal moves that do
+  not fill the mover's own true eye);
+- ``ROLLOUT_UNIFORM``: uniform over all legal moves including pass, until two passes or until the
+  game reaches 2*N*N moves (OpenSpiel's RandomRolloutEvaluator on its Go game does the same work).
+
+Rollouts are scored by Tromp-Taylor area with komi, +1 / -1 / 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from envs.go.kernels import _legal_code, action_to_point, legal_actions_into, play, undo
+from envs.go.layout import BLACK, H_MOVE, H_N, H_NEMPTY, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, LEGAL, OFF_COLOR
+from envs.go.playout import playout_in_place, playout_play, terminal_area_difference
+
+from .puct import _new_node
+from .tree import (
+    ACTION,
+    CHILD,
+    EDGE_COUNT,
+    EDGE_START,
+    EDGE_VISITS,
+    EDGES_USED,
+    NOT_EXPANDED,
+    PRIOR,
+    ROOT_INDEX,
+    TERMINAL,
+    TO_PLAY,
+    UNVISITED,
+    VALUE_SUM,
+    VISITS,
+)
+
+ROLLOUT_LIGHT, ROLLOUT_UNIFORM = 0, 1
+
+
+@njit(cache=True)
+def _random_bits(rng):
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(33))
+
+
+@njit(cache=True)
+def uniform_rollout_in_place(st, rng, max_moves):
+    """Uniform over the legal moves plus pass (simple ko) until two passes or ``max_moves``:
+    sampling without replacement among the empty points and the pass, rejecting illegal points."""
+    s_len = st[H_S]
+    elist = OFF_COLOR + 6 * s_len
+    epos = OFF_COLOR + 5 * s_len
+    color = st[H_TO_PLAY]
+    moves = 0
+    while moves < max_moves and st[H_PASSES] < 2:
+        k = st[H_NEMPTY]  # live empty points in elist[0:k]; slot k stands for the pass
+        chosen = 0
+        while True:
+            i = (_random_bits(rng) * (k + 1)) >> 31
+            if i == k:
+                break  # the pass
+            p = st[elist + i]
+            if _legal_code(st, p, color, False, False) == LEGAL:
+                chosen = p
+                break
+            k -= 1  # park the illegal point behind the live range
+            q = st[elist + k]
+            st[elist + i] = q
+            st[epos + q] = i
+            st[elist + k] = p
+            st[epos + p] = k
+        playout_play(st, chosen, color)
+        color = 3 - color
+        moves += 1
+    return moves
+
+
+@njit(cache=True)
+def rollout_value(st, scratch, rng, kind, komi):
+    """Outcome for the side to move in ``st`` of one rollout run on ``scratch``."""
+    scratch[:] = st[: scratch.shape[0]]
+    scratch[H_SUICIDE] = 0
+    n = st[H_N]
+    if kind == ROLLOUT_UNIFORM:
+        uniform_rollout_in_place(scratch, rng, max(2 * n * n - st[H_MOVE], 0))
+    else:
+        playout_in_place(scratch, rng, 3 * n * n)
+    margin = terminal_area_difference(scratch) - komi
+    v = 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0
+    return v if st[H_TO_PLAY] == BLACK else -v
+
+
+@njit(cache=True)
+def _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng):
+    count = legal_actions_into(st, -1, legal, 0)
+    # Random order, so that "first unvisited edge" is a uniformly random one (Fisher-Yates).
+    for i in range(count - 1, 0, -1):
+        j = (_random_bits(rng) * (i + 1)) >> 31
+        legal[i], legal[j] = legal[j], legal[i]
+    start = counts[EDGES_USED]
+    for i in range(count):
+        edges[start + i, ACTION] = legal[i]
+        edges[start + i, CHILD] = UNVISITED
+        edges[start + i, EDGE_VISITS] = 0
+        stats[start + i, PRIOR] = 1.0 / count
+        stats[start + i, VALUE_SUM] = 0.0
+    nodes[node, EDGE_START] = start
+    nodes[node, EDGE_COUNT] = count
+    counts[EDGES_USED] = start + count
+
+
+@njit(cache=True)
+def _select_ucb1(nodes, edges, stats, node, c_uct):
+    start = nodes[node, EDGE_START]
+    count = nodes[node, EDGE_COUNT]
+    log_n = math.log(max(nodes[node, VISITS], 1))
+    best = start
+    best_score = -np.inf
+    for e in range(start, start + count):
+        n = edges[e, EDGE_VISITS]
+        if n == 0:
+            return e
+        score = stats[e, VALUE_SUM] / n + c_uct * math.sqrt(log_n / n)
+        if score > best_score:
+            best_score = score
+            best = e
+    return best
+
+
+@njit(cache=True)
+def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, seed, kind, komi, scratch_len):
+    """Run ``num_simulations`` UCT simulations from the recorded state ``st`` (restored on return).
+    Returns the simulations completed (fewer only when the tree is full)."""
+    n = st[H_N]
+    legal = np.empty(n * n + 1, np.int64)
+    path = np.empty(4 * n * n + 64, np.int64)
+    scratch = np.empty(scratch_len, np.int64)
+    rng = np.empty(1, np.uint64)
+    rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(12345)
+    done = 0
+    for _ in range(num_simulations):
+        node = ROOT_INDEX
+        depth = 0
+        full = False
+        while True:
+            if nodes[node, TERMINAL] != 0:
+                v = rollout_value(st, scratch, rng, kind, komi)  # the game is over: counts as is
+                break
+            if nodes[node, EDGE_COUNT] == NOT_EXPANDED:
+                _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng)
+            e = _select_ucb1(nodes, edges, stats, node, c_uct)
+            if play(st, action_to_point(st, edges[e, ACTION]), nodes[node, TO_PLAY], True) != LEGAL:
+                full = True
+                break
+            path[depth] = e
+            depth += 1
+            child = edges[e, CHILD]
+            if child == UNVISITED:
+                child = _new_node(nodes, counts, e, st[H_TO_PLAY], 1 if st[H_PASSES] >= 2 else 0)
+                if child < 0:
+                    full = True
+                    break
+                edges[e, CHILD] = child
+                node = child
+                v = rollout_value(st, scratch, rng, kind, komi)
+                break
+            node = child
+        if full:
+            for _ in range(depth):
+                undo(st)
+            break
+        leaf_to_play = nodes[node, TO_PLAY]
+        nodes[node, VISITS] += 1
+        for i in range(depth - 1, -1, -1):
+            e = path[i]
+            chooser = 3 - nodes[edges[e, CHILD], TO_PLAY]
+            edges[e, EDGE_VISITS] += 1
+            stats[e, VALUE_SUM] += v if chooser == leaf_to_play else -v
+            parent = ROOT_INDEX if i == 0 else edges[path[i - 1], CHILD]
+            nodes[parent, VISITS] += 1
+        for _ in range(depth):
+            undo(st)
+        done += 1
+    return done
+
+
+def uct_run(board, num_simulations: int, c_uct: float = 1.4, rollout: str = "light", seed: int = 0,
+            komi: float | None = None):
+    """UCT search from ``board`` (unchanged); returns a ``search.mcts.SearchResult``."""
+    from envs.go.playout import playout_len
+
+    from .mcts import SearchConfigError, SearchResult
+    from .puct import principal_variation
+    from .tree import new_tree, reset_tree
+
+    kinds = {"light": ROLLOUT_LIGHT, "uniform": ROLLOUT_UNIFORM}
+    if rollout not in kinds:
+        raise SearchConfigError(f"rollout {rollout!r} is unknown (allowed: {', '.join(kinds)})")
+    if num_simulations < 1:
+        raise SearchConfigError(f"num_simulations must be >= 1, got {num_simulations}")
+    size = board.size
+    tree = new_tree(num_simulations + 2, size * size + 1)
+    reset_tree(tree, board.to_play)
+    work = board.copy()
+    work.reserve(4 * size * size + 64)
+    uct_search(*tree, work._st, num_simulations, c_uct, seed, kinds[rollout],
+               board.komi if komi is None else komi, playout_len(size))
+    start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), max(int(tree.nodes[ROOT_INDEX, EDGE_COUNT]), 0)
+    visits = tree.edges[start : start + count, EDGE_VISITS].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.where(visits > 0, tree.stats[start : start + count, VALUE_SUM] / np.maximum(visits, 1), np.nan)
+    pv = [int(a) for a in principal_variation(tree.nodes, tree.edges, 32)]
+    return SearchResult(tree.edges[start : start + count, ACTION].copy(), visits, q,
+                        tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)
