@@ -18,6 +18,7 @@ import numpy as np
 
 from envs.go.board import Board
 from envs.go.coords import to_gtp
+from envs.go.layout import H_JTOP
 
 from . import puct
 from .symmetry import apply_symmetry, invert_policy_symmetry
@@ -57,7 +58,7 @@ class MCTSConfig:
     dirichlet_weight: float = 0.0  # 0.25 in self-play; 0 (off) when playing
     random_symmetry: bool = False  # evaluate each batch under one of the 8 board symmetries
     komi: float | None = None  # None: the board's komi
-    max_depth: int = 512
+    max_depth: int = 128  # longest path a simulation may take (deeper ones are dropped)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -156,7 +157,10 @@ class MCTS:
         self._reused = False
         root = board.copy()
         root.reserve(cfg.max_depth + 16)
-        work = np.repeat(root._st[None, :], batch, axis=0)
+        # Work states: copies of the root up to the journal top (the rest is free journal space).
+        used = int(root._st[H_JTOP])
+        work = np.empty((batch, root._st.shape[0]), np.int64)
+        work[:, :used] = root._st[:used]
         paths = np.zeros((batch, cfg.max_depth + 2), np.int64)
         path_len = np.zeros(batch, np.int64)
         leaf_node = np.zeros(batch, np.int64)

@@ -158,6 +158,9 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
                 nodes[node, EDGE_COUNT] = PENDING
                 status = NEEDS_EVAL
                 break
+            if depth >= paths.shape[1]:
+                status = TREE_FULL  # a path longer than max_depth: the simulation is dropped
+                break
             e = select_edge(nodes, values, edges, stats, node, c_init, c_base, fpu_reduction)
             edges[e, VIRTUAL] += 1
             paths[b, depth] = e
