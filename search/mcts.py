@@ -19,6 +19,7 @@ import numpy as np
 from envs.go.board import Board
 from envs.go.coords import to_gtp
 from envs.go.layout import H_JTOP
+from envs.go.playout import playout_len
 
 from . import puct
 from .symmetry import apply_symmetry, invert_policy_symmetry
@@ -59,6 +60,8 @@ class MCTSConfig:
     random_symmetry: bool = False  # evaluate each batch under one of the 8 board symmetries
     komi: float | None = None  # None: the board's komi
     max_depth: int = 128  # longest path a simulation may take (deeper ones are dropped)
+    mix_lambda: float = 0.0  # AlphaGo APV-MCTS: leaf value (1 - lambda) v + lambda z (AlphaGo: 0.5)
+    expand_threshold: int = 0  # AlphaGo: a leaf is expanded after this many visits (rollouts before)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -66,6 +69,10 @@ class MCTSConfig:
             raise SearchConfigError(f"num_simulations must be >= 1, got {self.num_simulations}")
         if not 1 <= self.batch_size <= 256:
             raise SearchConfigError(f"batch_size must be in 1..256, got {self.batch_size}")
+        if not 0.0 <= self.mix_lambda <= 1.0:
+            raise SearchConfigError(f"mix_lambda must be in [0, 1], got {self.mix_lambda}")
+        if self.expand_threshold < 0:
+            raise SearchConfigError(f"expand_threshold must be >= 0, got {self.expand_threshold}")
         if not 0.0 <= self.dirichlet_weight <= 1.0:
             raise SearchConfigError(f"dirichlet_weight must be in [0, 1], got {self.dirichlet_weight}")
 
@@ -170,10 +177,13 @@ class MCTS:
         legal = np.zeros((batch, num_actions), np.int64)
         legal_count = np.zeros(batch, np.int64)
         c_base = cfg.c_base if cfg.c_base > 0 else 0.0
+        scratch = np.empty(playout_len(size), np.int64)
+        rng_state = np.array([self.rng.integers(1, 2**62)], np.uint64)
 
         def step(width: int) -> int:
             puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
-                                leaf_node, leaf_status, leaf_value, planes, legal, legal_count)
+                                leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
+                                cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state)
             need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
             logits = np.zeros((width, num_actions), np.float32)
             values = np.zeros(width, np.float32)
@@ -185,7 +195,7 @@ class MCTS:
                 logits[need] = invert_policy_symmetry(out_logits, k, size) if k else out_logits
                 values[need] = np.asarray(out_values, np.float32).reshape(-1)
             return puct.expand_and_backup(*tree, width, paths, path_len, leaf_node, leaf_status, leaf_value,
-                                          legal, legal_count, logits, values)
+                                          legal, legal_count, logits, values, cfg.mix_lambda)
 
         done = 0
         if tree.nodes[ROOT_INDEX, EDGE_COUNT] < 0:

@@ -26,6 +26,7 @@ from envs.go.kernels import action_to_point, legal_actions_into, play, undo
 from envs.go.layout import BLACK, COUNT_SHIFT, H_MOVE, H_N, H_OFF_MOVES, H_PASSES, H_TO_PLAY, LEGAL, OFF_COLOR
 from envs.go.playout import terminal_area_difference
 
+from .rollout import ROLLOUT_LIGHT, rollout_value
 from .tree import (
     ACTION,
     CHILD,
@@ -48,7 +49,7 @@ from .tree import (
 )
 
 # leaf status after collection
-NEEDS_EVAL, TERMINAL_LEAF, COLLISION, TREE_FULL = 0, 1, 2, 3
+NEEDS_EVAL, TERMINAL_LEAF, COLLISION, TREE_FULL, ROLLOUT_ONLY = 0, 1, 2, 3, 4
 HISTORY_STEPS = 8
 
 
@@ -136,10 +137,16 @@ def terminal_value(st, komi):
 
 @njit(cache=True)
 def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_base, fpu_reduction, komi,
-                   paths, path_len, leaf_node, leaf_status, leaf_value, planes, legal, legal_count):
+                   paths, path_len, leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
+                   mix_lambda, expand_threshold, scratch, rng):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
-    that needs the evaluator, write its planes and legal actions."""
+    that needs the evaluator, write its planes and legal actions.
+
+    AlphaGo's asynchronous policy-and-value search (Silver et al. 2016, "Methods: Search
+    algorithm"): with ``mix_lambda`` > 0 each new leaf also gets a light rollout z (its value
+    becomes (1 - lambda) v + lambda z); a leaf visited fewer than ``expand_threshold`` times is
+    valued by a rollout alone and not expanded (AlphaGo: lambda 0.5, threshold 40)."""
     for b in range(batch):
         st = work[b]
         node = ROOT_INDEX
@@ -155,8 +162,11 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
                 status = COLLISION
                 break
             if count == NOT_EXPANDED:
-                nodes[node, EDGE_COUNT] = PENDING
-                status = NEEDS_EVAL
+                if node != ROOT_INDEX and nodes[node, VISITS] < expand_threshold:
+                    status = ROLLOUT_ONLY
+                else:
+                    nodes[node, EDGE_COUNT] = PENDING
+                    status = NEEDS_EVAL
                 break
             if depth >= paths.shape[1]:
                 status = TREE_FULL  # a path longer than max_depth: the simulation is dropped
@@ -183,6 +193,10 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
         if status == NEEDS_EVAL:
             write_planes(st, planes[b])
             legal_count[b] = legal_actions_into(st, -1, legal[b], 0)
+            if mix_lambda > 0.0:
+                leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
+        elif status == ROLLOUT_ONLY:
+            leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
         elif status == TERMINAL_LEAF:
             leaf_value[b] = terminal_value(st, komi)
         for _ in range(played):
@@ -191,7 +205,7 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
 
 @njit(cache=True)
 def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_len, leaf_node, leaf_status,
-                      leaf_value, legal, legal_count, logits, net_values):
+                      leaf_value, legal, legal_count, logits, net_values, mix_lambda):
     """Expand the evaluated leaves (softmax of the logits over their legal actions) and back up
     every simulation's value, removing its virtual loss. Returns simulations backed up."""
     done = 0
@@ -228,6 +242,10 @@ def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_le
             counts[EDGES_USED] = start + count
             v = net_values[b]
             values[node] = v
+            if mix_lambda > 0.0:
+                v = (1.0 - mix_lambda) * v + mix_lambda * leaf_value[b]
+        elif status == ROLLOUT_ONLY:
+            v = leaf_value[b]
         else:
             v = leaf_value[b]
             values[node] = v

@@ -217,3 +217,27 @@ def test_dirichlet_noise_changes_root_priors_but_keeps_a_distribution():
     result = searcher.run(Board(9))
     assert np.isclose(result.prior.sum(), 1.0)
     assert result.prior.std() > 0
+
+
+def test_alphago_apv_mixes_rollouts_and_finds_the_capture():
+    from tests.search.test_uct import CAPTURE
+
+    board = Board.from_ascii(CAPTURE, komi=0.5)
+    config = MCTSConfig(num_simulations=3000, batch_size=8, c_init=1.25, c_base=0, mix_lambda=0.5, seed=4)
+    result = MCTS(uniform_evaluator(9), config).run(board)
+    assert result.best_action == 4 * 9 + 5  # F5
+    # the uniform evaluator says 0 everywhere: any non-zero Q comes from the rollouts
+    assert np.nanmax(np.abs(result.q)) > 0.1
+
+
+def test_expansion_threshold_defers_expansion():
+    threshold = 4
+    config = MCTSConfig(num_simulations=600, batch_size=1, mix_lambda=0.5, expand_threshold=threshold)
+    searcher = MCTS(uniform_evaluator(5), config)
+    searcher.run(Board(5))
+    nodes = searcher.tree.nodes[: searcher.tree.num_nodes]
+    expanded = nodes[1:][nodes[1:, EDGE_COUNT] > 0]
+    waiting = nodes[1:][nodes[1:, EDGE_COUNT] < 0]
+    assert len(expanded) > 0 and len(waiting) > 0
+    assert (expanded[:, VISITS] >= threshold + 1).all()
+    assert (waiting[:, VISITS] <= threshold).all()
