@@ -55,3 +55,15 @@ def test_second_process_reaches_its_first_move_quickly():
                           text=True, timeout=120)
     first_move_s = float(proc.stdout.strip())
     assert first_move_s < 2.0, f"first move took {first_move_s:.2f} s (process {time.perf_counter() - start:.2f} s)"
+
+
+def test_mcts_benchmark_prints_one_json_object():
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.mcts", "--size", "9", "--seconds", "0.3", "--sims", "64",
+         "--blocks", "1", "--channels", "8", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+    )
+    result = json.loads(proc.stdout)
+    for key in ("tree_sims_per_s", "rollout_sims_per_s", "open_spiel_rollout_sims_per_s", "nn_sims_per_s"):
+        assert result[key] is not None and result[key] > 0, key
+    assert 0 < result["nn_time_share"] <= 1

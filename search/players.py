@@ -1,0 +1,171 @@
+"""Players with one interface, for the GTP engine, terminal play and the match runner.
+
+    player.genmove(board, visits=None, seconds=None) -> Move(action, resigned, analysis, ...)
+
+Names (``make_player``): ``mcts`` (UCT + light rollouts, no network), ``policy`` (the network's
+most likely legal move), ``az-mcts`` (PUCT + network), ``alphago`` (APV-MCTS: PUCT with the
+policy network's priors, leaf value (1 - lambda) v + lambda z, expansion threshold),
+``flat-mc`` (the flat Monte-Carlo bot).
+
+A budget is a number of simulations (``visits``) or a time (``seconds``): the search runs in
+slices until the time is spent. ``resign_threshold``: resign when the root's best winrate is
+below it (as a winrate in 0..1; None never resigns). Playout cap randomization (KataGo, Wu 2019):
+with ``cap_visits`` set, each move is a full search with probability ``full_probability`` and a
+cheap one otherwise; ``Move.full_search`` says which, so self-play records only full ones.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.go.board import Board
+
+from .mcts import MCTS, Evaluator, MCTSConfig, SearchConfigError, SearchResult
+from .uct import uct_run
+
+
+@dataclass
+class Move:
+    action: int
+    resigned: bool = False
+    full_search: bool = True
+    result: SearchResult | None = None
+    seconds: float = 0.0
+    analysis: list[dict] = field(default_factory=list)
+
+
+class Player:
+    name = "player"
+
+    def __init__(self, visits: int = 800, resign_threshold: float | None = None, temperature: float = 0.0,
+                 cap_visits: int | None = None, full_probability: float = 0.25, seed: int = 0):
+        if visits < 1:
+            raise SearchConfigError(f"visits must be >= 1, got {visits}")
+        if resign_threshold is not None and not 0.0 <= resign_threshold < 0.5:
+            raise SearchConfigError(f"resign_threshold is a winrate in [0, 0.5), got {resign_threshold}")
+        self.visits = visits
+        self.resign_threshold = resign_threshold
+        self.temperature = temperature
+        self.cap_visits = cap_visits
+        self.full_probability = full_probability
+        self.rng = np.random.default_rng(seed)
+
+    def search(self, board: Board, visits: int) -> SearchResult:
+        raise NotImplementedError
+
+    def genmove(self, board: Board, visits: int | None = None, seconds: float | None = None) -> Move:
+        start = time.perf_counter()
+        full = True
+        budget = visits or self.visits
+        if visits is None and self.cap_visits is not None:
+            full = bool(self.rng.random() < self.full_probability)
+            budget = self.visits if full else self.cap_visits
+        if seconds is not None:
+            result = self._search_for(board, seconds)
+        else:
+            result = self.search(board, budget)
+        elapsed = time.perf_counter() - start
+        if result is None or result.visits.size == 0:
+            return Move(board.size * board.size, full_search=full, seconds=elapsed)
+        best = int(np.argmax(result.visits))
+        winrate = (result.q[best] + 1.0) / 2.0
+        if self.resign_threshold is not None and np.isfinite(winrate) and winrate < self.resign_threshold:
+            return Move(-1, resigned=True, full_search=full, result=result, seconds=elapsed,
+                        analysis=result.analysis())
+        if self.temperature > 0:
+            policy = result.policy(self.temperature)
+            action = int(self.rng.choice(policy.shape[0], p=policy))
+        else:
+            action = result.best_action
+        return Move(action, full_search=full, result=result, seconds=elapsed, analysis=result.analysis())
+
+    def _search_for(self, board: Board, seconds: float) -> SearchResult:
+        """A search sized to ``seconds``: a 64-simulation probe measures the speed, then one
+        search uses 90% of the time left (the probe's statistics are not kept)."""
+        start = time.perf_counter()
+        probe = self.search(board, 64)
+        elapsed = time.perf_counter() - start
+        remaining = seconds - elapsed
+        if remaining <= 0:
+            return probe
+        rate = 64 / max(elapsed, 1e-6)
+        return self.search(board, max(64, int(0.9 * rate * remaining)))
+
+
+class UCTPlayer(Player):
+    """``mcts``: UCT with light random rollouts (the pure Monte-Carlo baseline)."""
+
+    name = "mcts"
+
+    def __init__(self, c_uct: float = 1.4, **kwargs):
+        super().__init__(**{"visits": 10000, **kwargs})
+        self.c_uct = c_uct
+
+    def search(self, board: Board, visits: int) -> SearchResult:
+        return uct_run(board, visits, c_uct=self.c_uct, rollout="light", seed=int(self.rng.integers(1 << 30)))
+
+
+class PUCTPlayer(Player):
+    """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold)."""
+
+    name = "az-mcts"
+
+    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, reuse_tree: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits))
+        self.reuse_tree = reuse_tree
+
+    def search(self, board: Board, visits: int) -> SearchResult:
+        return self.searcher.run(board, visits)
+
+    def notify_played(self, action: int) -> None:
+        """Tell the player a move was played, so the searched subtree is kept (tree reuse)."""
+        if self.reuse_tree:
+            self.searcher.advance(action)
+
+
+class PolicyPlayer(Player):
+    """``policy``: the network's most likely legal move, no search."""
+
+    name = "policy"
+
+    def __init__(self, evaluator: Evaluator, **kwargs):
+        super().__init__(**kwargs)
+        self.evaluator = evaluator
+
+    def search(self, board: Board, visits: int) -> SearchResult:
+        from envs.go.features import board_planes
+
+        logits, values = self.evaluator(board_planes(board, board.to_play)[None])
+        legal = board.legal_moves()
+        z = np.exp(logits[0, legal] - logits[0, legal].max())
+        prior = z / z.sum()
+        visits_like = np.zeros(len(legal), np.int64)
+        visits_like[int(np.argmax(prior))] = 1
+        q = np.full(len(legal), np.nan)
+        q[int(np.argmax(prior))] = float(values[0])
+        return SearchResult(legal, visits_like, q, prior, float(values[0]), [int(legal[np.argmax(prior)])], board.size)
+
+
+def make_player(name: str, evaluator: Evaluator | None = None, **options) -> Player:
+    """A player by name; network players need an ``evaluator``."""
+    if name == "mcts":
+        return UCTPlayer(**options)
+    if name in ("az-mcts", "alphago", "policy") and evaluator is None:
+        raise SearchConfigError(f"player {name!r} needs a network evaluator")
+    if name == "az-mcts":
+        visits = options.get("visits", 800)
+        return PUCTPlayer(evaluator, MCTSConfig(num_simulations=visits), **options)
+    if name == "alphago":
+        visits = options.get("visits", 800)
+        config = MCTSConfig(num_simulations=visits, c_init=5.0, c_base=0.0, mix_lambda=0.5,
+                            expand_threshold=options.pop("expand_threshold", 1))
+        player = PUCTPlayer(evaluator, config, **options)
+        player.name = "alphago"
+        return player
+    if name == "policy":
+        return PolicyPlayer(evaluator, **options)
+    raise SearchConfigError(f"player {name!r} is unknown (allowed: mcts, policy, az-mcts, alphago)")

@@ -1,0 +1,73 @@
+"""Players: one interface, budgets by visits or time, resignation, playout cap randomization."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.go.board import Board
+from search.mcts import SearchConfigError, uniform_evaluator
+from search.players import make_player
+
+
+@pytest.mark.parametrize("name", ["mcts", "az-mcts", "alphago", "policy"])
+def test_every_player_returns_a_legal_move(name):
+    board = Board(7)
+    board.play("D4")
+    player = make_player(name, evaluator=uniform_evaluator(7), visits=64)
+    move = player.genmove(board)
+    assert not move.resigned
+    assert board.is_legal(move.action)
+    assert move.analysis and move.analysis[0]["visits"] >= 1
+
+
+def test_time_budget_is_respected():
+    board = Board(9)
+    player = make_player("mcts")
+    move = player.genmove(board, seconds=0.3)
+    assert move.seconds < 1.0
+    assert move.result.visits.sum() > 64
+
+
+def test_resigns_a_hopeless_position():
+    board = Board.from_ascii(
+        """
+        XXXXX
+        XXXXX
+        XX.XX
+        .X.X.
+        X.X.X
+        """,
+        to_play="white",
+        komi=0.5,
+    )
+    player = make_player("mcts", visits=300, resign_threshold=0.1)
+    move = player.genmove(board)
+    assert move.resigned and move.action == -1
+
+
+def test_playout_cap_randomization_mixes_full_and_cheap_searches():
+    player = make_player("mcts", visits=200, cap_visits=20, full_probability=0.3, seed=1)
+    board = Board(7)
+    fulls = [player.genmove(board) for _ in range(20)]
+    budgets = {m.full_search: int(m.result.visits.sum()) for m in fulls}
+    assert set(budgets) == {True, False}
+    assert budgets[True] == 200 and budgets[False] == 20
+
+
+def test_unknown_or_incomplete_players_are_refused():
+    with pytest.raises(SearchConfigError):
+        make_player("gnugo")
+    with pytest.raises(SearchConfigError):
+        make_player("az-mcts")
+    with pytest.raises(SearchConfigError):
+        make_player("mcts", visits=0)
+
+
+def test_temperature_samples_from_the_visit_distribution():
+    board = Board(5)
+    player = make_player("mcts", visits=200, temperature=1.0, seed=3)
+    actions = {player.genmove(board).action for _ in range(8)}
+    assert len(actions) > 1
+    assert all(board.is_legal(a) for a in actions)
+    assert np.isfinite(len(actions))
