@@ -57,7 +57,7 @@ class MCTSConfig:
     fpu_reduction: float = 0.0
     dirichlet_alpha: float | None = None  # None: 0.03 * 361 / N^2 (AlphaZero's 0.03 scaled to the board)
     dirichlet_weight: float = 0.0  # 0.25 in self-play; 0 (off) when playing
-    random_symmetry: bool = False  # evaluate each batch under one of the 8 board symmetries
+    random_symmetry: bool = False  # evaluate every position under a random one of the 8 symmetries
     komi: float | None = None  # None: the board's komi
     max_depth: int = 128  # longest path a simulation may take (deeper ones are dropped)
     mix_lambda: float = 0.0  # AlphaGo APV-MCTS: leaf value (1 - lambda) v + lambda z (AlphaGo: 0.5)
@@ -88,6 +88,7 @@ class SearchResult:
     root_value: float  # the evaluator's value of the root, side to move
     pv: list[int] = field(default_factory=list)
     size: int = 19
+    move_pvs: dict[int, list[int]] = field(default_factory=dict)  # principal variation after each root move
 
     @property
     def best_action(self) -> int:
@@ -115,6 +116,7 @@ class SearchResult:
                 "visits": int(self.visits[i]),
                 "winrate": float((self.q[i] + 1.0) / 2.0),
                 "prior": float(self.prior[i]),
+                "pv": [to_gtp(a, self.size) for a in self.move_pvs.get(int(self.actions[i]), [int(self.actions[i])])],
             })
         return rows
 
@@ -189,10 +191,15 @@ class MCTS:
             values = np.zeros(width, np.float32)
             if need.size:
                 x = planes[need]
-                k = int(self.rng.integers(8)) if cfg.random_symmetry else 0
-                out_logits, out_values = self.evaluator(apply_symmetry(x, k) if k else x)
+                if cfg.random_symmetry:  # one random symmetry of the 8 for every evaluated position
+                    ks = self.rng.integers(8, size=need.size)
+                    x = np.stack([apply_symmetry(x[i], int(k)) for i, k in enumerate(ks)])
+                out_logits, out_values = self.evaluator(x)
                 out_logits = np.asarray(out_logits, np.float32)
-                logits[need] = invert_policy_symmetry(out_logits, k, size) if k else out_logits
+                if cfg.random_symmetry:
+                    out_logits = np.concatenate(
+                        [invert_policy_symmetry(out_logits[i : i + 1], int(k), size) for i, k in enumerate(ks)])
+                logits[need] = out_logits
                 values[need] = np.asarray(out_values, np.float32).reshape(-1)
             return puct.expand_and_backup(*tree, width, paths, path_len, leaf_node, leaf_status, leaf_value,
                                           legal, legal_count, logits, values, cfg.mix_lambda)
@@ -231,9 +238,16 @@ class MCTS:
         visits = edges[:, EDGE_VISITS].copy()
         with np.errstate(invalid="ignore", divide="ignore"):
             q = np.where(visits > 0, stats[:, VALUE_SUM] / np.maximum(visits, 1), np.nan)
-        pv = [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, 32)]
+        pv = [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, ROOT_INDEX, 32)]
+        move_pvs = {}
+        for i in np.argsort(-visits, kind="stable")[:10]:
+            if visits[i] == 0:
+                break
+            child = int(edges[i, CHILD])
+            tail = [] if child < 0 else [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, child, 31)]
+            move_pvs[int(edges[i, ACTION])] = [int(edges[i, ACTION])] + tail
         return SearchResult(edges[:, ACTION].copy(), visits, q, stats[:, PRIOR].copy(),
-                            float(tree.values[ROOT_INDEX]), pv, size)
+                            float(tree.values[ROOT_INDEX]), pv, size, move_pvs)
 
     # ------------------------------------------------------------------ tree reuse
 

@@ -265,11 +265,11 @@ def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_le
 
 
 @njit(cache=True)
-def principal_variation(nodes, edges, max_length):
-    """Actions of the most visited path from the root."""
+def principal_variation(nodes, edges, start_node, max_length):
+    """Actions of the most visited path from ``start_node``."""
     out = np.empty(max_length, np.int64)
     n = 0
-    node = ROOT_INDEX
+    node = start_node
     while n < max_length and nodes[node, EDGE_COUNT] > 0:
         start = nodes[node, EDGE_START]
         best = -1

@@ -161,6 +161,6 @@ def uct_run(board, num_simulations: int, c_uct: float = 1.4, rollout: str = "lig
     visits = tree.edges[start : start + count, EDGE_VISITS].copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         q = np.where(visits > 0, tree.stats[start : start + count, VALUE_SUM] / np.maximum(visits, 1), np.nan)
-    pv = [int(a) for a in principal_variation(tree.nodes, tree.edges, 32)]
+    pv = [int(a) for a in principal_variation(tree.nodes, tree.edges, ROOT_INDEX, 32)]
     return SearchResult(tree.edges[start : start + count, ACTION].copy(), visits, q,
                         tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)

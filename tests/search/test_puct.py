@@ -241,3 +241,34 @@ def test_expansion_threshold_defers_expansion():
     assert len(expanded) > 0 and len(waiting) > 0
     assert (expanded[:, VISITS] >= threshold + 1).all()
     assert (waiting[:, VISITS] <= threshold).all()
+
+
+def test_random_symmetry_gives_the_same_priors_with_an_equivariant_evaluator():
+    size = 5
+
+    def adjacent_to_opponent(planes):
+        opp = planes[:, 8]
+        near = np.zeros_like(opp)
+        near[:, 1:, :] += opp[:, :-1, :]
+        near[:, :-1, :] += opp[:, 1:, :]
+        near[:, :, 1:] += opp[:, :, :-1]
+        near[:, :, :-1] += opp[:, :, 1:]
+        logits = np.concatenate([3.0 * near.reshape(len(planes), -1), np.zeros((len(planes), 1))], 1)
+        return logits.astype(np.float32), np.zeros(len(planes), np.float32)
+
+    board = Board(size)
+    board.play("B2")
+    priors = []
+    for symmetry in (False, True):
+        config = MCTSConfig(num_simulations=16, batch_size=4, random_symmetry=symmetry, seed=7)
+        result = MCTS(adjacent_to_opponent, config).run(board)
+        priors.append(dict(zip(result.actions.tolist(), result.prior.round(6).tolist())))
+    assert priors[0] == priors[1]
+    assert max(priors[0], key=priors[0].get) in {1, 5, 7, 11}  # the four points next to B2 (action 6)
+
+
+def test_analysis_rows_carry_a_principal_variation_per_move():
+    result = MCTS(uniform_evaluator(5), MCTSConfig(num_simulations=200, batch_size=4)).run(Board(5))
+    rows = result.analysis(5)
+    assert rows and all(row["pv"][0] == row["move"] for row in rows)
+    assert max(len(row["pv"]) for row in rows) > 1
