@@ -45,6 +45,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gtp(args: argparse.Namespace) -> int:
+    """A GTP engine on stdin / stdout (for Sabaki, GoGui, Lizzie, GNU Go's twogtp, tenuki match)."""
+    from play.gtp_engine import GTPEngine, main_loop
+    from play.registry import make
+    from search.mcts import SearchConfigError
+
+    options = {"seed": args.seed}
+    if args.resign is not None:
+        options["resign_threshold"] = args.resign
+
+    def factory(size: int):
+        return make(args.player, size, weights=args.weights, **options)
+
+    try:
+        factory(args.size)
+    except (SearchConfigError, ValueError, OSError) as error:
+        print(f"tenuki gtp: {error}", file=sys.stderr)
+        return 2
+    engine = GTPEngine(factory, name="tenuki", version=_version(), size=args.size, komi=args.komi,
+                       seconds_per_move=args.seconds_per_move, visits=args.visits)
+    return main_loop(engine)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tenuki",
@@ -61,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--quiet", action="store_true", help="print only the final position")
     demo.set_defaults(func=cmd_demo)
+
+    from play.registry import PLAYER_NAMES
+
+    gtp = sub.add_parser("gtp", help="run as a GTP engine on stdin/stdout", description=cmd_gtp.__doc__)
+    gtp.add_argument("--player", choices=PLAYER_NAMES, default="mcts", help="who chooses the moves (default mcts)")
+    gtp.add_argument("--visits", type=int, default=None, help="simulations a move (overrides time control)")
+    gtp.add_argument("--seconds-per-move", type=float, default=None, help="seconds a move (else GTP time control)")
+    gtp.add_argument("--weights", default=None, help="network checkpoint (.safetensors) for policy/az-mcts/alphago")
+    gtp.add_argument("--size", type=int, default=19, help="initial board size (default 19)")
+    gtp.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
+    gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")
+    gtp.add_argument("--seed", type=int, default=0)
+    gtp.set_defaults(func=cmd_gtp)
     return parser
 
 

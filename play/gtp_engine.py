@@ -1,0 +1,537 @@
+"""``tenuki gtp``: a Go Text Protocol version 2 engine on stdin / stdout.
+
+Framing (GTP 2, section 2): control characters are removed, tabs become spaces, ``#`` starts a
+comment, empty lines are ignored; a command is ``[id] name args``; answers are ``=id result`` or
+``?id message`` followed by a blank line. The engine never crashes on input: an unknown command,
+a syntax error or an illegal move is answered with ``?`` and leaves the board unchanged; EOF ends
+cleanly. Extensions: printsgf, kgs-genmove_cleanup, kgs-time_settings, lz-analyze,
+lz-genmove_analyze (Leela Zero's ``info move ... visits ... winrate ... prior ... pv ...`` lines,
+winrate and prior in 1/10000), and GNU Go's list_stones, is_legal, all_legal, captures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from envs.go.board import Board, GoError, fixed_handicap_actions, parse_color
+from envs.go.coords import CoordinateError, from_gtp, to_gtp
+from envs.go.layout import BLACK, WHITE
+
+PROTOCOL_VERSION = "2"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class GTPFailure(Exception):
+    """A command failed: answered with ``?`` and this message."""
+
+
+class TimeControl:
+    """Main time + Canadian byo-yomi (GTP ``time_settings``), updated by ``time_left``."""
+
+    def __init__(self) -> None:
+        self.main = 0.0
+        self.byo_time = 0.0
+        self.byo_stones = 0
+        self.left = {BLACK: None, WHITE: None}  # (seconds, stones) from time_left
+
+    def budget(self, color: int, board: Board, default: float | None) -> float | None:
+        """Seconds to spend on this move, or None when no time control is known."""
+        left = self.left[color]
+        if left is None:
+            if self.main <= 0 and self.byo_time <= 0:
+                return default
+            seconds, stones = self.main, 0
+        else:
+            seconds, stones = left
+        if stones > 0:  # in byo-yomi: share the period among its stones, keep a margin
+            return max(0.05, 0.8 * seconds / stones)
+        if seconds <= 0:
+            return default if self.byo_time <= 0 else max(0.05, 0.8 * self.byo_time / max(self.byo_stones, 1))
+        empties = int((board.stones() == 0).sum())
+        moves_left = max(10, empties // 2)
+        return max(0.05, 0.9 * seconds / moves_left + (0.8 * self.byo_time / max(self.byo_stones, 1)
+                                                          if self.byo_stones else 0.0))
+
+
+class GTPEngine:
+    """The engine state: a board, a player, time control. ``handle(line) -> response text``."""
+
+    def __init__(self, player_factory: Callable[[int], object], name: str = "tenuki", version: str = "0",
+                 size: int = 19, komi: float = 7.5, seconds_per_move: float | None = None,
+                 visits: int | None = None, out: TextIO | None = None, inp: TextIO | None = None):
+        self.player_factory = player_factory
+        self.name = name
+        self.version = version
+        self.komi = komi
+        self.seconds_per_move = seconds_per_move
+        self.visits = visits
+        self.out = out or sys.stdout
+        self.inp = inp or sys.stdin
+        self.time = TimeControl()
+        self.board = Board(size, komi=komi)
+        self.player = player_factory(size)
+        self.setup: tuple[list[int], list[int]] = ([], [])
+        self.quit = False
+        self.commands: dict[str, Callable[[list[str]], str]] = {
+            name[4:].replace("__", "-"): getattr(self, name) for name in dir(self) if name.startswith("cmd_")
+        }
+
+    # ------------------------------------------------------------------ framing
+
+    def run(self) -> None:
+        """Answer commands from ``inp`` until ``quit`` or EOF."""
+        for raw in self.inp:
+            response = self.handle(raw)
+            if response is not None:
+                self.out.write(response)
+                self.out.flush()
+            if self.quit:
+                break
+
+    def handle(self, raw: str) -> str | None:
+        line = _CONTROL.sub("", raw.replace("\t", " ")).split("#", 1)[0].strip()
+        if not line:
+            return None
+        parts = line.split()
+        cid = ""
+        if parts[0].isdigit():
+            cid = parts.pop(0)
+            if not parts:
+                return f"?{cid} missing command\n\n"
+        command, args = parts[0], parts[1:]
+        handler = self.commands.get(command)
+        if handler is None:
+            return f"?{cid} unknown command\n\n"
+        try:
+            result = handler(args)
+        except GTPFailure as failure:
+            return f"?{cid} {failure}\n\n"
+        except (GoError, ValueError) as error:
+            return f"?{cid} {error}\n\n"
+        except Exception as error:  # noqa: BLE001 - the engine must answer, whatever went wrong
+            print(f"tenuki gtp: internal error on {line!r}: {error!r}", file=sys.stderr)
+            return f"?{cid} internal error: {error}\n\n"
+        if result is None:  # a streaming command already wrote its answer
+            return None
+        if result.startswith("\n"):  # a multi-line answer (showboard, printsgf)
+            return f"={cid}{result}\n\n"
+        return f"={cid} {result}\n\n"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _color(self, text: str) -> int:
+        try:
+            return parse_color(text)
+        except GoError:
+            raise GTPFailure("invalid color") from None
+
+    def _vertex(self, text: str) -> int:
+        try:
+            return from_gtp(text, self.board.size)
+        except CoordinateError:
+            raise GTPFailure("invalid vertex") from None
+
+    def _args(self, args: list[str], count: int) -> list[str]:
+        if len(args) < count:
+            raise GTPFailure("syntax error")
+        return args
+
+    def _new_board(self, size: int) -> None:
+        self.board = Board(size, komi=self.komi)
+        self.setup = ([], [])
+
+    def _budget(self, color: int) -> tuple[int | None, float | None]:
+        """(visits, seconds) for this move: --visits, else --seconds-per-move, else the GTP time
+        control (time_settings / time_left), else the player's default."""
+        if self.visits is not None:
+            return self.visits, None
+        if self.seconds_per_move is not None:
+            return None, self.seconds_per_move
+        return None, self.time.budget(color, self.board, None)
+
+    def _genmove(self, color: int, play: bool, cleanup: bool = False) -> str:
+        if self.board.to_play != color:
+            self.board.set_to_play(color)
+        visits, seconds = self._budget(color)
+        move = self.player.genmove(self.board, visits=visits, seconds=seconds)
+        if move.resigned:
+            return "resign"
+        action = move.action
+        if cleanup and action == self.board.size**2:
+            action = self._cleanup_move(color, action)
+        if play:
+            self.board.play(action, color)
+            self._notify(action)
+        return to_gtp(action, self.board.size)
+
+    def _notify(self, action: int) -> None:
+        notify = getattr(self.player, "notify_played", None)
+        if notify is not None:
+            notify(action)
+
+    def _cleanup_move(self, color: int, default: int) -> int:
+        """kgs-genmove_cleanup: rather than pass, capture dead opponent stones."""
+        from play.ownership import dead_stones
+
+        stones = self.board.stones().reshape(-1)
+        dead = [a for a in dead_stones(self.board) if stones[a] == 3 - color]
+        if not dead:
+            return default
+        n = self.board.size
+        for a in dead:
+            r, c = divmod(a, n)
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= rr < n and 0 <= cc < n and stones[rr * n + cc] == 0 and self.board.is_legal(rr * n + cc, color):
+                    return rr * n + cc
+        return default
+
+    def _vertices(self, actions) -> str:
+        return " ".join(to_gtp(int(a), self.board.size) for a in actions)
+
+    # ------------------------------------------------------------------ administrative
+
+    def cmd_protocol_version(self, args: list[str]) -> str:
+        return PROTOCOL_VERSION
+
+    def cmd_name(self, args: list[str]) -> str:
+        return self.name
+
+    def cmd_version(self, args: list[str]) -> str:
+        return self.version
+
+    def cmd_known_command(self, args: list[str]) -> str:
+        self._args(args, 1)
+        return "true" if args[0] in self.commands else "false"
+
+    def cmd_list_commands(self, args: list[str]) -> str:
+        return "\n".join(sorted(self.commands))
+
+    def cmd_quit(self, args: list[str]) -> str:
+        self.quit = True
+        return ""
+
+    # ------------------------------------------------------------------ setup
+
+    def cmd_boardsize(self, args: list[str]) -> str:
+        self._args(args, 1)
+        if not args[0].isdigit():
+            raise GTPFailure("syntax error")
+        size = int(args[0])
+        if not 2 <= size <= 19:
+            raise GTPFailure("unacceptable size")
+        self._new_board(size)
+        self.player = self.player_factory(size)
+        return ""
+
+    def cmd_clear_board(self, args: list[str]) -> str:
+        self._new_board(self.board.size)
+        self.player = self.player_factory(self.board.size)
+        return ""
+
+    def cmd_komi(self, args: list[str]) -> str:
+        self._args(args, 1)
+        try:
+            self.komi = float(args[0])
+        except ValueError:
+            raise GTPFailure("syntax error") from None
+        self.board.komi = self.komi
+        return ""
+
+    def _handicap_board_check(self) -> None:
+        if self.board.stones().any() or self.board.move_number:
+            raise GTPFailure("board not empty")
+
+    def cmd_fixed_handicap(self, args: list[str]) -> str:
+        self._args(args, 1)
+        if not args[0].isdigit():
+            raise GTPFailure("syntax error")
+        self._handicap_board_check()
+        try:
+            actions = fixed_handicap_actions(self.board.size, int(args[0]))
+        except GoError:
+            raise GTPFailure("invalid number of stones") from None
+        self.board.place_fixed_handicap(int(args[0]))
+        self.setup = (actions, [])
+        return self._vertices(actions)
+
+    def cmd_place_free_handicap(self, args: list[str]) -> str:
+        self._args(args, 1)
+        if not args[0].isdigit():
+            raise GTPFailure("syntax error")
+        stones = int(args[0])
+        self._handicap_board_check()
+        n = self.board.size
+        if not 2 <= stones < n * n:
+            raise GTPFailure("invalid number of stones")
+        try:
+            actions = fixed_handicap_actions(n, min(stones, 9))
+        except GoError:
+            actions = []
+        extra = [a for a in _spread_points(n) if a not in actions]
+        actions = (actions + extra)[:stones]
+        return self._place_handicap(actions)
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        self._handicap_board_check()
+        actions = [self._vertex(v) for v in args]
+        n = self.board.size
+        if len(actions) < 2 or len(set(actions)) != len(actions) or n * n in actions:
+            raise GTPFailure("bad vertex list")
+        self._place_handicap(actions)
+        return ""
+
+    def _place_handicap(self, actions: list[int]) -> str:
+        try:
+            self.board.set_stones(black=actions)
+        except GoError:
+            raise GTPFailure("bad vertex list") from None
+        self.board.set_to_play(WHITE)
+        self.setup = (actions, [])
+        return self._vertices(actions)
+
+    def cmd_loadsgf(self, args: list[str]) -> str:
+        from envs.go.sgf import SGFError, load_sgf
+
+        self._args(args, 1)
+        move_number = None
+        if len(args) > 1:
+            if not args[1].isdigit():
+                raise GTPFailure("syntax error")
+            move_number = int(args[1])
+        try:
+            record = load_sgf(args[0])
+        except (OSError, SGFError) as error:
+            raise GTPFailure(f"cannot load file: {error}") from None
+        if move_number is not None:
+            record.moves = record.moves[: max(move_number - 1, 0)]
+        try:
+            board = record.replay()
+        except GoError:
+            board = record.replay(ko_rule="simple")
+            board.set_ko_rule("positional")
+        self.board = board
+        self.komi = board.komi
+        self.setup = (list(record.setup_black), list(record.setup_white))
+        self.player = self.player_factory(board.size)
+        return "black" if board.to_play == BLACK else "white"  # as GNU Go answers
+
+    # ------------------------------------------------------------------ moves
+
+    def cmd_play(self, args: list[str]) -> str:
+        self._args(args, 2)
+        color = self._color(args[0])
+        action = self._vertex(args[1])
+        try:
+            self.board.play(action, color)
+        except GoError:
+            raise GTPFailure("illegal move") from None
+        self._notify(action)
+        return ""
+
+    def cmd_genmove(self, args: list[str]) -> str:
+        self._args(args, 1)
+        return self._genmove(self._color(args[0]), play=True)
+
+    def cmd_reg_genmove(self, args: list[str]) -> str:
+        self._args(args, 1)
+        color = self._color(args[0])
+        saved = self.board.copy()
+        try:
+            return self._genmove(color, play=False)
+        finally:
+            self.board = saved
+
+    def cmd_kgs__genmove_cleanup(self, args: list[str]) -> str:
+        self._args(args, 1)
+        return self._genmove(self._color(args[0]), play=True, cleanup=True)
+
+    def cmd_undo(self, args: list[str]) -> str:
+        try:
+            self.board.undo()
+        except GoError:
+            raise GTPFailure("cannot undo") from None
+        self.player = self.player_factory(self.board.size)  # drop any reused search tree
+        return ""
+
+    # ------------------------------------------------------------------ time
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        self._args(args, 3)
+        try:
+            main, byo, stones = float(args[0]), float(args[1]), int(args[2])
+        except ValueError:
+            raise GTPFailure("syntax error") from None
+        self.time.main, self.time.byo_time, self.time.byo_stones = main, byo, stones
+        self.time.left = {BLACK: None, WHITE: None}
+        return ""
+
+    def cmd_kgs__time_settings(self, args: list[str]) -> str:
+        self._args(args, 1)
+        kind = args[0]
+        try:
+            if kind == "none":
+                return self.cmd_time_settings(["0", "0", "0"])
+            if kind == "absolute":
+                return self.cmd_time_settings([args[1], "0", "0"])
+            if kind == "byoyomi":  # main, period time, periods: treat one period as byo-yomi of 1 stone
+                return self.cmd_time_settings([args[1], args[2], "1"])
+            if kind == "canadian":
+                return self.cmd_time_settings([args[1], args[2], args[3]])
+        except IndexError:
+            raise GTPFailure("syntax error") from None
+        raise GTPFailure("syntax error")
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        self._args(args, 3)
+        color = self._color(args[0])
+        try:
+            self.time.left[color] = (float(args[1]), int(args[2]))
+        except ValueError:
+            raise GTPFailure("syntax error") from None
+        return ""
+
+    # ------------------------------------------------------------------ scoring and queries
+
+    def _dead(self) -> list[int]:
+        from play.ownership import dead_stones
+
+        return dead_stones(self.board)
+
+    def cmd_final_score(self, args: list[str]) -> str:
+        return self.board.score("area", dead=self._dead()).result
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        self._args(args, 1)
+        status = args[0]
+        if status not in ("alive", "dead", "seki"):
+            raise GTPFailure("syntax error")
+        if status == "seki":
+            return ""
+        dead = set(self._dead())
+        stones = self.board.stones().reshape(-1)
+        chosen = [a for a in range(stones.shape[0]) if stones[a] and ((a in dead) == (status == "dead"))]
+        return self._vertices(chosen)
+
+    def cmd_showboard(self, args: list[str]) -> str:
+        from envs.go.render import render_board
+
+        return "\n" + render_board(self.board)
+
+    def cmd_printsgf(self, args: list[str]) -> str:
+        from envs.go.sgf import record_from_board, write_sgf
+
+        text = write_sgf(record_from_board(self.board))
+        if args:
+            try:
+                with open(args[0], "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as error:
+                raise GTPFailure(f"cannot write file: {error}") from None
+            return ""
+        return "\n" + text.strip()
+
+    def cmd_list_stones(self, args: list[str]) -> str:
+        self._args(args, 1)
+        color = self._color(args[0])
+        stones = self.board.stones().reshape(-1)
+        return self._vertices(a for a in range(stones.shape[0]) if stones[a] == color)
+
+    def cmd_is_legal(self, args: list[str]) -> str:
+        self._args(args, 2)
+        color = self._color(args[0])
+        return "1" if self.board.is_legal(self._vertex(args[1]), color) else "0"
+
+    def cmd_all_legal(self, args: list[str]) -> str:
+        self._args(args, 1)
+        color = self._color(args[0])
+        return self._vertices(a for a in self.board.legal_moves(color)[:-1])
+
+    def cmd_captures(self, args: list[str]) -> str:
+        self._args(args, 1)
+        return str(self.board.captures[self._color(args[0])])
+
+    # ------------------------------------------------------------------ analysis (Leela Zero format)
+
+    def _analysis_lines(self, color: int, visits: int) -> tuple[str, int]:
+        if self.board.to_play != color:
+            self.board.set_to_play(color)
+        move = self.player.genmove(self.board, visits=visits)
+        rows = move.analysis or []
+        parts = []
+        for order, row in enumerate(rows):
+            pv = " ".join(row.get("pv", [row["move"]]))
+            parts.append(f"info move {row['move']} visits {row['visits']} winrate {round(row['winrate'] * 10000)} "
+                         f"prior {round(row['prior'] * 10000)} order {order} pv {pv}")
+        return " ".join(parts), move.action
+
+    def _stream_analysis(self, args: list[str], genmove: bool) -> None:
+        cid = ""
+        color = self.board.to_play
+        interval = 1.0
+        rest = list(args)
+        if rest and rest[0].lower() in ("b", "w", "black", "white"):
+            color = self._color(rest.pop(0))
+        if rest and rest[0].isdigit():
+            interval = int(rest.pop(0)) / 100.0
+        self.out.write(f"={cid}\n")
+        self.out.flush()
+        visits = 64
+        action = None
+        while True:
+            start = time.perf_counter()
+            line, action = self._analysis_lines(color, visits)
+            if line:
+                self.out.write(line + "\n")
+                self.out.flush()
+            if genmove:
+                break
+            visits = min(visits * 2, 1 << 16)
+            if _input_waiting(self.inp, max(0.0, interval - (time.perf_counter() - start))):
+                break
+        if genmove and action is not None:
+            self.board.play(action, color)
+            self._notify(action)
+            self.out.write(f"play {to_gtp(action, self.board.size)}\n")
+        self.out.write("\n")
+        self.out.flush()
+
+    def cmd_lz__analyze(self, args: list[str]) -> None:
+        self._stream_analysis(args, genmove=False)
+
+    def cmd_lz__genmove_analyze(self, args: list[str]) -> None:
+        self._args(args, 1)
+        self._stream_analysis(args, genmove=True)
+
+
+def _input_waiting(stream: TextIO, timeout: float) -> bool:
+    """True when a new command is waiting on ``stream`` (or it is not a real file)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    ready, _, _ = select.select([fd], [], [], timeout)
+    return bool(ready)
+
+
+def _spread_points(n: int) -> list[int]:
+    """Points for free handicap beyond the fixed ones: star-like points, then the rest."""
+    edge = 3 if n >= 13 else 2
+    lines = sorted({edge, n // 2, n - 1 - edge, max(edge - 1, 0), min(n - edge, n - 1)})
+    first = [r * n + c for r in lines for c in lines]
+    return first + [a for a in range(n * n) if a not in first]
+
+
+def main_loop(engine: GTPEngine) -> int:
+    try:
+        engine.run()
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os._exit(0)
+    return 0
