@@ -1,0 +1,281 @@
+"""``tenuki gtp``: transcripts of every command, errors, handicap, fuzzing, GNU Go side by side."""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from play.gtp_engine import GTPEngine
+from play.registry import make
+
+ROOT = Path(__file__).resolve().parents[2]
+GNUGO = shutil.which("gnugo") or "/usr/games/gnugo"
+
+
+def engine(player: str = "random", size: int = 9, **kwargs) -> GTPEngine:
+    return GTPEngine(lambda n: make(player, n, visits=32), size=size, komi=7.5, **kwargs)
+
+
+def ask(e: GTPEngine, line: str) -> str:
+    return e.handle(line + "\n")
+
+
+def test_administrative_commands():
+    e = engine()
+    assert ask(e, "protocol_version") == "= 2\n\n"
+    assert ask(e, "name") == "= tenuki\n\n"
+    assert ask(e, "7 version").startswith("=7 ")
+    assert ask(e, "known_command lz-analyze") == "= true\n\n"
+    assert ask(e, "known_command frobnicate") == "= false\n\n"
+    listed = ask(e, "list_commands").split("\n")
+    for command in ("protocol_version", "name", "version", "known_command", "list_commands", "quit", "boardsize",
+                    "clear_board", "komi", "fixed_handicap", "place_free_handicap", "set_free_handicap", "play",
+                    "genmove", "undo", "time_settings", "time_left", "final_score", "final_status_list",
+                    "loadsgf", "reg_genmove", "showboard", "printsgf", "kgs-genmove_cleanup", "kgs-time_settings",
+                    "lz-analyze", "lz-genmove_analyze", "list_stones", "is_legal", "all_legal", "captures"):
+        assert any(command in line for line in listed), command
+    assert ask(e, "quit") == "= \n\n" and e.quit
+
+
+def test_framing_ids_comments_errors():
+    e = engine()
+    assert ask(e, "") is None and ask(e, "   # only a comment") is None
+    assert ask(e, "12 name # trailing comment") == "=12 tenuki\n\n"
+    assert ask(e, "\tname\x01") == "= tenuki\n\n"
+    assert ask(e, "frobnicate") == "? unknown command\n\n"
+    assert ask(e, "3 frobnicate") == "?3 unknown command\n\n"
+    assert ask(e, "boardsize") == "? syntax error\n\n"
+    assert ask(e, "boardsize x") == "? syntax error\n\n"
+    assert ask(e, "boardsize 25") == "? unacceptable size\n\n"
+    assert ask(e, "komi abc") == "? syntax error\n\n"
+    assert ask(e, "play b Z9") == "? invalid vertex\n\n"
+    assert ask(e, "play purple D4") == "? invalid color\n\n"
+
+
+def test_play_undo_illegal_and_queries():
+    e = engine(size=5)
+    ask(e, "boardsize 5")
+    assert ask(e, "play b C3") == "= \n\n"
+    assert ask(e, "play w C3") == "? illegal move\n\n"
+    assert ask(e, "list_stones black") == "= C3\n\n"
+    assert ask(e, "is_legal w C3") == "= 0\n\n" and ask(e, "is_legal w D3") == "= 1\n\n"
+    assert len(ask(e, "all_legal w").split()) == 1 + 24
+    for move in ("w C2", "b B2", "w D2", "b C1", "w B1", "b E5"):
+        assert ask(e, "play " + move) == "= \n\n"
+    assert ask(e, "captures w") == "= 0\n\n"
+    assert ask(e, "play w D1") == "= \n\n"  # takes C1's last liberty
+    assert ask(e, "captures w") == "= 1\n\n"
+    assert "C1" not in ask(e, "list_stones black")
+    assert ask(e, "undo") == "= \n\n"
+    assert "C1" in ask(e, "list_stones black") and ask(e, "captures w") == "= 0\n\n"
+    for _ in range(7):
+        assert ask(e, "undo") == "= \n\n"
+    assert ask(e, "undo") == "? cannot undo\n\n"
+    assert ask(e, "clear_board") == "= \n\n" and ask(e, "list_stones black") == "= \n\n"
+
+
+def test_genmove_reg_genmove_and_showboard():
+    e = engine(size=7)
+    ask(e, "boardsize 7")
+    reply = ask(e, "genmove b")
+    assert reply.startswith("= ") and ask(e, "list_stones black") != "= \n\n"
+    before = ask(e, "list_stones white")
+    assert ask(e, "reg_genmove w").startswith("= ")
+    assert ask(e, "list_stones white") == before
+    board = ask(e, "showboard")
+    assert board.startswith("=\n") and "A B C D E F G" in board
+
+
+def test_handicap_commands():
+    e = engine(size=19)
+    assert ask(e, "fixed_handicap 4") == "= D4 Q16 D16 Q4\n\n"
+    assert ask(e, "fixed_handicap 2") == "? board not empty\n\n"
+    ask(e, "clear_board")
+    assert ask(e, "fixed_handicap 10") == "? invalid number of stones\n\n"
+    assert ask(e, "fixed_handicap x") == "? syntax error\n\n"
+    reply = ask(e, "place_free_handicap 12")
+    assert reply.startswith("= ") and len(reply.split()) == 13
+    ask(e, "clear_board")
+    assert ask(e, "set_free_handicap D4 D4") == "? bad vertex list\n\n"
+    assert ask(e, "set_free_handicap D4 Q16 K10") == "= \n\n"
+    assert ask(e, "list_stones black") in ("= D4 K10 Q16\n\n", "= Q16 K10 D4\n\n") or len(
+        ask(e, "list_stones black").split()) == 4
+    ask(e, "boardsize 5")
+    assert ask(e, "fixed_handicap 2") == "? invalid number of stones\n\n"
+
+
+def test_time_commands_and_budget():
+    e = engine(size=9)
+    assert ask(e, "time_settings 300 30 5") == "= \n\n"
+    assert ask(e, "time_left b 120 0") == "= \n\n"
+    assert ask(e, "time_settings x 1 1") == "? syntax error\n\n"
+    assert ask(e, "kgs-time_settings byoyomi 60 10 3") == "= \n\n"
+    assert ask(e, "kgs-time_settings none") == "= \n\n"
+    assert ask(e, "kgs-time_settings canadian 60") == "? syntax error\n\n"
+    seconds = e.time.budget(1, e.board, None)
+    assert seconds is None
+    ask(e, "time_settings 60 10 5")
+    ask(e, "time_left w 8 5")
+    assert e.time.budget(2, e.board, None) == pytest.approx(0.8 * 8 / 5)
+
+
+def test_final_score_status_and_printsgf(tmp_path):
+    e = engine(size=5)
+    ask(e, "boardsize 5")
+    ask(e, "komi 0.5")
+    for move in ("b B5", "b B4", "b B3", "b B2", "b B1", "w D5", "w D4", "w D3", "w D2", "w D1"):
+        ask(e, "play " + move)
+    assert ask(e, "final_score") == "= W+0.5\n\n"  # 10 points each, komi decides
+    assert ask(e, "final_status_list dead") == "= \n\n"
+    assert len(ask(e, "final_status_list alive").split()) == 11
+    assert ask(e, "final_status_list maybe") == "? syntax error\n\n"
+    sgf = ask(e, "printsgf")
+    assert "SZ[5]" in sgf and "KM[0.5]" in sgf
+    path = tmp_path / "game.sgf"
+    assert ask(e, f"printsgf {path}") == "= \n\n"
+    assert ask(e, f"loadsgf {path}").startswith("= ")
+    assert len(ask(e, "list_stones white").split()) == 6
+
+
+def test_loadsgf_errors_leave_the_board(tmp_path):
+    e = engine(size=9)
+    ask(e, "play b E5")
+    bad = tmp_path / "bad.sgf"
+    bad.write_text("(;SZ[9];B[zz]")
+    assert ask(e, f"loadsgf {bad}").startswith("? cannot load file")
+    assert ask(e, f"loadsgf {tmp_path / 'missing.sgf'}").startswith("? cannot load file")
+    assert ask(e, "list_stones black") == "= E5\n\n"
+
+
+def test_lz_genmove_analyze_format():
+    out = io.StringIO()
+    e = GTPEngine(lambda n: make("mcts", n, visits=64), size=7, komi=7.5, out=out, visits=64)
+    ask(e, "boardsize 7")
+    assert e.handle("lz-genmove_analyze b 10\n") is None
+    text = out.getvalue()
+    lines = text.split("\n")
+    assert lines[0] == "="
+    assert lines[1].startswith("info move ") and " visits " in lines[1] and " winrate " in lines[1]
+    assert " prior " in lines[1] and " pv " in lines[1]
+    assert any(line.startswith("play ") for line in lines)
+    assert text.endswith("\n\n")
+
+
+def test_fuzz_ten_thousand_lines_keep_answering_and_leave_the_board():
+    rng = random.Random(0)
+    e = engine(size=9)
+    words = ["play", "genmove", "undo", "boardsize", "komi", "is_legal", "list_stones", "fixed_handicap",
+             "set_free_handicap", "time_left", "known_command", "b", "w", "D4", "Z99", "pass", "-1", "1e9",
+             "\x00", "\x7f", "#", "é", "19", "0", "black", "white", "A1", "T19", "captures", "final_status_list"]
+    ask(e, "play b E5")
+    for _ in range(10_000):
+        if rng.random() < 0.5:
+            line = " ".join(rng.choice(words) for _ in range(rng.randint(0, 5)))
+        else:
+            line = "".join(chr(rng.randint(0, 0x2FF)) for _ in range(rng.randint(0, 30)))
+        if line.split()[:1] in (["genmove"], ["boardsize"], ["undo"], ["fixed_handicap"], ["set_free_handicap"],
+                                ["play"]):
+            continue  # commands that legitimately change the board are checked elsewhere
+        before = e.board.copy()
+        reply = e.handle(line + "\n")
+        assert reply is None or reply.startswith(("=", "?")) and reply.endswith("\n\n")
+        if reply is not None and reply.startswith("?"):
+            assert e.board.hash == before.hash and e.board.move_number == before.move_number
+    assert ask(e, "name") == "= tenuki\n\n"
+
+
+def test_rejected_commands_leave_the_board_unchanged():
+    e = engine(size=9)
+    ask(e, "play b E5")
+    for line in ("play w E5", "play b Z1", "play x D4", "boardsize 99", "fixed_handicap 3", "set_free_handicap A1",
+                 "undo extra", "komi nope"):
+        before = (e.board.hash, e.board.move_number, e.board.to_play)
+        reply = ask(e, line)
+        if reply.startswith("?"):
+            assert (e.board.hash, e.board.move_number, e.board.to_play) == before, line
+
+
+def test_subprocess_framing_eof_and_startup_time():
+    cmd = [sys.executable, "-m", "tenuki", "gtp", "--player", "random"]
+    subprocess.run(cmd, input="name\n", text=True, capture_output=True, cwd=ROOT, timeout=300, check=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc.stdin.write("1 name\n")
+    proc.stdin.flush()
+    first = proc.stdout.readline()
+    startup = time.perf_counter() - start
+    proc.stdin.write("boardsize 9\ngenmove b\n")
+    proc.stdin.close()  # EOF ends the engine cleanly
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    assert first == "=1 tenuki\n" and "= " in rest
+    assert startup < 2.0, f"first answer after {startup:.2f} s"
+
+
+@pytest.mark.gnugo
+@pytest.mark.skipif(not Path(GNUGO).exists(), reason="GNU Go is not installed")
+def test_side_by_side_with_gnugo_random_games():
+    from play.gtp_client import GTPClient
+
+    rng = random.Random(5)
+    ours = engine(size=9)
+    with GTPClient([GNUGO, "--mode", "gtp", "--chinese-rules", "--positional-superko", "--forbid-suicide"]) as gnugo:
+        for game in range(2):
+            for client in ("boardsize 9", "clear_board", "komi 7.5"):
+                ask(ours, client)
+                gnugo.send(*client.split())
+            color = "b"
+            passes = 0
+            for _ in range(160):
+                legal = ask(ours, f"all_legal {color}")[2:].split()
+                assert sorted(legal) == sorted(gnugo.send("all_legal", color).split())
+                vertex = rng.choice(legal + ["pass"]) if legal else "pass"
+                assert ask(ours, f"is_legal {color} {vertex}") == "= 1\n\n" or vertex == "pass"
+                assert ask(ours, f"play {color} {vertex}") == "= \n\n"
+                gnugo.send("play", color, vertex)
+                for c in ("black", "white"):
+                    assert sorted(ask(ours, f"list_stones {c}")[2:].split()) == sorted(gnugo.send("list_stones", c).split())
+                passes = passes + 1 if vertex == "pass" else 0
+                if passes == 2:
+                    break
+                color = "w" if color == "b" else "b"
+
+
+@pytest.mark.gnugo
+@pytest.mark.data
+@pytest.mark.skipif(not Path(GNUGO).exists(), reason="GNU Go is not installed")
+def test_loadsgf_regression_files_give_gnugo_stones(data_dir, tmp_path):
+    import tarfile
+
+    from play.gtp_client import GTPClient
+
+    archive = data_dir / "go" / "regression" / "gnugo-regression.tar.gz"
+    with tarfile.open(archive) as tar:
+        members = sorted((m for m in tar.getmembers() if m.name.endswith(".sgf")), key=lambda m: m.name)[::60]
+        paths = []
+        for m in members:
+            target = tmp_path / Path(m.name).name
+            target.write_bytes(tar.extractfile(m).read())
+            paths.append(target)
+    ours = engine(size=19)
+    checked = 0
+    with GTPClient([GNUGO, "--mode", "gtp", "--chinese-rules"]) as gnugo:
+        for path in paths:
+            mine = ask(ours, f"loadsgf {path}")
+            try:
+                gnugo.send("loadsgf", str(path))
+            except Exception:  # noqa: BLE001 - GNU Go refuses some files; skip those
+                continue
+            if mine.startswith("?"):
+                continue
+            for c in ("black", "white"):
+                assert sorted(ask(ours, f"list_stones {c}")[2:].split()) == sorted(gnugo.send("list_stones", c).split()), path
+            checked += 1
+    assert checked >= 20
