@@ -1,0 +1,91 @@
+"""Statistics of a match between two engines: win rate, its Wilson interval, the Elo difference.
+
+Notation: engine A against engine B, ``n`` games, ``w`` wins, ``d`` draws (jigo) of A. A draw
+counts half a win, so A's score is ``s = (w + d/2) / n``.
+
+- **Wilson score interval** (E. B. Wilson, "Probable inference, the law of succession, and
+  statistical inference", JASA 22, 1927) for the probability ``p`` that A wins a game, with
+  ``z = 1.95996`` (two-sided 95%)::
+
+      centre    = (s + z^2 / (2n)) / (1 + z^2 / n)
+      half      = z / (1 + z^2 / n) * sqrt(s (1 - s) / n + z^2 / (4 n^2))
+      interval  = [centre - half, centre + half]   (always inside [0, 1])
+
+  Unlike the normal ("Wald") interval it stays meaningful at 0 or n wins: 0 wins of 10 gives
+  [0, 0.278]. Counting a draw as half a success treats the games as Bernoulli trials with the
+  same mean; with few draws (Go with half-point komi has none) that is the usual convention.
+
+- **Elo difference** of A over B from a score ``p`` (logistic model, 400-point scale)::
+
+      elo(p) = -400 * log10(1 / p - 1)        e.g. elo(0.5) = 0, elo(0.75) = +190.85
+
+  The 95% interval of the Elo difference is ``[elo(lo), elo(hi)]`` of the Wilson bounds
+  (``elo`` is increasing, so the interval maps through). At ``p = 0`` or ``1`` the difference is
+  infinite: reported values are clamped to ``+-ELO_CAP`` (1000 Elo, a 99.7% score), so a
+  clean sweep reads "+1000" and the JSON summary stays finite. ``elo_difference(p, cap=None)``
+  gives the unclamped value (``+-inf`` at the ends).
+"""
+
+from __future__ import annotations
+
+import math
+
+Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal: a two-sided 95% interval
+ELO_CAP = 1000.0  # |Elo| reported at most this much; elo(0.99685) = 1000
+
+
+def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval ``(low, high)`` of a success probability.
+
+    ``successes`` may be fractional (a draw is half a success). No trials: ``(0, 1)``."""
+    if trials <= 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes {successes} must lie in 0..{trials} (the number of trials)")
+    p = successes / trials
+    z2 = z * z
+    denominator = 1.0 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def elo_difference(score: float, cap: float | None = ELO_CAP) -> float:
+    """Elo difference implied by an expected score in [0, 1], clamped to ``+-cap`` (``cap=None``:
+    ``+-inf`` at 0 and 1)."""
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"a score must lie in [0, 1], got {score}")
+    if score <= 0.0:
+        elo = -math.inf
+    elif score >= 1.0:
+        elo = math.inf
+    else:
+        elo = -400.0 * math.log10(1.0 / score - 1.0)
+    if cap is not None:
+        elo = max(-cap, min(cap, elo))
+    return elo
+
+
+def score_from_elo(elo: float) -> float:
+    """Inverse of ``elo_difference``: the expected score of a player ``elo`` points stronger."""
+    return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))
+
+
+def match_statistics(wins: int, draws: int, games: int, z: float = Z_95) -> dict[str, float | list[float]]:
+    """Score, its Wilson interval and the Elo difference (with interval) of one side of a match.
+
+    Keys: ``score`` (wins + draws/2) / games, ``score_ci95`` [low, high], ``elo``, ``elo_ci95``
+    [low, high], ``elo_cap``. With no games: score 0.5, interval [0, 1], Elo 0 in [-cap, +cap]."""
+    if games <= 0:
+        return {"score": 0.5, "score_ci95": [0.0, 1.0], "elo": 0.0,
+                "elo_ci95": [-ELO_CAP, ELO_CAP], "elo_cap": ELO_CAP}
+    successes = wins + 0.5 * draws
+    low, high = wilson_interval(successes, games, z)
+    score = successes / games
+    return {
+        "score": score,
+        "score_ci95": [low, high],
+        "elo": elo_difference(score),
+        "elo_ci95": [elo_difference(low), elo_difference(high)],
+        "elo_cap": ELO_CAP,
+    }
