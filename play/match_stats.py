@@ -29,6 +29,11 @@ counts half a win, so A's score is ``s = (w + d/2) / n``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from play.match import GameResult, MatchConfig
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal: a two-sided 95% interval
 ELO_CAP = 1000.0  # |Elo| reported at most this much; elo(0.99685) = 1000
@@ -63,7 +68,7 @@ def elo_difference(score: float, cap: float | None = ELO_CAP) -> float:
         elo = -400.0 * math.log10(1.0 / score - 1.0)
     if cap is not None:
         elo = max(-cap, min(cap, elo))
-    return elo
+    return elo + 0.0  # -0.0 (at a score of exactly 1/2) reads as 0
 
 
 def score_from_elo(elo: float) -> float:
@@ -89,3 +94,113 @@ def match_statistics(wins: int, draws: int, games: int, z: float = Z_95) -> dict
         "elo_ci95": [elo_difference(low), elo_difference(high)],
         "elo_cap": ELO_CAP,
     }
+
+
+# ---------------------------------------------------------------------------------- a match summary
+
+
+@dataclass
+class EngineRecord:
+    """One engine's tally over a match."""
+
+    label: str  # "A" or "B"
+    command: str
+    name: str = ""  # "name version" as the engine answered (first game that asked)
+    wins: int = 0
+    losses: int = 0
+    draws: int = 0
+    wins_as_black: int = 0
+    wins_as_white: int = 0
+    forfeits: int = 0  # games lost by forfeit
+    genmove_seconds: float = 0.0
+    genmoves: int = 0
+
+    @property
+    def seconds_per_move(self) -> float:
+        return self.genmove_seconds / self.genmoves if self.genmoves else 0.0
+
+    def to_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["seconds_per_move"] = self.seconds_per_move
+        return out
+
+
+@dataclass
+class MatchSummary:
+    """The outcome of a match, per engine (A and B), with its conditions and every game."""
+
+    conditions: dict[str, object]  # size, komi, time / timeout, max moves, referee rules, commands
+    engines: dict[str, EngineRecord]
+    games: list[GameResult]
+    wall_seconds: float
+
+    @property
+    def statistics(self) -> dict[str, float | list[float]]:
+        """Engine A's score, Wilson interval and Elo difference over B (see ``match_statistics``)."""
+        a = self.engines["A"]
+        return match_statistics(a.wins, a.draws, len(self.games))
+
+    @property
+    def forfeits(self) -> list[dict[str, object]]:
+        return [{"game": g.index + 1, **g.forfeit.__dict__} for g in self.games if g.forfeit is not None]
+
+    @property
+    def average_moves(self) -> float:
+        return sum(g.moves for g in self.games) / len(self.games) if self.games else 0.0
+
+    def to_dict(self) -> dict:
+        """One JSON-ready object (all numbers finite: Elo is clamped to +-ELO_CAP)."""
+        stats = self.statistics
+        return {
+            "conditions": self.conditions,
+            "games": len(self.games),
+            "engines": {label: record.to_dict() for label, record in self.engines.items()},
+            "a_score": stats["score"],
+            "a_score_ci95": stats["score_ci95"],
+            "elo_a_minus_b": stats["elo"],
+            "elo_ci95": stats["elo_ci95"],
+            "elo_cap": stats["elo_cap"],
+            "confidence_interval": "Wilson score interval, 95%, a draw counts half a win",
+            "forfeits": self.forfeits,
+            "average_moves": self.average_moves,
+            "wall_seconds": self.wall_seconds,
+            "results": [g.to_dict() for g in self.games],
+        }
+
+
+def summarize(config: MatchConfig, games: list[GameResult], wall_seconds: float) -> MatchSummary:
+    """Tally finished games per engine."""
+    engines = {spec.label: EngineRecord(spec.label, spec.command) for spec in (config.engine_a, config.engine_b)}
+    for game in games:
+        for label, record in engines.items():
+            if not record.name and game.names.get(label):
+                record.name = game.names[label]
+            record.genmove_seconds += game.genmove_seconds.get(label, 0.0)
+            record.genmoves += game.genmoves.get(label, 0)
+            if game.winner is None:
+                record.draws += 1
+            elif game.winner == label:
+                record.wins += 1
+                if game.black == label:
+                    record.wins_as_black += 1
+                else:
+                    record.wins_as_white += 1
+            else:
+                record.losses += 1
+                if game.forfeit is not None:
+                    record.forfeits += 1
+    conditions: dict[str, object] = {
+        "size": config.size,
+        "komi": config.komi,
+        "seconds_per_move": config.seconds_per_move,
+        "move_timeout_s": config.genmove_timeout,
+        "max_moves": config.move_limit,
+        "alternate_colors": config.alternate_colors,
+        "parallel": config.parallel,
+        "referee": f"tenuki Board, {config.ko_rule} ko, no suicide",
+        "scoring": "final_score if both agree, else GNU Go's, else the agreed winner, else Tromp-Taylor area",
+        "engine_a": config.engine_a.command,
+        "engine_b": config.engine_b.command,
+        "sgf_dir": None if config.sgf_dir is None else str(config.sgf_dir),
+    }
+    return MatchSummary(conditions, engines, list(games), wall_seconds)

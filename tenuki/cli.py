@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")
     gtp.add_argument("--seed", type=int, default=0)
     gtp.set_defaults(func=cmd_gtp)
+
+    from play.match_cli import add_match_parser
+
+    add_match_parser(sub)
     return parser
 
 
