@@ -1,0 +1,155 @@
+"""Dead stones at the end of a game, estimated by light playouts (Monte-Carlo ownership).
+
+Method: from the position to judge, ``playouts`` light random playouts (envs/go/playout.py: uniform
+over legal moves that do not fill an own true eye, simple ko, no suicide) are played to the end
+on copies of the board's playout section (``board._st[:playout_len(N)]``). Each finished
+playout is counted by Tromp-Taylor area (the final colours at ``OFF_COLOR + point``; an empty
+point belongs to the colour that alone surrounds it), which gives for every point the fraction
+of playouts that black and white own it (``OwnershipEstimate``, float[N, N] each).
+
+A chain is **dead** when the other colour owns its points in more than ``threshold`` (default
+70 %) of the playouts, averaged over the chain's stones so a chain is judged as one unit. The
+playouts start with black to move in even-numbered playouts and white in odd ones: after two
+passes nobody is owed the next move, and alternating keeps one side from getting a free tempo
+in every playout.
+
+Limits (those of any Monte-Carlo dead-stone guess): random play breaks sekis about half of the
+time, so a seki usually stays below the threshold and counts as alive, which is right; a group
+that needs exact play to live or to be killed (a big eye shape, a semeai, a ko) can be misjudged
+either way. The terminal shows the removed stones and the count for that reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from envs.go.board import Board
+from envs.go.layout import BLACK, H_N, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, OFF_COLOR, WHITE
+from envs.go.playout import playout_in_place, playout_len
+from envs.go.scoring import area_owner
+
+DEFAULT_PLAYOUTS = 1000
+DEAD_THRESHOLD = 0.7
+
+
+@njit(cache=True)
+def _ownership_counts(st, playouts, seed, max_moves, scratch_len, black_counts, white_counts):
+    """Run ``playouts`` playouts from ``st`` (unchanged) and add, for every action a < N*N, one
+    to black_counts[a] / white_counts[a] each time black / white owns the point at the end."""
+    n = st[H_N]
+    w = st[H_W]
+    s_len = st[H_S]
+    scratch = np.empty(scratch_len, np.int64)
+    rng = np.empty(1, np.uint64)
+    rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x5DEECE66D)
+    if rng[0] == 0:
+        rng[0] = np.uint64(1)
+    for i in range(playouts):
+        scratch[:] = st[:scratch_len]
+        scratch[H_SUICIDE] = 0
+        scratch[H_PASSES] = 0  # the game may have just ended with two passes: play on from there
+        scratch[H_TO_PLAY] = BLACK if i % 2 == 0 else WHITE
+        playout_in_place(scratch, rng, max_moves)
+        owner = area_owner(scratch[OFF_COLOR : OFF_COLOR + s_len], w)
+        for a in range(n * n):
+            p = (a // n + 1) * w + a % n + 1
+            if owner[p] == BLACK:
+                black_counts[a] += 1
+            elif owner[p] == WHITE:
+                white_counts[a] += 1
+
+
+@dataclass(frozen=True)
+class OwnershipEstimate:
+    """Fractions of the playouts in which each colour owned each point at the end.
+
+    ``black`` and ``white`` are float[N, N] in [0, 1] (row 0 = top line); a point owned by nobody
+    (dame) in a playout counts for neither, so ``black + white <= 1``."""
+
+    black: np.ndarray  # float[N, N]
+    white: np.ndarray  # float[N, N]
+    playouts: int
+
+    @property
+    def ownership(self) -> np.ndarray:
+        """float[N, N] in [-1, 1]: +1 black owns the point in every playout, -1 white."""
+        return self.black - self.white
+
+    def expected_margin(self, komi: float) -> float:
+        """Mean over the playouts of black area - white area - komi (positive: black ahead)."""
+        return float(self.black.sum() - self.white.sum() - komi)
+
+
+def estimate_ownership(board: Board, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0,
+                       max_moves: int | None = None) -> OwnershipEstimate:
+    """Ownership of every point from ``playouts`` light playouts of the position (the board is
+    not changed). ``max_moves`` caps a playout (default 3 N^2, far above a light playout's length)."""
+    if playouts < 1:
+        raise ValueError(f"playouts must be >= 1, got {playouts}")
+    n = board.size
+    black = np.zeros(n * n, np.int64)
+    white = np.zeros(n * n, np.int64)
+    moves = 3 * n * n if max_moves is None else max_moves
+    _ownership_counts(board._st, playouts, seed, moves, playout_len(n), black, white)
+    return OwnershipEstimate((black / playouts).reshape(n, n), (white / playouts).reshape(n, n), playouts)
+
+
+def chains(stones: np.ndarray) -> list[list[int]]:
+    """The chains of a position: lists of actions (``row * N + col``) of orthogonally connected
+    stones of one colour, in ascending order of their first stone. ``stones``: int8[N, N]."""
+    n = stones.shape[0]
+    flat = stones.reshape(-1)
+    seen = np.zeros(n * n, np.bool_)
+    out: list[list[int]] = []
+    for start in range(n * n):
+        color = flat[start]
+        if color not in (BLACK, WHITE) or seen[start]:
+            continue
+        seen[start] = True
+        chain, stack = [], [start]
+        while stack:
+            a = stack.pop()
+            chain.append(a)
+            r, c = divmod(a, n)
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                b = rr * n + cc
+                if 0 <= rr < n and 0 <= cc < n and not seen[b] and flat[b] == color:
+                    seen[b] = True
+                    stack.append(b)
+        out.append(sorted(chain))
+    return out
+
+
+def dead_stones(board: Board, estimate: OwnershipEstimate | None = None, threshold: float = DEAD_THRESHOLD,
+                playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> list[int]:
+    """Actions of the stones judged dead, ascending: every stone of each chain whose points the
+    other colour owns in more than ``threshold`` of the playouts (mean over the chain).
+    ``estimate`` is computed with ``playouts`` and ``seed`` when not given."""
+    if not 0.5 <= threshold < 1.0:
+        raise ValueError(f"threshold is a fraction of playouts in [0.5, 1), got {threshold}")
+    if estimate is None:
+        estimate = estimate_ownership(board, playouts, seed)
+    stones = board.stones()
+    black_owned = estimate.black.reshape(-1)
+    white_owned = estimate.white.reshape(-1)
+    flat = stones.reshape(-1)
+    dead: list[int] = []
+    for chain in chains(stones):
+        enemy = white_owned if flat[chain[0]] == BLACK else black_owned
+        if float(np.mean(enemy[chain])) > threshold:
+            dead.extend(chain)
+    return sorted(dead)
+
+
+def split_by_color(board: Board, actions: Iterable[int]) -> dict[int, list[int]]:
+    """``{BLACK: [...], WHITE: [...]}``: the given stones by their colour on ``board``."""
+    flat = board.stones().reshape(-1)
+    out: dict[int, list[int]] = {BLACK: [], WHITE: []}
+    for a in actions:
+        if flat[a] in out:
+            out[int(flat[a])].append(int(a))
+    return out
