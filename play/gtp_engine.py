@@ -177,7 +177,7 @@ class GTPEngine:
 
     def _cleanup_move(self, color: int, default: int) -> int:
         """kgs-genmove_cleanup: rather than pass, capture dead opponent stones."""
-        from play.ownership import dead_stones
+        from play.dead_stones import dead_stones
 
         stones = self.board.stones().reshape(-1)
         dead = [a for a in dead_stones(self.board) if stones[a] == 3 - color]
@@ -399,7 +399,7 @@ class GTPEngine:
     # ------------------------------------------------------------------ scoring and queries
 
     def _dead(self) -> list[int]:
-        from play.ownership import dead_stones
+        from play.dead_stones import dead_stones
 
         return dead_stones(self.board)
 

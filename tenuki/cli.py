@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     from play.match_cli import add_match_parser
 
     add_match_parser(sub)
+
+    from play.terminal_cli import add_play_parser
+
+    add_play_parser(sub)
     return parser
 
 

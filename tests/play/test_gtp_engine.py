@@ -282,3 +282,18 @@ def test_loadsgf_regression_files_give_gnugo_stones(data_dir, tmp_path):
                 assert sorted(ask(ours, f"list_stones {c}")[2:].split()) == sorted(gnugo.send("list_stones", c).split()), path
             checked += 1
     assert checked >= 20, (checked, refused)
+
+
+def test_final_score_after_two_passes_removes_a_dead_stone():
+    e = engine(size=9)
+    ask(e, "komi 0.5")
+    for row in range(1, 10):
+        ask(e, f"play b C{row}")
+    ask(e, "play w B5")  # a lone white stone inside black's two columns
+    for row in range(1, 10):
+        ask(e, f"play w E{row}")
+    ask(e, "play b pass")
+    ask(e, "play w pass")
+    assert ask(e, "final_status_list dead") == "= B5\n\n"
+    # black: columns A-C (27); white: E-J (45); D touches both: W+18 - komi 0.5
+    assert ask(e, "final_score") == "= W+18.5\n\n"
