@@ -107,6 +107,11 @@ class UCTPlayer(Player):
     def search(self, board: Board, visits: int) -> SearchResult:
         return uct_run(board, visits, c_uct=self.c_uct, rollout="light", seed=int(self.rng.integers(1 << 30)))
 
+    def _search_for(self, board: Board, seconds: float) -> SearchResult:
+        # Long searches expand a node at its 8th visit: memory stays near 50 MB for 1 s on 9x9.
+        return uct_run(board, None, c_uct=self.c_uct, rollout="light", seed=int(self.rng.integers(1 << 30)),
+                       seconds=seconds, expand_visits=8)
+
 
 class PUCTPlayer(Player):
     """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold)."""

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.go.kernels import action_to_point, legal_actions_into, play, undo
+from envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
 from envs.go.layout import BLACK, COUNT_SHIFT, H_MOVE, H_N, H_OFF_MOVES, H_PASSES, H_TO_PLAY, LEGAL, OFF_COLOR
 from envs.go.playout import terminal_area_difference
 
@@ -149,6 +149,7 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
     valued by a rollout alone and not expanded (AlphaGo: lambda 0.5, threshold 40)."""
     for b in range(batch):
         st = work[b]
+        compact_hash_set(st)
         node = ROOT_INDEX
         depth = 0
         played = 0

@@ -53,16 +53,17 @@ class Tree(NamedTuple):
         return int(self.counts[EDGES_USED])
 
 
-def new_tree(max_nodes: int, num_actions: int) -> Tree:
-    """A tree with room for ``max_nodes`` nodes of up to ``num_actions`` edges each."""
+def new_tree(max_nodes: int, num_actions: int, max_edges: int | None = None) -> Tree:
+    """A tree with room for ``max_nodes`` nodes and ``max_edges`` edges (default: every node
+    expanded with ``num_actions`` edges)."""
     max_nodes = max(int(max_nodes), 2)
+    max_edges = max_nodes * num_actions if max_edges is None else max(int(max_edges), num_actions)
     nodes = np.zeros((max_nodes, 6), np.int64)
     nodes[:, EDGE_COUNT] = NOT_EXPANDED
     nodes[:, PARENT_EDGE] = UNVISITED
-    edges = np.zeros((max_nodes * num_actions, 4), np.int64)
+    edges = np.zeros((max_edges, 4), np.int64)
     edges[:, CHILD] = UNVISITED
-    tree = Tree(nodes, np.zeros(max_nodes), edges, np.zeros((max_nodes * num_actions, 2)), np.zeros(2, np.int64))
-    return tree
+    return Tree(nodes, np.zeros(max_nodes), edges, np.zeros((max_edges, 2)), np.zeros(2, np.int64))
 
 
 def reset_tree(tree: Tree, to_play: int) -> None:

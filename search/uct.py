@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.go.kernels import action_to_point, legal_actions_into, play, undo
+from envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
 from envs.go.layout import H_N, H_PASSES, H_TO_PLAY, LEGAL
 
 from .puct import _new_node
@@ -44,7 +44,10 @@ from .tree import (
 
 @njit(cache=True)
 def _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng):
+    """Create the node's edges (all legal moves, random order); False when the edges are full."""
     count = legal_actions_into(st, -1, legal, 0)
+    if counts[EDGES_USED] + count > edges.shape[0]:
+        return False
     # Random order, so that "first unvisited edge" is a uniformly random one (Fisher-Yates).
     for i in range(count - 1, 0, -1):
         j = (_random_bits(rng) * (i + 1)) >> 31
@@ -59,6 +62,7 @@ def _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng):
     nodes[node, EDGE_START] = start
     nodes[node, EDGE_COUNT] = count
     counts[EDGES_USED] = start + count
+    return True
 
 
 @njit(cache=True)
@@ -80,9 +84,13 @@ def _select_ucb1(nodes, edges, stats, node, c_uct):
 
 
 @njit(cache=True)
-def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, seed, kind, komi, scratch_len):
-    """Run ``num_simulations`` UCT simulations from the recorded state ``st`` (restored on return).
-    Returns the simulations completed (fewer only when the tree is full)."""
+def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, seed, kind, komi, scratch_len,
+               expand_visits):
+    """Run ``num_simulations`` UCT simulations from the recorded state ``st`` (restored on return),
+    adding to the statistics already in the tree. A node gets its edges once it has been visited
+    ``expand_visits`` times (the root at once); until then a simulation ending there is valued by
+    a rollout (Coulom 2006; Fuego and Pachi expand the same way). Returns the simulations
+    completed (fewer only when the tree is full)."""
     n = st[H_N]
     legal = np.empty(n * n + 1, np.int64)
     path = np.empty(4 * n * n + 64, np.int64)
@@ -91,6 +99,7 @@ def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, 
     rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(12345)
     done = 0
     for _ in range(num_simulations):
+        compact_hash_set(st)
         node = ROOT_INDEX
         depth = 0
         full = False
@@ -99,7 +108,13 @@ def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, 
                 v = rollout_value(st, scratch, rng, kind, komi)  # the game is over: counts as is
                 break
             if nodes[node, EDGE_COUNT] == NOT_EXPANDED:
-                _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng)
+                waiting = node != ROOT_INDEX and nodes[node, VISITS] < expand_visits
+                if waiting or not _expand_uniform(nodes, edges, stats, counts, node, st, legal, rng):
+                    if node == ROOT_INDEX:
+                        full = True
+                        break
+                    v = rollout_value(st, scratch, rng, kind, komi)
+                    break
             e = _select_ucb1(nodes, edges, stats, node, c_uct)
             if play(st, action_to_point(st, edges[e, ACTION]), nodes[node, TO_PLAY], True) != LEGAL:
                 full = True
@@ -136,9 +151,12 @@ def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, 
     return done
 
 
-def uct_run(board, num_simulations: int, c_uct: float = 1.4, rollout: str = "light", seed: int = 0,
-            komi: float | None = None):
-    """UCT search from ``board`` (unchanged); returns a ``search.mcts.SearchResult``."""
+def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollout: str = "light", seed: int = 0,
+            komi: float | None = None, seconds: float | None = None, expand_visits: int = 1):
+    """UCT search from ``board`` (unchanged): ``num_simulations``, or as many as fit in
+    ``seconds`` (searched in slices on one tree). Returns a ``search.mcts.SearchResult``."""
+    import time
+
     from envs.go.playout import playout_len
 
     from .mcts import SearchConfigError, SearchResult
@@ -148,15 +166,31 @@ def uct_run(board, num_simulations: int, c_uct: float = 1.4, rollout: str = "lig
     kinds = {"light": ROLLOUT_LIGHT, "uniform": ROLLOUT_UNIFORM}
     if rollout not in kinds:
         raise SearchConfigError(f"rollout {rollout!r} is unknown (allowed: {', '.join(kinds)})")
-    if num_simulations < 1:
+    if num_simulations is None and seconds is None:
+        raise SearchConfigError("give num_simulations or seconds")
+    if num_simulations is not None and num_simulations < 1:
         raise SearchConfigError(f"num_simulations must be >= 1, got {num_simulations}")
     size = board.size
-    tree = new_tree(num_simulations + 2, size * size + 1)
+    actions = size * size + 1
+    limit = num_simulations if num_simulations is not None else 1 << 40
+    capacity = num_simulations if num_simulations is not None else 4096
+    tree = new_tree(capacity + 2, actions, (capacity // max(expand_visits, 1) + 2) * actions)
     reset_tree(tree, board.to_play)
     work = board.copy()
     work.reserve(4 * size * size + 64)
-    uct_search(*tree, work._st, num_simulations, c_uct, seed, kinds[rollout],
-               board.komi if komi is None else komi, playout_len(size))
+    komi = board.komi if komi is None else komi
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    done = 0
+    chunk = limit if deadline is None else 256
+    while done < limit:
+        step = min(chunk, limit - done)
+        if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
+            tree = _grown(tree, step, actions)
+        got = uct_search(*tree, work._st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
+                         expand_visits)
+        done += got
+        if got < step or (deadline is not None and time.perf_counter() >= deadline):
+            break
     start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), max(int(tree.nodes[ROOT_INDEX, EDGE_COUNT]), 0)
     visits = tree.edges[start : start + count, EDGE_VISITS].copy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -164,3 +198,22 @@ def uct_run(board, num_simulations: int, c_uct: float = 1.4, rollout: str = "lig
     pv = [int(a) for a in principal_variation(tree.nodes, tree.edges, ROOT_INDEX, 32)]
     return SearchResult(tree.edges[start : start + count, ACTION].copy(), visits, q,
                         tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)
+
+
+def _grown(tree, step: int, actions: int):
+    """The same tree in arrays with room for at least ``step`` more simulations (ids kept)."""
+    from .tree import Tree
+
+    nodes_cap = max(2 * tree.nodes.shape[0], tree.num_nodes + step + 2)
+    edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + (step + 2) * actions)
+    nodes = np.zeros((nodes_cap, tree.nodes.shape[1]), np.int64)
+    nodes[:, EDGE_COUNT] = NOT_EXPANDED
+    nodes[: tree.num_nodes] = tree.nodes[: tree.num_nodes]
+    values = np.zeros(nodes_cap)
+    values[: tree.num_nodes] = tree.values[: tree.num_nodes]
+    edges = np.zeros((edges_cap, tree.edges.shape[1]), np.int64)
+    edges[:, CHILD] = UNVISITED
+    edges[: tree.num_edges] = tree.edges[: tree.num_edges]
+    stats = np.zeros((edges_cap, tree.stats.shape[1]))
+    stats[: tree.num_edges] = tree.stats[: tree.num_edges]
+    return Tree(nodes, values, edges, stats, tree.counts.copy())

@@ -77,6 +77,7 @@ from .superko import (  # noqa: F401
     _seen,
     _stone_counts,
     change_side_to_move,
+    compact_hash_set,
     position_hash,
     quiet_move_may_repeat,
     rebuild_hash_set,

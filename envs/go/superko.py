@@ -173,3 +173,11 @@ def change_side_to_move(st, color):
     st[H_TO_PLAY] = color
     st[st[H_OFF_SIDES] + k] = color
     _count_key(st, _key(st, h, color), 1)
+
+
+@njit(cache=True)
+def compact_hash_set(st):
+    """Drop the keys of undone positions (they stay in the open-addressing set as tombstones)
+    once a quarter of the slots is used: search work states play and undo millions of moves."""
+    if 4 * st[H_TUSED] > st[H_TSIZE]:
+        rebuild_hash_set(st)
