@@ -11,6 +11,7 @@ appears; everything else runs in the numba kernels of ``search/puct.py``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -144,9 +145,12 @@ class MCTS:
 
     # ------------------------------------------------------------------ search
 
-    def run(self, board: Board, num_simulations: int | None = None) -> SearchResult:
+    def run(self, board: Board, num_simulations: int | None = None, seconds: float | None = None) -> SearchResult:
+        """Search from ``board`` (unchanged) for ``num_simulations`` (default: the config's), or
+        until ``seconds`` have passed when given (then num_simulations is only the tree's size)."""
         cfg = self.config
         sims = num_simulations or cfg.num_simulations
+        deadline = None if seconds is None else time.perf_counter() + seconds
         size = board.size
         num_actions = size * size + 1
         batch = cfg.batch_size
@@ -210,7 +214,7 @@ class MCTS:
         if cfg.dirichlet_weight > 0:
             self._add_root_noise(size)
         stalls = 0
-        while done < sims:
+        while done < sims and (deadline is None or time.perf_counter() < deadline):
             got = step(min(batch, sims - done))
             done += got
             stalls = stalls + 1 if got == 0 else 0

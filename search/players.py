@@ -126,6 +126,10 @@ class PUCTPlayer(Player):
     def search(self, board: Board, visits: int) -> SearchResult:
         return self.searcher.run(board, visits)
 
+    def _search_for(self, board: Board, seconds: float) -> SearchResult:
+        # The tree is sized for a generous 20,000 simulations a second; the deadline stops it.
+        return self.searcher.run(board, max(256, int(20_000 * seconds)), seconds=seconds)
+
     def notify_played(self, action: int) -> None:
         """Tell the player a move was played, so the searched subtree is kept (tree reuse)."""
         if self.reuse_tree:

@@ -71,3 +71,20 @@ def test_temperature_samples_from_the_visit_distribution():
     assert len(actions) > 1
     assert all(board.is_legal(a) for a in actions)
     assert np.isfinite(len(actions))
+
+
+def test_network_player_uses_its_time():
+    import time
+
+    uniform = uniform_evaluator(9)
+
+    def network_like(planes):  # a few ms a batch, like a small network on a CPU
+        time.sleep(0.003)
+        return uniform(planes)
+
+    player = make_player("az-mcts", evaluator=network_like, visits=64)
+    start = time.perf_counter()
+    move = player.genmove(Board(9), seconds=0.5)
+    elapsed = time.perf_counter() - start
+    assert 0.4 < elapsed < 1.5
+    assert move.result.visits.sum() > 64
