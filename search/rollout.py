@@ -6,24 +6,14 @@ area with komi: +1 / -1 / 0 for the side to move at the leaf.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from envs.go.kernels import _legal_code
 from envs.go.layout import BLACK, H_MOVE, H_N, H_NEMPTY, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, LEGAL, OFF_COLOR
+from envs.go.playout import next_random as _random_bits
 from envs.go.playout import playout_in_place, playout_play, terminal_area_difference
 
 ROLLOUT_LIGHT, ROLLOUT_UNIFORM = 0, 1
-
-
-@njit(cache=True)
-def _random_bits(rng):
-    x = rng[0]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    rng[0] = x
-    return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(33))
 
 
 @njit(cache=True)
