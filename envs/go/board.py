@@ -58,6 +58,7 @@ from .layout import (
     KO_RULES,
     LEGAL,
     LEGAL_GAME_OVER,
+    LEGAL_RESUMED,
     NEED_GROW,
     OFF_COLOR,
     WHITE,
@@ -183,7 +184,7 @@ class Board:
     suicide recreates the current position, so superko still forbids it).
     """
 
-    __slots__ = ("_legal_off", "_maybe_over", "_pass", "_pool", "_pool_off", "_st", "allow_suicide", "ko_rule", "komi", "size")
+    __slots__ = ("_legal_off", "_pass", "_pool", "_pool_off", "_st", "allow_suicide", "is_game_over", "ko_rule", "komi", "size")
 
     def __init__(
         self,
@@ -204,7 +205,7 @@ class Board:
         self._pass = self.size * self.size
         self._legal_off = legal_out_offset(self.size)
         self._pool, self._pool_off = _NO_POOL, 0
-        self._maybe_over = False
+        self.is_game_over = False  # two consecutive passes ended the game (kept exact by play / undo)
         template_key = (self.size, ko_rule, self.allow_suicide, _capacity)
         template = _TEMPLATES.get(template_key)
         if template is None:
@@ -284,7 +285,7 @@ class Board:
         other.size, other.komi, other.ko_rule = self.size, self.komi, self.ko_rule
         other.allow_suicide, other._pass, other._legal_off = self.allow_suicide, self._pass, self._legal_off
         other._pool, other._pool_off = _NO_POOL, 0
-        other._maybe_over = True
+        other.is_game_over = self.is_game_over
         other._st = self._st.copy()
         return other
 
@@ -323,15 +324,15 @@ class Board:
             self.action(move)  # raises CoordinateError naming the allowed range
             raise
         if code != LEGAL:
-            if code == LEGAL_GAME_OVER:
-                self._maybe_over = True
-                return
             if code == NEED_GROW:
                 self._grow()
                 code = _play_action(self._st, move, c)
-                if code == LEGAL_GAME_OVER:
-                    self._maybe_over = True
-                    return
+            if code == LEGAL_GAME_OVER:
+                self.is_game_over = True
+                return
+            if code == LEGAL_RESUMED:
+                self.is_game_over = False
+                return
             if code != LEGAL:
                 if code == ILLEGAL_OFF_BOARD:
                     self.action(move)  # raises CoordinateError naming the allowed range
@@ -379,7 +380,7 @@ class Board:
             raise GoError("nothing to undo (no move since the start or the last setup)")
         last = int(self._st[self._st[H_OFF_MOVES] + k - 1])
         K.undo(self._st)
-        self._maybe_over = True  # the position taken back to may have ended the game
+        self.is_game_over = self._st.item(H_PASSES) >= 2
         return divmod(last, COUNT_SHIFT)
 
     # ------------------------------------------------------------------ setup
@@ -400,6 +401,7 @@ class Board:
         if bad >= 0:
             self._st = backup
             raise BoardSetupError(f"setup stone at {to_gtp(int(bad), self.size)} would have no liberty")
+        self.is_game_over = False
 
     def place_fixed_handicap(self, stones: int) -> list[int]:
         """GTP fixed handicap on an empty board; white moves next. Returns the actions."""
@@ -440,13 +442,6 @@ class Board:
     @property
     def consecutive_passes(self) -> int:
         return self._st.item(H_PASSES)
-
-    @property
-    def is_game_over(self) -> bool:
-        """Two consecutive passes end the game."""
-        # _maybe_over is a hint set by the pass that ended the game (or by undo / copy); the
-        # state decides. Reading a slot is much cheaper than reading the state array.
-        return self._maybe_over and self._st.item(H_PASSES) >= 2
 
     @property
     def last_move(self) -> int | None:

@@ -64,6 +64,7 @@ from .layout import (
     ILLEGAL_SUPERKO,
     LEGAL,
     LEGAL_GAME_OVER,
+    LEGAL_RESUMED,
     NEED_GROW,
     OFF_COLOR,
     PASS_POINT,
@@ -387,14 +388,18 @@ def play_unchecked(st, p, color, record):
 def play_action(st, action, color):
     """``play`` of an action with recording (the Board's entry point); ``color`` < 0 means the
     side to move. An action outside 0..N*N gives ILLEGAL_OFF_BOARD; a legal move that ends the
-    game (two passes in a row) gives LEGAL_GAME_OVER."""
+    game (two passes in a row) gives LEGAL_GAME_OVER, one played after the end LEGAL_RESUMED."""
     if action < 0 or action > st[H_N] * st[H_N]:
         return ILLEGAL_OFF_BOARD
     if color < 0:
         color = st[H_TO_PLAY]
+    passes_before = st[H_PASSES]
     code = play(st, action_to_point(st, action), color, True)
-    if code == LEGAL and st[H_PASSES] >= 2:
-        return LEGAL_GAME_OVER
+    if code == LEGAL:
+        if st[H_PASSES] >= 2:
+            return LEGAL_GAME_OVER
+        if passes_before >= 2:
+            return LEGAL_RESUMED
     return code
 
 

@@ -54,6 +54,7 @@ ILLEGAL_KO = 3
 ILLEGAL_SUPERKO = 4
 ILLEGAL_OFF_BOARD = 5  # an action outside 0..N*N
 LEGAL_GAME_OVER = 6  # play_action: the move was played and it was the second pass in a row
+LEGAL_RESUMED = 7  # play_action: the move was played after the game had ended (it is on again)
 NEED_GROW = -1  # the history / journal / hash set is full: the caller grows the arrays and retries
 
 # Header slots of ``st``.
