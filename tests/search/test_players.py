@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from envs.go.board import Board
@@ -70,7 +69,6 @@ def test_temperature_samples_from_the_visit_distribution():
     actions = {player.genmove(board).action for _ in range(8)}
     assert len(actions) > 1
     assert all(board.is_legal(a) for a in actions)
-    assert np.isfinite(len(actions))
 
 
 def test_network_player_uses_its_time():
