@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     from play.terminal_cli import add_play_parser
 
     add_play_parser(sub)
+
+    from selfplay.cli import add_selfplay_parser
+
+    add_selfplay_parser(sub)
     return parser
 
 

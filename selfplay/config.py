@@ -1,0 +1,306 @@
+"""Typed configuration of a self-play run, loaded from YAML.
+
+One dataclass a component; ``load_config(path)`` validates the YAML into a ``SelfPlayConfig``:
+an unknown key, a missing section of the wrong shape, a value of the wrong type or out of range
+is a ``ConfigError`` naming the key (``search.visits: expected an integer >= 1, got 'many'``).
+Every section is optional: what is left out takes the defaults below (the 9x9 recipe).
+
+Defaults and where they come from:
+
+- search: PUCT with AlphaZero's c_init / c_base, Dirichlet noise 0.25 at the root with
+  alpha = 0.03 * 361 / N^2 (Silver et al. 2018), moves sampled in proportion to visits for the
+  first ``temperature_moves`` moves then the most visited (AlphaGo Zero);
+- playout cap randomization (Wu 2019, KataGo): a move is a full search (``visits``) with
+  probability ``full_probability`` and a cheap one (``cap_visits``, no noise) otherwise; only
+  full searches become training positions;
+- resignation (AlphaGo Zero): resign below ``resign_threshold`` (a winrate), disabled in a
+  ``resign_disabled_fraction`` of games that measure the false positives;
+- replay window growing with the data (KataGo's power law, ``replay.window_*``) and a cap on
+  samples trained per sample generated (``learner.max_train_ratio``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A self-play config that cannot be used: the message names the key and what is allowed."""
+
+
+@dataclass
+class RunConfig:
+    name: str = "go9x9"
+    seed: int = 0
+    max_hours: float = 3.0  # stop after this much wall time (0: no limit)
+    max_games: int = 0  # stop after this many self-play games (0: no limit)
+    max_versions: int = 0  # stop after this many network versions (0: no limit)
+    sgf_every: int = 50  # keep the SGF of every k-th game (0: none)
+    snapshot_every_s: float = 120.0  # replay snapshot and run state to disk at least this often
+    plot_every_versions: int = 5  # redraw the PNG plots every k versions (and at the end)
+
+
+@dataclass
+class GameConfig:
+    size: int = 9
+    komi: float = 7.0
+    max_moves: int = 0  # 0: 2 N^2 (the game is then scored as it stands)
+
+
+@dataclass
+class NetworkConfig:
+    architecture: str = "alphazero_resnet"
+    blocks: int = 6
+    channels: int = 64
+
+
+@dataclass
+class SearchConfig:
+    visits: int = 200  # a full search
+    cap_visits: int = 40  # a cheap search (playout cap randomization)
+    full_probability: float = 0.25  # share of moves searched in full
+    batch_size: int = 8  # leaves evaluated together (virtual loss)
+    c_init: float = 1.25
+    c_base: float = 19652.0
+    fpu_reduction: float = 0.0
+    dirichlet_weight: float = 0.25
+    dirichlet_alpha: float = 0.0  # 0: 0.03 * 361 / N^2
+    temperature_moves: int = 10  # moves sampled in proportion to visits, then the most visited
+    temperature: float = 1.0
+    resign_threshold: float = 0.05  # winrate of the side to move; 0 never resigns
+    resign_disabled_fraction: float = 0.2  # games played out to measure false positives
+    resign_min_moves: int = 10  # no resignation before this move number
+    target_false_positive: float = 0.05  # the threshold is lowered when false positives exceed this
+    tree_reuse: bool = True
+
+
+@dataclass
+class WorkersConfig:
+    count: int = 2
+    cpus_per_worker: float = 1.0  # Ray logical CPUs each worker reserves
+    games_per_task: int = 1  # games a worker plays per call (records come back together)
+    max_in_flight: int = 2  # calls queued per worker (backpressure)
+    game_generator: str = "alphazero"  # a name of selfplay.games.GAME_GENERATORS
+    torch_threads: int = 1
+
+
+@dataclass
+class ReplayConfig:
+    window_min: int = 20_000  # the window at the start (positions)
+    window_max: int = 250_000  # the window never grows beyond this
+    window_exponent: float = 0.75  # KataGo: window = c (1 + beta ((n / c)^alpha - 1) / alpha)
+    window_beta: float = 0.4
+    min_positions: int = 2_000  # no training before the buffer holds this many
+    symmetries: bool = True  # a random one of the 8 board symmetries for every sampled position
+
+
+@dataclass
+class LearnerConfig:
+    loss: str = "alphazero"  # a name of selfplay.losses.LOSSES
+    batch_size: int = 256
+    learning_rate: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4  # L2 (AlphaZero: c = 1e-4)
+    value_weight: float = 1.0
+    steps_per_version: int = 100  # optimizer steps between published weight versions
+    max_train_ratio: float = 4.0  # samples trained / samples generated never exceeds this
+    cpus: float = 0.0  # Ray logical CPUs the learner reserves
+    torch_threads: int = 1
+    device: str = "cpu"
+    keep_checkpoints: int = 0  # 0: keep every version's checkpoint
+
+
+@dataclass
+class EvaluatorConfig:
+    every_versions: int = 5  # gate / Elo evaluation every k versions (0: never)
+    games: int = 20  # candidate vs best, alternating colours
+    visits: int = 64
+    gate_threshold: float = 0.55  # the candidate becomes the best at this score (AlphaGo Zero)
+    selfplay_uses: str = "latest"  # "latest" (AlphaZero) or "best" (AlphaGo Zero gating)
+    gnugo_every_versions: int = 0  # a match against GNU Go every k versions (0: never)
+    gnugo_games: int = 4
+    gnugo_level: int = 1
+    gnugo_visits: int = 200
+    gnugo_command: str = "/usr/games/gnugo"
+
+
+@dataclass
+class ClusterConfig:
+    address: str = ""  # "": start a local Ray instance; "auto" or HOST:PORT: join a cluster
+    num_cpus: int = 0  # local instance only; 0: the machine's cores
+    include_dashboard: bool = False
+    dashboard_host: str = "127.0.0.1"
+
+
+@dataclass
+class SelfPlayConfig:
+    run: RunConfig = field(default_factory=RunConfig)
+    game: GameConfig = field(default_factory=GameConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> SelfPlayConfig:
+        _check_ranges(self)
+        return self
+
+
+# key -> (check, what is allowed); checked after types
+_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "game.size": (lambda v: 2 <= v <= 19, "an integer in 2..19"),
+    "game.max_moves": (lambda v: v >= 0, "an integer >= 0"),
+    "network.blocks": (lambda v: v >= 1, "an integer >= 1"),
+    "network.channels": (lambda v: v >= 1, "an integer >= 1"),
+    "search.visits": (lambda v: v >= 1, "an integer >= 1"),
+    "search.cap_visits": (lambda v: v >= 1, "an integer >= 1"),
+    "search.full_probability": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    "search.batch_size": (lambda v: 1 <= v <= 256, "an integer in 1..256"),
+    "search.dirichlet_weight": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "search.dirichlet_alpha": (lambda v: v >= 0.0, "a number >= 0"),
+    "search.temperature": (lambda v: v > 0.0, "a number > 0"),
+    "search.temperature_moves": (lambda v: v >= 0, "an integer >= 0"),
+    "search.resign_threshold": (lambda v: 0.0 <= v < 0.5, "a winrate in [0, 0.5)"),
+    "search.resign_disabled_fraction": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "workers.count": (lambda v: v >= 1, "an integer >= 1"),
+    "workers.cpus_per_worker": (lambda v: v >= 0.0, "a number >= 0"),
+    "workers.games_per_task": (lambda v: v >= 1, "an integer >= 1"),
+    "workers.max_in_flight": (lambda v: v >= 1, "an integer >= 1"),
+    "workers.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
+    "replay.window_min": (lambda v: v >= 1, "an integer >= 1"),
+    "replay.window_exponent": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    "replay.window_beta": (lambda v: v >= 0.0, "a number >= 0"),
+    "replay.min_positions": (lambda v: v >= 1, "an integer >= 1"),
+    "learner.batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "learner.learning_rate": (lambda v: v > 0.0, "a number > 0"),
+    "learner.momentum": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "learner.weight_decay": (lambda v: v >= 0.0, "a number >= 0"),
+    "learner.steps_per_version": (lambda v: v >= 1, "an integer >= 1"),
+    "learner.max_train_ratio": (lambda v: v > 0.0, "a number > 0"),
+    "learner.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
+    "evaluator.every_versions": (lambda v: v >= 0, "an integer >= 0"),
+    "evaluator.games": (lambda v: v >= 1, "an integer >= 1"),
+    "evaluator.visits": (lambda v: v >= 1, "an integer >= 1"),
+    "evaluator.gate_threshold": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "evaluator.selfplay_uses": (lambda v: v in ("latest", "best"), '"latest" or "best"'),
+    "evaluator.gnugo_level": (lambda v: 0 <= v <= 10, "an integer in 0..10"),
+    "evaluator.gnugo_games": (lambda v: v >= 1, "an integer >= 1"),
+    "run.max_hours": (lambda v: v >= 0.0, "a number >= 0"),
+    "run.snapshot_every_s": (lambda v: v > 0.0, "a number > 0"),
+}
+
+
+def _type_name(kind: Any) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(kind, str(kind))
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind is str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {kind}")  # pragma: no cover - a programming error
+
+
+def _section(cls: type, data: Any, where: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(known))})"
+                          if where else f"{unknown[0]}: unknown section (allowed: {', '.join(sorted(known))})")
+    values = {}
+    for name, value in data.items():
+        kind = hints[name]
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(kind):
+            values[name] = _section(kind, value, key)
+        elif isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields today
+            values[name] = value
+        else:
+            values[name] = _coerce(value, kind, key)
+    return cls(**values)
+
+
+def _check_ranges(config: SelfPlayConfig) -> None:
+    for key, (ok, allowed) in _RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if not ok(value):
+            raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+    from agents.go.networks import ARCHITECTURES
+
+    if config.network.architecture != "alphazero_resnet":
+        raise ConfigError(f"network.architecture: self-play trains a dual-head network; allowed: alphazero_resnet "
+                          f"(known architectures: {', '.join(sorted(ARCHITECTURES))})")
+    if config.replay.window_max < config.replay.window_min:
+        raise ConfigError(f"replay.window_max: expected >= replay.window_min ({config.replay.window_min}), "
+                          f"got {config.replay.window_max}")
+    from .games import GAME_GENERATORS
+    from .losses import LOSSES
+
+    if config.workers.game_generator not in GAME_GENERATORS:
+        raise ConfigError(f"workers.game_generator: unknown {config.workers.game_generator!r} "
+                          f"(allowed: {', '.join(sorted(GAME_GENERATORS))})")
+    if config.learner.loss not in LOSSES:
+        raise ConfigError(f"learner.loss: unknown {config.learner.loss!r} (allowed: {', '.join(sorted(LOSSES))})")
+
+
+def config_from_dict(data: Any) -> SelfPlayConfig:
+    """A validated config from a parsed YAML document (a mapping of sections)."""
+    if data is None:
+        data = {}
+    return _section(SelfPlayConfig, data, "").validate()
+
+
+def load_config(path: str | Path) -> SelfPlayConfig:
+    """Read and validate a YAML config; ``ConfigError`` names the file and the key at fault."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    try:
+        return config_from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+def dump_config(config: SelfPlayConfig) -> str:
+    """YAML text that ``load_config`` reads back to the same config."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

@@ -1,0 +1,209 @@
+"""The learner's state and training step, without Ray (``selfplay.actors.Learner`` wraps it).
+
+State on disk, in ``RUN_DIR/checkpoints``:
+
+- ``vNNNNNN.safetensors`` + ``.json``: the network of weight version N (``agents.go.checkpoint``,
+  atomic), its sidecar ``config`` holding ``{"version", "step", "samples_trained", "selfplay"}``;
+- ``vNNNNNN.optimizer.safetensors``: the optimizer's tensors (momentum buffers), written before
+  the network, so a checkpoint whose network exists has its optimizer state too;
+- ``learner.json``: the commit record ``{"version", "step", "samples_trained", "checkpoint"}``,
+  replaced atomically after both files are in place.
+
+A learner starting on a run directory resumes from ``learner.json`` (falling back to the newest
+readable checkpoint if the one it names is damaged), so versions never go backwards: a version is
+published to the workers only after its checkpoint is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+
+from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from agents.go.networks import build_network
+
+from .config import SelfPlayConfig
+from .losses import LOSSES
+
+STATE_FILE = "learner.json"
+_VERSION_NAME = re.compile(r"^v(\d{6,})\.json$")
+
+
+def version_name(version: int) -> str:
+    return f"v{version:06d}"
+
+
+def build_model(config: SelfPlayConfig) -> torch.nn.Module:
+    net = config.network
+    return build_network(net.architecture, board_size=config.game.size, blocks=net.blocks, channels=net.channels)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=1)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def state_dict_to_numpy(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    return {name: tensor.detach().cpu().numpy().copy() for name, tensor in model.state_dict().items()}
+
+
+def numpy_to_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {name: torch.from_numpy(np.array(array, copy=True)) for name, array in weights.items()}
+
+
+class LearnerCore:
+    """Network, optimizer and counters of the learner; ``train`` runs optimizer steps."""
+
+    def __init__(self, config: SelfPlayConfig, run_dir: str | Path | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        lc = config.learner
+        torch.manual_seed(config.run.seed)
+        self.device = torch.device(lc.device)
+        self.model = build_model(config).to(self.device)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lc.learning_rate, momentum=lc.momentum,
+                                         weight_decay=lc.weight_decay)
+        self.loss = LOSSES[lc.loss]
+        self.version = 0
+        self.step = 0
+        self.samples_trained = 0
+        self.resumed_from: str | None = None
+        if self.run_dir is not None:
+            self._resume()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        assert self.run_dir is not None
+        return self.run_dir / "checkpoints"
+
+    def _resume(self) -> None:
+        state_path = self.checkpoint_dir / STATE_FILE
+        candidates: list[str] = []
+        if state_path.exists():
+            try:
+                candidates.append(json.loads(state_path.read_text())["checkpoint"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        if self.checkpoint_dir.is_dir():
+            found = sorted((m.group(0)[:-5] for m in map(_VERSION_NAME.match, os.listdir(self.checkpoint_dir)) if m),
+                           reverse=True)
+            candidates += [name for name in found if name not in candidates]
+        for name in candidates:
+            try:
+                self.load(self.checkpoint_dir / name)
+            except (CheckpointError, OSError, ValueError, KeyError) as error:
+                print(f"learner: skipping checkpoint {name}: {error}", flush=True)
+                continue
+            self.resumed_from = name
+            return
+
+    def load(self, path: Path) -> None:
+        model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
+        info = meta.config
+        self.model.load_state_dict(model.state_dict())
+        optimizer_path = path.with_name(path.name + ".optimizer.safetensors")
+        if optimizer_path.exists():
+            tensors = safetensors.torch.load_file(str(optimizer_path))
+            state = self.optimizer.state_dict()
+            restored: dict[int, dict[str, torch.Tensor]] = {}
+            for key, tensor in tensors.items():
+                index, name = key.split(".", 1)
+                restored.setdefault(int(index), {})[name] = tensor.to(self.device)
+            state["state"] = restored
+            self.optimizer.load_state_dict(state)
+        self.version = int(info["version"])
+        self.step = int(info["step"])
+        self.samples_trained = int(info["samples_trained"])
+
+    def save(self) -> Path:
+        """Commit the current version to disk (optimizer, network, then ``learner.json``)."""
+        folder = self.checkpoint_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        name = version_name(self.version)
+        tensors = {f"{index}.{key}": value.detach().cpu().contiguous()
+                   for index, entry in self.optimizer.state_dict()["state"].items()
+                   for key, value in entry.items() if isinstance(value, torch.Tensor)}
+        optimizer_path = folder / f"{name}.optimizer.safetensors"
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.opt.", suffix=".tmp")
+        os.close(handle)
+        try:
+            safetensors.torch.save_file(tensors, temporary)
+            os.replace(temporary, optimizer_path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        info = {"version": self.version, "step": self.step, "samples_trained": self.samples_trained,
+                "selfplay": self.config.to_dict()}
+        save_checkpoint(folder / name, self.model, step=self.step, config=info)
+        write_json_atomic(folder / STATE_FILE, {"version": self.version, "step": self.step,
+                                               "samples_trained": self.samples_trained, "checkpoint": name})
+        self._prune()
+        return folder / name
+
+    def _prune(self) -> None:
+        keep = self.config.learner.keep_checkpoints
+        if keep <= 0:
+            return
+        for old in range(self.version - keep, 0, -1):
+            base = self.checkpoint_dir / version_name(old)
+            gone = False
+            for suffix in (".safetensors", ".json", ".optimizer.safetensors"):
+                target = Path(str(base) + suffix)
+                if target.exists():
+                    target.unlink()
+                    gone = True
+            if not gone:
+                break
+
+    # ------------------------------------------------------------------ training
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return state_dict_to_numpy(self.model)
+
+    def train(self, batches: Iterator[dict[str, np.ndarray]], steps: int,
+              on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+        """``steps`` optimizer steps on ``batches``; returns the mean of each metric. The version
+        is not advanced here (``new_version`` does that)."""
+        self.model.train()
+        totals: dict[str, float] = {}
+        for i in range(steps):
+            batch = next(batches)
+            tensors = {name: torch.from_numpy(np.array(array, copy=True)).to(self.device)
+                       for name, array in batch.items()}
+            loss, metrics = self.loss(self.model, tensors, self.config)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            self.samples_trained += int(next(iter(batch.values())).shape[0])
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value
+            if on_step is not None:
+                on_step(i, metrics)
+        self.model.eval()
+        return {key: value / max(steps, 1) for key, value in totals.items()}
+
+    def new_version(self) -> int:
+        self.version += 1
+        return self.version
