@@ -26,8 +26,10 @@ gnugo:
 	  $$SUDO apt-get install -y -qq gnugo >/dev/null 2>&1 || \
 	  ( $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gnugo ); fi
 
+# A short self-play run (configs/selfplay/smoke.yaml, under 2 minutes on 2 cores) on an embedded
+# local Ray instance; it ends by printing how to play the network it trained.
 run: install
-	$(PY) -m tenuki demo
+	$(PY) -m tenuki selfplay launch --config configs/selfplay/smoke.yaml
 
 test: install gnugo
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -35,6 +37,7 @@ test: install gnugo
 bench: install
 	$(PY) -m bench.go_env --size 9 --seconds 10 --json
 	$(PY) -m bench.go_env --size 19 --seconds 10 --json
+	$(PY) -m bench.selfplay --seconds 60 --json
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -233,7 +233,7 @@ def _section(cls: type, data: Any, where: str) -> Any:
     if data is None:
         return cls()
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{where or 'the config'}: expected a mapping of keys, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)

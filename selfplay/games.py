@@ -179,4 +179,4 @@ GAME_GENERATORS: dict[str, GameGenerator] = {
 def sample_fields(config: SelfPlayConfig) -> dict[str, tuple[tuple[int, ...], str]]:
     """The replay buffer's fields for a config: name -> (shape of one sample, dtype)."""
     n = config.game.size
-    return {"planes": ((17, n, n), "uint8"), "policy": ((n * n + 1,), "float32"), "value": ((), "float32")}
+    return {"planes": ((17, n, n), "bool"), "policy": ((n * n + 1,), "float32"), "value": ((), "float32")}

@@ -121,10 +121,15 @@ class LearnerCore:
     def load(self, path: Path) -> None:
         model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
         info = meta.config
-        self.model.load_state_dict(model.state_dict())
         optimizer_path = path.with_name(path.name + ".optimizer.safetensors")
-        if optimizer_path.exists():
-            tensors = safetensors.torch.load_file(str(optimizer_path))
+        tensors = None
+        if optimizer_path.exists():  # read before anything changes, so a damaged file leaves the learner as it was
+            try:
+                tensors = safetensors.torch.load_file(str(optimizer_path))
+            except safetensors.SafetensorError as error:
+                raise CheckpointError(f"optimizer state {optimizer_path} cannot be read: {error}") from error
+        self.model.load_state_dict(model.state_dict())
+        if tensors is not None:
             state = self.optimizer.state_dict()
             restored: dict[int, dict[str, torch.Tensor]] = {}
             for key, tensor in tensors.items():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -106,10 +107,10 @@ class ReplayStore:
             samples = {name: array[-self.capacity :] for name, array in samples.items()}
             count = self.capacity
         slots = (self.total_added + np.arange(count)) % self.capacity
-        for name, (_, dtype) in self.fields.items():
+        for name, (shape, dtype) in self.fields.items():
             values = samples[name]
-            if dtype == "bool":
-                values = np.packbits(values.reshape(count, -1).astype(bool), axis=1)
+            if dtype == "bool":  # reshape(count, -1) is ambiguous for an empty game
+                values = np.packbits(values.reshape(count, int(np.prod(shape))).astype(bool), axis=1)
             self._data[name][slots] = values
         self.total_added += count
         self.games_added += 1
@@ -203,7 +204,7 @@ class ReplayStore:
         try:
             with np.load(path, allow_pickle=False) as archive:
                 contents = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, EOFError) as error:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # truncated zip, bad CRC
             raise ReplayError(f"replay snapshot {path} cannot be read: {error}") from error
         meta = contents.get("meta")
         if meta is None or meta.shape != (3,) or int(meta[0]) != SNAPSHOT_FORMAT:
@@ -211,6 +212,11 @@ class ReplayStore:
         held = None
         for name in self.fields:
             stored = contents.get(f"field_{name}")
+            shape, dtype = self.fields[name]
+            if dtype == "bool" and stored is not None and stored.dtype == np.uint8 and stored.shape[1:] == shape:
+                # a snapshot written before the planes were bit-packed: pack them now
+                stored = np.packbits(stored.reshape(stored.shape[0], -1).astype(bool), axis=1)
+                contents[f"field_{name}"] = stored
             if stored is None or stored.shape[1:] != self._data[name].shape[1:] or stored.dtype != self._data[name].dtype:
                 raise ReplayError(f"replay snapshot {path}: field {name!r} is missing or has the wrong shape/dtype")
             if held is not None and stored.shape[0] != held:
