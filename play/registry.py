@@ -2,11 +2,15 @@
 
 ``make(name, size, **strength)`` -> an object with ``genmove(board, visits=None, seconds=None)``
 returning ``search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light rollouts),
-``policy``, ``az-mcts``, ``alphago`` (these three need ``--weights``: a checkpoint written by
-``agents.go.checkpoint``).
+``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``: a checkpoint written by
+``agents.go.checkpoint``; ``policy`` and ``az-mcts`` default to the network tenuki ships for the
+board size, see ``SHIPPED_WEIGHTS``), and ``auto``: ``az-mcts`` with the shipped network where
+there is one for the board size, else ``mcts``.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -14,8 +18,31 @@ from envs.go.board import Board
 from search.mcts import SearchConfigError
 from search.players import Move, make_player
 
-PLAYER_NAMES = ("random", "flat-mc", "mcts", "policy", "az-mcts", "alphago")
+PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alphago")
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
+# Networks shipped with tenuki, by board size: the default weights of ``policy`` and ``az-mcts``.
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
+SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}
+
+
+def shipped_weights(size: int) -> Path | None:
+    """The network shipped for ``size`` (trained by ``tenuki selfplay``), or None."""
+    path = SHIPPED_WEIGHTS.get(size)
+    return path if path is not None and path.exists() else None
+
+
+def resolve(name: str, size: int, weights: str | None = None) -> tuple[str, str | None]:
+    """``auto`` -> ``az-mcts`` with the shipped network where one exists for ``size`` (or with
+    ``weights``), else ``mcts``; ``policy`` / ``az-mcts`` without weights get the shipped network."""
+    if name == "auto":
+        if weights is not None:
+            return "az-mcts", weights
+        shipped = shipped_weights(size)
+        return ("az-mcts", str(shipped)) if shipped is not None else ("mcts", None)
+    if name in ("policy", "az-mcts") and weights is None:
+        shipped = shipped_weights(size)
+        return name, str(shipped) if shipped is not None else None
+    return name, weights
 
 
 class RandomPlayer:
@@ -54,6 +81,7 @@ def make(name: str, size: int = 19, weights: str | None = None, **options):
     search.players). Network players load ``weights`` (safetensors checkpoint)."""
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
+    name, weights = resolve(name, size, weights)
     if name == "random":
         return RandomPlayer(**options)
     if name == "flat-mc":
@@ -61,7 +89,8 @@ def make(name: str, size: int = 19, weights: str | None = None, **options):
     evaluator = None
     if name in NETWORK_PLAYERS:
         if weights is None:
-            raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network)")
+            raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
+                                    f"one for {', '.join(f'{n}x{n}' for n in SHIPPED_WEIGHTS)} only")
         from agents.go.checkpoint import load_checkpoint
         from agents.go.evaluator import TorchEvaluator
 

@@ -63,6 +63,7 @@ class MCTSConfig:
     max_depth: int = 128  # longest path a simulation may take (deeper ones are dropped)
     mix_lambda: float = 0.0  # AlphaGo APV-MCTS: leaf value (1 - lambda) v + lambda z (AlphaGo: 0.5)
     expand_threshold: int = 0  # AlphaGo: a leaf is expanded after this many visits (rollouts before)
+    pass_min_move: int = 0  # self-play: no pass before this move unless the opponent passed (puct.collect_leaves)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -189,7 +190,7 @@ class MCTS:
         def step(width: int) -> int:
             puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
                                 leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
-                                cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state)
+                                cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state, cfg.pass_min_move)
             need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
             logits = np.zeros((width, num_actions), np.float32)
             values = np.zeros(width, np.float32)

@@ -138,7 +138,7 @@ def terminal_value(st, komi):
 @njit(cache=True)
 def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_base, fpu_reduction, komi,
                    paths, path_len, leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
-                   mix_lambda, expand_threshold, scratch, rng):
+                   mix_lambda, expand_threshold, scratch, rng, pass_min_move=0):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
     that needs the evaluator, write its planes and legal actions.
@@ -146,7 +146,13 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
     AlphaGo's asynchronous policy-and-value search (Silver et al. 2016, "Methods: Search
     algorithm"): with ``mix_lambda`` > 0 each new leaf also gets a light rollout z (its value
     becomes (1 - lambda) v + lambda z); a leaf visited fewer than ``expand_threshold`` times is
-    valued by a rollout alone and not expanded (AlphaGo: lambda 0.5, threshold 40)."""
+    valued by a rollout alone and not expanded (AlphaGo: lambda 0.5, threshold 40).
+
+    ``pass_min_move`` > 0 (self-play only): before that move number, pass is not among a node's
+    actions unless the opponent just passed or nothing else is legal. A small self-play run
+    otherwise falls into a loop where a side whose every move looks lost spreads its visits by
+    the prior, the pass logit (the one action at the same index in every position) soaks up
+    that mass, and the side learns to pass from the start."""
     for b in range(batch):
         st = work[b]
         compact_hash_set(st)
@@ -194,6 +200,8 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
         if status == NEEDS_EVAL:
             write_planes(st, planes[b])
             legal_count[b] = legal_actions_into(st, -1, legal[b], 0)
+            if st[H_MOVE] < pass_min_move and st[H_PASSES] == 0 and legal_count[b] > 1:
+                legal_count[b] -= 1  # pass is listed last
             if mix_lambda > 0.0:
                 leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
         elif status == ROLLOUT_ONLY:

@@ -79,6 +79,7 @@ class SearchConfig:
     resign_min_moves: int = 10  # no resignation before this move number
     target_false_positive: float = 0.05  # the threshold is lowered when false positives exceed this
     tree_reuse: bool = True
+    pass_after_move: int = -1  # no pass before this move unless the opponent passed; -1: 0.4 N^2; 0: off
 
 
 @dataclass
@@ -175,6 +176,7 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "search.temperature_moves": (lambda v: v >= 0, "an integer >= 0"),
     "search.resign_threshold": (lambda v: 0.0 <= v < 0.5, "a winrate in [0, 0.5)"),
     "search.resign_disabled_fraction": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "search.pass_after_move": (lambda v: v >= -1, "an integer >= -1 (-1: 0.4 N^2, 0: off)"),
     "workers.count": (lambda v: v >= 1, "an integer >= 1"),
     "workers.cpus_per_worker": (lambda v: v >= 0.0, "a number >= 0"),
     "workers.games_per_task": (lambda v: v >= 1, "an integer >= 1"),

@@ -10,6 +10,9 @@ data, Atari actors) register their own generator in ``GAME_GENERATORS``.
 - every move is searched with PUCT: a full search (``search.visits``, Dirichlet noise at the root)
   with probability ``full_probability``, else a cheap one (``cap_visits``, no noise); only full
   searches become training samples (their visit distribution is the policy target);
+- before move ``pass_after_move`` (default 0.4 N^2) the searches do not consider passing unless
+  the opponent just passed (``search.puct.collect_leaves``: a tiny run otherwise learns to pass
+  from the first move, see there);
 - moves are sampled in proportion to visits (temperature 1) for the first ``temperature_moves``
   moves, then the most visited move is played;
 - a side resigns when its root winrate falls below ``resign_threshold`` (after
@@ -89,6 +92,12 @@ def _result_string(winner: int, margin: float | None, resigned: bool) -> str:
     return f"{letter}+{abs(margin):g}"
 
 
+def pass_after_move(config: SelfPlayConfig) -> int:
+    """The move number from which self-play searches consider passing (before it only after a pass)."""
+    value = config.search.pass_after_move
+    return int(0.4 * config.game.size ** 2) if value < 0 else value
+
+
 def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
     """One self-play game with PUCT search (see the module docstring)."""
     from search.mcts import MCTS, MCTSConfig
@@ -103,7 +112,7 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         num_simulations=sc.visits, batch_size=sc.batch_size, c_init=sc.c_init, c_base=sc.c_base,
         fpu_reduction=sc.fpu_reduction, dirichlet_alpha=sc.dirichlet_alpha or None,
         dirichlet_weight=sc.dirichlet_weight, max_depth=max(2 * size * size, 64),
-        seed=int(rng.integers(1 << 62))))
+        pass_min_move=pass_after_move(cfg), seed=int(rng.integers(1 << 62))))
     board = Board(size, komi=komi)
     history = PlaneHistory(size, board.stones(), capacity=max_moves + 2)
     threshold = sc.resign_threshold if context.resign_threshold is None else context.resign_threshold
