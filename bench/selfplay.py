@@ -22,8 +22,6 @@ import platform
 import sys
 import time
 
-import numpy as np
-
 
 def play_phase(config, workers: int, seconds: float, weights_ref, records_out: list) -> dict:
     import ray
