@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerCrashedError
+from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
 from .config import SelfPlayConfig, dump_config, load_config
 from .learner import write_json_atomic
@@ -43,7 +43,9 @@ from .learner import write_json_atomic
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.yaml"
 SNAPSHOT_FILE = "replay.npz"
-ACTOR_FAILURES = (RayActorError, WorkerCrashedError, GetTimeoutError)
+# ObjectLostError: a result (weights, records over Ray's inline limit) left in the object store of a node
+# that died before the driver fetched it; the call is handled as failed
+ACTOR_FAILURES = (RayActorError, WorkerCrashedError, GetTimeoutError, ObjectLostError)
 
 
 class RunDirError(ValueError):
@@ -438,7 +440,9 @@ class Coordinator:
         self.state.save(self.run_dir / STATE_FILE)
 
     def snapshot(self, wait: bool = False) -> None:
-        if self.snapshot_task is None:
+        if wait or self.snapshot_task is None:
+            # a snapshot still on its way may predate the games added since (those flushed by shutdown):
+            # the one waited for is asked for now, after them
             self.snapshot_task = self.buffer.snapshot.remote()
         if wait:
             try:
