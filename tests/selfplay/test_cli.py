@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "selfplay" / "smoke.yaml"
 
 
+def _clean_env() -> dict[str, str]:
+    """The environment without the test cluster's Ray variables: each command starts its own instance."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+
+
 def _tenuki(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tenuki", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env=_clean_env())
 
 
 @pytest.mark.timeout(900)
@@ -51,7 +57,8 @@ def test_smoke_config_trains_and_status_summarises_it(tmp_path):
     # the trained network plays through the GTP engine
     gtp = subprocess.run([sys.executable, "-m", "tenuki", "gtp", "--player", "az-mcts", "--weights",
                           summary["best_network"], "--size", "9", "--visits", "8"], cwd=ROOT,
-                         input="genmove b\nquit\n", capture_output=True, text=True, timeout=120, check=False)
+                         input="genmove b\nquit\n", capture_output=True, text=True, timeout=120, check=False,
+                         env=_clean_env())
     assert gtp.returncode == 0 and gtp.stdout.startswith("= "), gtp.stdout + gtp.stderr
 
     again = _tenuki("selfplay", "launch", "--config", str(SMOKE), "--run-dir", str(run_dir), timeout=120)
@@ -78,7 +85,8 @@ def test_launch_rejects_a_missing_config_and_resume_of_a_non_run(tmp_path, capsy
 @pytest.mark.timeout(600)
 def test_selfplay_benchmark_prints_one_json_object():
     proc = subprocess.run([sys.executable, "-m", "bench.selfplay", "--config", str(SMOKE), "--seconds", "4",
-                           "--learner-steps", "2", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+                           "--learner-steps", "2", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                          env=_clean_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     for key in ("games_per_hour_1_worker", "games_per_hour_2_workers", "positions_per_s", "learner_samples_per_s"):

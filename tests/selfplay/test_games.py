@@ -122,7 +122,7 @@ def test_a_draw_has_value_targets_0():
         return logits, np.zeros(planes.shape[0], np.float32)
 
     config = _config(game={"komi": 0.0, "max_moves": 2}, resign_threshold=0.0, temperature_moves=0,
-                     dirichlet_weight=0.0)
+                     dirichlet_weight=0.0, pass_after_move=0)
     record = _play(config, 0, evaluator=pass_lover)
     assert record.moves == 2 and record.winner == 0 and record.result == "0"
     np.testing.assert_array_equal(record.samples["value"], [0.0, 0.0])
