@@ -61,7 +61,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / f"{config.run.name}-{stamp}"
             config = prepare_run_dir(config, run_dir, resume=False)
-        if args.workers:
+        if args.resume and args.workers:  # a fresh run has it in its saved config already
             config.workers.count = args.workers
         if args.max_hours is not None:
             config.run.max_hours = args.max_hours

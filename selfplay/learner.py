@@ -31,6 +31,7 @@ import torch
 from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.go.networks import build_network
 
+from .atomic import atomic_write
 from .config import SelfPlayConfig
 from .losses import LOSSES
 
@@ -48,18 +49,7 @@ def build_model(config: SelfPlayConfig) -> torch.nn.Module:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, lambda stream: stream.write(json.dumps(data, indent=1).encode()))
 
 
 def state_dict_to_numpy(model: torch.nn.Module) -> dict[str, np.ndarray]:

@@ -24,13 +24,13 @@ reads with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_write
 
 SNAPSHOT_FORMAT = 1
 
@@ -185,18 +185,7 @@ class ReplayStore:
         arrays = {f"field_{name}": self._data[name][slots] for name in self.fields}
         arrays["meta"] = np.array([SNAPSHOT_FORMAT, self.total_added, self.games_added], np.int64)
         arrays["game_ids"] = np.fromiter(sorted(self._game_ids), np.int64, len(self._game_ids))
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        return path
+        return atomic_write(path, lambda stream: np.savez(stream, **arrays))
 
     def restore(self, path: str | Path) -> int:
         """Load a snapshot into this (empty) store; returns the positions restored."""
