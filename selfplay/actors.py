@@ -58,6 +58,8 @@ class SelfPlayWorker:
         self.evaluator = TorchEvaluator(self.model)
         self.version = -1
         self.games_played = 0
+        self.cache: dict = {}  # per-worker state of the game generator (searchers, fixed networks)
+        self.opponent: tuple[int, object] | None = None  # (version, evaluator) from the opponent pool
 
     def pid(self) -> int:
         return os.getpid()
@@ -83,16 +85,34 @@ class SelfPlayWorker:
         self.model.eval()
         self.version = version
 
+    def _load_opponent(self, opponent: tuple[int, list] | None):
+        """The evaluator of an opponent-pool version (kept while the next game uses it too)."""
+        if opponent is None:
+            return None, -1
+        version, box = opponent
+        if self.opponent is None or self.opponent[0] != version:
+            from agents.go.evaluator import TorchEvaluator
+
+            from .learner import build_model, numpy_to_state_dict
+
+            model = build_model(self.config)
+            model.load_state_dict(numpy_to_state_dict(ray.get(box[0])))
+            self.opponent = (version, TorchEvaluator(model.eval()))
+        return self.opponent[1], version
+
     def play(self, version: int, weights_box: list, game_ids: list[int], seeds: list[int],
-             resign_threshold: float | None = None, keep_sgf: list[bool] | None = None) -> list:
+             resign_threshold: float | None = None, keep_sgf: list[bool] | None = None,
+             opponent: tuple[int, list] | None = None) -> list:
         from .games import GameContext
 
         self._load(version, weights_box)
+        opponent_evaluator, opponent_version = self._load_opponent(opponent)
         records = []
         for i, (game_id, seed) in enumerate(zip(game_ids, seeds, strict=True)):
             context = GameContext(self.config, self.evaluator, version, worker=self.index,
                                   resign_threshold=resign_threshold,
-                                  keep_sgf=bool(keep_sgf[i]) if keep_sgf else False)
+                                  keep_sgf=bool(keep_sgf[i]) if keep_sgf else False, state=self.cache,
+                                  opponent=opponent_evaluator, opponent_version=opponent_version)
             records.append(self.generate(context, int(game_id), int(seed)))
             self.games_played += 1
         return records

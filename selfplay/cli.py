@@ -123,13 +123,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_selfplay_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("selfplay", help="AlphaZero self-play training on Ray (launch, status)",
-                            description="Self-play training: workers, replay buffer, learner and evaluator as Ray "
-                                        "actors, on this machine by default or on a Ray cluster.")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    launch = verbs.add_parser("launch", help="start or resume a run", description=cmd_launch.__doc__)
-    launch.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default {DEFAULT_CONFIG})")
+def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str) -> None:
+    """The options of a run on the self-play actors (`selfplay launch`, `train rl-policy`, `train value`)."""
+    launch.add_argument("--config", default=default_config, help=f"YAML config (default {default_config})")
     launch.add_argument("--address", default=None,
                         help="join a Ray cluster: 'auto' (started with `ray start --head` here) or HOST:PORT; "
                              "default: start a local Ray instance sized to this machine")
@@ -141,6 +137,15 @@ def add_selfplay_parser(sub: argparse._SubParsersAction) -> None:
     launch.add_argument("--plain", action="store_true", help="print progress lines instead of a live table")
     launch.add_argument("--print-every", type=float, default=30.0, help="seconds between progress lines (--plain)")
     launch.set_defaults(func=cmd_launch)
+
+
+def add_selfplay_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("selfplay", help="AlphaZero self-play training on Ray (launch, status)",
+                            description="Self-play training: workers, replay buffer, learner and evaluator as Ray "
+                                        "actors, on this machine by default or on a Ray cluster.")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    launch = verbs.add_parser("launch", help="start or resume a run", description=cmd_launch.__doc__)
+    add_launch_arguments(launch, DEFAULT_CONFIG)
     status = verbs.add_parser("status", help="summarise a run", description=cmd_status.__doc__)
     status.add_argument("run_dir", help="the run directory")
     status.add_argument("--json", action="store_true", help="print the summary as JSON")

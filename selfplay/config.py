@@ -56,9 +56,12 @@ class GameConfig:
 
 @dataclass
 class NetworkConfig:
-    architecture: str = "alphazero_resnet"
-    blocks: int = 6
-    channels: int = 64
+    architecture: str = "alphazero_resnet"  # or alphago_policy / alphago_value (the AlphaGo stages)
+    blocks: int = 6  # alphazero_resnet
+    channels: int = 64  # alphazero_resnet
+    filters: int = 64  # alphago_*: filters of every convolution layer
+    layers: int = 6  # alphago_*: convolution layers, the final 1x1 included
+    init_checkpoint: str = ""  # a checkpoint the learner starts from (the RL policy starts from the SL policy)
 
 
 @dataclass
@@ -90,6 +93,9 @@ class WorkersConfig:
     max_in_flight: int = 2  # calls queued per worker (backpressure)
     game_generator: str = "alphazero"  # a name of selfplay.games.GAME_GENERATORS
     torch_threads: int = 1
+    opponent_pool_every: int = 0  # versions between snapshots into the opponent pool (0: no pool)
+    sl_policy: str = ""  # value-data games: the SL policy checkpoint (moves before the random move)
+    rl_policy: str = ""  # value-data games: the RL policy checkpoint (moves after it)
 
 
 @dataclass
@@ -255,6 +261,16 @@ def _section(cls: type, data: Any, where: str) -> Any:
     return cls(**values)
 
 
+# Game generator -> (network architecture, loss) it trains.
+STAGES = {
+    "alphazero": ("alphazero_resnet", "alphazero"),
+    "policy_pool": ("alphago_policy", "reinforce"),
+    "value_data": ("alphago_value", "value_mse"),
+}
+
+parse_section = _section  # public name: other trainers parse their YAML sections the same way
+
+
 def _check_ranges(config: SelfPlayConfig) -> None:
     for key, (ok, allowed) in _RANGES.items():
         section, name = key.split(".")
@@ -263,9 +279,18 @@ def _check_ranges(config: SelfPlayConfig) -> None:
             raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
     from agents.go.networks import ARCHITECTURES
 
-    if config.network.architecture != "alphazero_resnet":
-        raise ConfigError(f"network.architecture: self-play trains a dual-head network; allowed: alphazero_resnet "
-                          f"(known architectures: {', '.join(sorted(ARCHITECTURES))})")
+    stage = STAGES.get(config.workers.game_generator)
+    if stage is not None:
+        architecture, loss = stage
+        if config.network.architecture != architecture:
+            raise ConfigError(f"network.architecture: {config.workers.game_generator} games train a {architecture} "
+                              f"network, got {config.network.architecture!r} (known: {', '.join(sorted(ARCHITECTURES))})")
+        if config.learner.loss != loss:
+            raise ConfigError(f"learner.loss: {config.workers.game_generator} games train with the {loss!r} loss, "
+                              f"got {config.learner.loss!r}")
+        if architecture != "alphazero_resnet" and (config.evaluator.every_versions or config.evaluator.gnugo_every_versions):
+            raise ConfigError("evaluator.every_versions / evaluator.gnugo_every_versions: the evaluator plays "
+                              "az-mcts games; set both to 0 for the AlphaGo stages")
     if config.replay.window_max < config.replay.window_min:
         raise ConfigError(f"replay.window_max: expected >= replay.window_min ({config.replay.window_min}), "
                           f"got {config.replay.window_max}")

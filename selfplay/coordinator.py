@@ -133,6 +133,7 @@ class Coordinator:
         self._rng = np.random.default_rng(config.run.seed + 7919 * self.state.sessions)
         self.metrics = None
         self.actors_ready = False
+        self.pool: list[tuple[int, ray.ObjectRef]] = []  # opponent pool (version, weights)
 
     # ------------------------------------------------------------------ set-up
 
@@ -156,6 +157,7 @@ class Coordinator:
         if learner_state["version"] < self.state.version:
             raise RunDirError(f"the learner's checkpoint (version {learner_state['version']}) is older than the run "
                               f"state (version {self.state.version}): {self.run_dir / 'checkpoints'} was changed")
+        self._restore_pool()
         self._publish(*ray.get(self.learner.weights.remote()))
         if self.state.best_version == self.state.version or self.state.best_version == 0 and self.state.version == 0:
             self.best = (self.state.version, self.current_weights)
@@ -193,12 +195,36 @@ class Coordinator:
         self.current_weights = weights
         self.state.version = version
         self.current_ref = ray.put(weights)
+        every = self.config.workers.opponent_pool_every
+        if every > 0 and version % every == 0 and all(v != version for v, _ in self.pool):
+            self.pool.append((version, self.current_ref))
         self.play_version = version
         self.play_ref = self.current_ref
         if self.config.evaluator.selfplay_uses == "best" and getattr(self, "best", None) is not None \
                 and self.best[0] != version:
             self.play_version = self.best[0]
             self.play_ref = ray.put(self.best[1])
+
+    def _restore_pool(self) -> None:
+        """After a resume, the opponent pool's earlier versions come back from their checkpoints."""
+        from agents.go.checkpoint import CheckpointError, load_checkpoint
+
+        from .learner import state_dict_to_numpy, version_name
+
+        every = self.config.workers.opponent_pool_every
+        self.pool = []
+        if every <= 0:
+            return
+        for version in range(0, self.state.version, every):
+            path = self.run_dir / "checkpoints" / version_name(version)
+            if not path.with_name(path.name + ".json").exists():
+                continue
+            try:
+                model, _ = load_checkpoint(path)
+            except CheckpointError as error:
+                self.log(f"opponent pool: skipped {path.name}: {error}")
+                continue
+            self.pool.append((version, ray.put(state_dict_to_numpy(model))))
 
     # ------------------------------------------------------------------ helpers
 
@@ -234,8 +260,12 @@ class Coordinator:
                 ids = self._next_game_ids(cfg.workers.games_per_task)
                 seeds = [cfg.run.seed * 1_000_003 + g for g in ids]
                 keep = [cfg.run.sgf_every > 0 and g % cfg.run.sgf_every == 0 for g in ids]
+                opponent = None
+                if self.pool:  # REINFORCE against a random earlier version (AlphaGo's RL policy)
+                    version, pooled = self.pool[int(self._rng.integers(len(self.pool)))]
+                    opponent = (version, [pooled])
                 ref = worker.play.remote(self.play_version, [self.play_ref], ids, seeds,
-                                         self.state.resign_threshold, keep)
+                                         self.state.resign_threshold, keep, opponent)
                 self.inflight[ref] = (index, ids)
                 self.per_worker[index] += 1
 

@@ -81,6 +81,8 @@ class GameContext:
     resign_threshold: float | None = None  # the coordinator's current threshold (None: the config's)
     keep_sgf: bool = False
     state: dict[str, Any] = field(default_factory=dict)  # per-worker caches (searchers, buffers)
+    opponent: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None  # from the opponent pool
+    opponent_version: int = -1
 
 
 def _result_string(winner: int, margin: float | None, resigned: bool) -> str:
@@ -180,12 +182,41 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
 
 GameGenerator = Callable[[GameContext, int, int], GameRecord]
 
+def alphazero_fields(size: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    return {"planes": ((17, size, size), "bool"), "policy": ((size * size + 1,), "float32"), "value": ((), "float32")}
+
+
+def _alphago(name: str):
+    def generate(context: GameContext, game_id: int, seed: int) -> GameRecord:
+        from . import alphago_games
+
+        return getattr(alphago_games, name)(context, game_id, seed)
+
+    return generate
+
+
+def _alphago_fields(name: str):
+    def fields(size: int) -> dict[str, tuple[tuple[int, ...], str]]:
+        from . import alphago_games
+
+        return getattr(alphago_games, name)(size)
+
+    return fields
+
+
 GAME_GENERATORS: dict[str, GameGenerator] = {
     "alphazero": alphazero_game,
+    "policy_pool": _alphago("policy_pool_game"),  # AlphaGo's RL policy (selfplay.alphago_games)
+    "value_data": _alphago("value_data_game"),  # AlphaGo's value-network data
+}
+
+SAMPLE_FIELDS: dict[str, Callable[[int], dict[str, tuple[tuple[int, ...], str]]]] = {
+    "alphazero": alphazero_fields,
+    "policy_pool": _alphago_fields("policy_pool_fields"),
+    "value_data": _alphago_fields("value_data_fields"),
 }
 
 
 def sample_fields(config: SelfPlayConfig) -> dict[str, tuple[tuple[int, ...], str]]:
     """The replay buffer's fields for a config: name -> (shape of one sample, dtype)."""
-    n = config.game.size
-    return {"planes": ((17, n, n), "bool"), "policy": ((n * n + 1,), "float32"), "value": ((), "float32")}
+    return SAMPLE_FIELDS[config.workers.game_generator](config.game.size)

@@ -19,17 +19,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors.torch
 import torch
 
 from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.go.networks import build_network
+from agents.go.train_state import apply_optimizer_state, read_optimizer_state, save_optimizer_state
 
 from .atomic import atomic_write
 from .config import SelfPlayConfig
@@ -45,6 +44,10 @@ def version_name(version: int) -> str:
 
 def build_model(config: SelfPlayConfig) -> torch.nn.Module:
     net = config.network
+    if net.architecture.startswith("alphago"):
+        planes = 49 if net.architecture == "alphago_value" else 48
+        return build_network(net.architecture, board_size=config.game.size, in_planes=planes, filters=net.filters,
+                             layers=net.layers)
     return build_network(net.architecture, board_size=config.game.size, blocks=net.blocks, channels=net.channels)
 
 
@@ -79,6 +82,17 @@ class LearnerCore:
         self.resumed_from: str | None = None
         if self.run_dir is not None:
             self._resume()
+        if self.resumed_from is None and config.network.init_checkpoint:
+            self._initialise(Path(config.network.init_checkpoint))
+
+    def _initialise(self, path: Path) -> None:
+        """Start from another run's network (the RL policy from the SL policy), version 0."""
+        model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
+        try:
+            self.model.load_state_dict(model.state_dict())
+        except RuntimeError as error:
+            raise CheckpointError(f"network.init_checkpoint {path}: {meta.kwargs} does not fit the config's "
+                                  f"network: {error}") from error
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -114,19 +128,10 @@ class LearnerCore:
         optimizer_path = path.with_name(path.name + ".optimizer.safetensors")
         tensors = None
         if optimizer_path.exists():  # read before anything changes, so a damaged file leaves the learner as it was
-            try:
-                tensors = safetensors.torch.load_file(str(optimizer_path))
-            except safetensors.SafetensorError as error:
-                raise CheckpointError(f"optimizer state {optimizer_path} cannot be read: {error}") from error
+            tensors = read_optimizer_state(optimizer_path)
         self.model.load_state_dict(model.state_dict())
         if tensors is not None:
-            state = self.optimizer.state_dict()
-            restored: dict[int, dict[str, torch.Tensor]] = {}
-            for key, tensor in tensors.items():
-                index, name = key.split(".", 1)
-                restored.setdefault(int(index), {})[name] = tensor.to(self.device)
-            state["state"] = restored
-            self.optimizer.load_state_dict(state)
+            apply_optimizer_state(self.optimizer, tensors, str(optimizer_path), self.device)
         self.version = int(info["version"])
         self.step = int(info["step"])
         self.samples_trained = int(info["samples_trained"])
@@ -136,18 +141,7 @@ class LearnerCore:
         folder = self.checkpoint_dir
         folder.mkdir(parents=True, exist_ok=True)
         name = version_name(self.version)
-        tensors = {f"{index}.{key}": value.detach().cpu().contiguous()
-                   for index, entry in self.optimizer.state_dict()["state"].items()
-                   for key, value in entry.items() if isinstance(value, torch.Tensor)}
-        optimizer_path = folder / f"{name}.optimizer.safetensors"
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.opt.", suffix=".tmp")
-        os.close(handle)
-        try:
-            safetensors.torch.save_file(tensors, temporary)
-            os.replace(temporary, optimizer_path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        save_optimizer_state(self.optimizer, folder / f"{name}.optimizer.safetensors")
         info = {"version": self.version, "step": self.step, "samples_trained": self.samples_trained,
                 "selfplay": self.config.to_dict()}
         save_checkpoint(folder / name, self.model, step=self.step, config=info)

@@ -42,6 +42,41 @@ def alphazero_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     }
 
 
+def reinforce_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                   config: SelfPlayConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """AlphaGo's RL policy (Silver et al. 2016, Methods): ascend z * grad log p(a | s), the move
+    ``a`` (one-hot ``policy``) chosen among the sensible moves (plane 46), z = +1 / -1 the outcome
+    for the player who chose it. The mean of z over the batch is reported (its win rate is
+    (1 + mean_z) / 2 in moves played)."""
+    from agents.go.features import P_SENSIBLE
+
+    planes = batch["planes"].float()  # [B, 48, N, N]
+    chosen = batch["policy"]  # [B, N*N+1], one-hot
+    z = batch["value"]  # [B]
+    logits = model(planes)  # [B, N*N+1]
+    sensible = planes[:, P_SENSIBLE].flatten(1) > 0  # [B, N*N]
+    mask = torch.cat((sensible, sensible.new_zeros(sensible.shape[0], 1)), dim=1) | (chosen > 0)
+    log_p = F.log_softmax(logits.masked_fill(~mask, -1e9), dim=1)
+    chosen_log_p = (chosen * log_p).sum(dim=1)  # [B]
+    total = -(z * chosen_log_p).mean()
+    with torch.no_grad():
+        p = log_p.exp()
+        entropy = -(p * log_p.clamp_min(-1e4)).sum(dim=1).mean()
+    return total, {"loss": total.item(), "policy_loss": -chosen_log_p.mean().item(), "mean_z": z.mean().item(),
+                   "entropy": entropy.item()}
+
+
+def value_mse_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                   config: SelfPlayConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """AlphaGo's value network: mean squared error between v(s) and the outcome z (Silver et al.
+    2016, Methods, "Reinforcement learning of value networks")."""
+    value = model(batch["planes"].float())  # [B]
+    loss = F.mse_loss(value, batch["value"])
+    return loss, {"loss": loss.item(), "value_loss": loss.item()}
+
+
 LOSSES: dict[str, Loss] = {
     "alphazero": alphazero_loss,
+    "reinforce": reinforce_loss,
+    "value_mse": value_mse_loss,
 }

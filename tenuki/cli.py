@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     from selfplay.cli import add_selfplay_parser
 
     add_selfplay_parser(sub)
+
+    from agents.go.dataset_cli import add_parser as add_data_parser
+
+    add_data_parser(sub)
+
+    from agents.go.cli import add_eval_parser, add_train_parser
+
+    add_train_parser(sub)
+    add_eval_parser(sub)
     return parser
 
 

@@ -47,6 +47,7 @@ from envs.go.kernel_base import _neighbour, action_to_point, legal_out_offset, p
 from envs.go.kernels import legal_code, play
 from envs.go.layout import (
     BLACK,
+    COUNT_SHIFT,
     EMPTY,
     H_KO,
     H_KO_COLOR,
@@ -61,7 +62,6 @@ from envs.go.layout import (
     OFF_COLOR,
     PASS_POINT,
     WHITE,
-    COUNT_SHIFT,
 )
 
 NUM_PLANES = 48
@@ -78,7 +78,7 @@ PLANE_NAMES = (
     ["player", "opponent", "empty", "ones"]
     + [f"turns_since_{i}" for i in range(1, 8)] + ["turns_since_8+"]
     + [f"liberties_{i}" for i in range(1, 8)] + ["liberties_8+"]
-    + [f"capture_size_{i}" for i in range(0, 7)] + ["capture_size_7+"]
+    + [f"capture_size_{i}" for i in range(7)] + ["capture_size_7+"]
     + [f"self_atari_size_{i}" for i in range(1, 8)] + ["self_atari_size_8+"]
     + [f"liberties_after_{i}" for i in range(1, 8)] + ["liberties_after_8+"]
     + ["ladder_capture", "ladder_escape", "sensibleness", "zeros", "player_colour"]

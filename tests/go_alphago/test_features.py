@@ -34,7 +34,7 @@ from agents.go.features import (
 )
 from envs.go.board import BLACK, WHITE, Board
 from envs.go.coords import from_gtp, to_gtp
-from envs.go.sgf import load_sgf
+from envs.go.sgf import SGFError, load_sgf
 from envs.go.sgf_archives import iter_games
 
 GNUGO = "/usr/games/gnugo"
@@ -82,7 +82,7 @@ def is_own_eye(stones: np.ndarray, r: int, c: int, me: int) -> bool:
 def reference_planes(board: Board) -> np.ndarray:
     """Planes 0..43 and 46..48 by playing every move on a copy of the board (no ladders)."""
     n = board.size
-    me, other = board.to_play, 3 - board.to_play
+    me = board.to_play
     stones = board.stones()
     out = np.zeros((49, n, n), np.uint8)
     out[P_ONES] = 1
@@ -127,8 +127,8 @@ def game_positions(path: Path, games: int, every: int, stride: int):
             for i, (board, _, _) in enumerate(record.positions(ko_rule="simple")):
                 if i % stride == stride - 1:
                     yield board
-        except Exception:  # noqa: BLE001 - a game with an illegal move: its earlier positions were used
-            continue
+        except SGFError:  # a game with an illegal move: its earlier positions were used
+            pass
 
 
 # ---------------------------------------------------------------------------- ASCII positions
@@ -384,7 +384,7 @@ def test_kernel_equals_slow_reference_on_real_games(data_dir: Path):
     for board in game_positions(kgs[0], games=4, every=97, stride=11):
         fast = alphago_planes(board, value=True)
         slow = reference_planes(board)
-        for plane in [*range(0, 44), 46, 47, 48]:
+        for plane in [*range(44), 46, 47, 48]:
             if not np.array_equal(fast[plane], slow[plane]):
                 diff = np.argwhere(fast[plane] != slow[plane])[:5].tolist()
                 pytest.fail(f"{PLANE_NAMES[plane]} differs at move {board.move_number}: {diff}\n{board.to_ascii()}")

@@ -1,0 +1,108 @@
+"""``tenuki train ...`` and ``tenuki eval ...``: the AlphaGo pipeline's jobs (argument parsing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DEFAULT_SL_CONFIG = "configs/sl/policy19.yaml"
+
+
+def cmd_train_sl_policy(args: argparse.Namespace) -> int:
+    """Train AlphaGo's supervised policy network on expert games (shards of `tenuki data build`).
+    Started again on the same run directory, it resumes from the last checkpoint."""
+    from selfplay.config import ConfigError
+
+    from .checkpoint import CheckpointError
+    from .dataset import DatasetError
+    from .sl_train import load_sl_config, train_sl_policy
+
+    try:
+        config = load_sl_config(args.config)
+        if args.data:
+            config.data.dir = args.data
+        if args.max_steps is not None:
+            config.train.max_steps = args.max_steps
+        if args.max_hours is not None:
+            config.train.max_hours = args.max_hours
+        log = (lambda _: None) if args.json else (lambda text: print(text, flush=True))
+        summary = train_sl_policy(config, run_dir=args.run_dir, progress=not args.json and sys.stderr.isatty(), log=log)
+    except (ConfigError, CheckpointError, DatasetError, FileNotFoundError) as error:
+        print(f"tenuki train sl-policy: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"best validation top-1 {summary['best_val_top1']:.3f}; network: {summary['run_dir']}/best.safetensors")
+        print(f"try it: tenuki play --player policy --weights {summary['run_dir']}/best.safetensors")
+    return 0
+
+
+def cmd_eval_policy(args: argparse.Namespace) -> int:
+    """Score a network checkpoint on real games: top-1 / top-5 accuracy of its policy on the
+    human moves, and the value's mean squared error against the results. Prints ONE JSON object
+    with --json."""
+    from envs.go.sgf import SGFError
+
+    from .checkpoint import CheckpointError
+    from .evaluate import evaluate_checkpoint
+
+    try:
+        result = evaluate_checkpoint(args.checkpoint, args.games, max_positions=args.max_positions)
+    except (CheckpointError, SGFError, FileNotFoundError) as error:
+        print(f"tenuki eval policy: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("train", help="train the AlphaGo pipeline's networks (sl-policy, rollout, ...)",
+                            description="Training jobs of the AlphaGo pipeline (Silver et al. 2016).")
+    jobs = parser.add_subparsers(dest="job", metavar="JOB", required=True)
+    sl = jobs.add_parser("sl-policy", help="supervised policy network from expert games",
+                         description=cmd_train_sl_policy.__doc__)
+    sl.add_argument("--config", default=DEFAULT_SL_CONFIG, help=f"YAML config (default {DEFAULT_SL_CONFIG})")
+    sl.add_argument("--data", default=None, help="dataset folder of `tenuki data build` (default: the config's)")
+    sl.add_argument("--run-dir", default=None, help="where checkpoints and logs go (default: the config's)")
+    sl.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumes included)")
+    sl.add_argument("--max-hours", type=float, default=None, help="stop after this many hours (resumes included)")
+    sl.add_argument("--json", action="store_true", help="print ONE JSON summary at the end, nothing else")
+    sl.set_defaults(func=cmd_train_sl_policy)
+    from selfplay.cli import add_launch_arguments
+
+    rl = jobs.add_parser("rl-policy", help="REINFORCE self-play of the policy against a pool of its earlier versions",
+                         description="AlphaGo's RL policy network on the self-play actors (embedded local Ray by "
+                                     "default): the policy starts from the SL checkpoint named in the config "
+                                     "(network.init_checkpoint) and plays against earlier versions. Same options as "
+                                     "`tenuki selfplay launch`.")
+    add_launch_arguments(rl, "configs/rl/policy19.yaml")
+    value = jobs.add_parser("value", help="value network from SL/RL policy games (one position per game)",
+                            description="AlphaGo's value network on the self-play actors: each game gives one "
+                                        "position (SL policy to a random move U, a random move, RL policy to the "
+                                        "end). Same options as `tenuki selfplay launch`.")
+    add_launch_arguments(value, "configs/rl/value19.yaml")
+    try:
+        from .rollout_cli import add_parser as add_rollout_parser
+    except ImportError:  # pragma: no cover - the rollout policy ships with the package
+        add_rollout_parser = None
+    if add_rollout_parser is not None:
+        add_rollout_parser(jobs)
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("eval", help="evaluate networks on real games", description="Evaluation jobs.")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    policy = kinds.add_parser("policy", help="accuracy of a checkpoint on the moves of real games",
+                              description=cmd_eval_policy.__doc__)
+    policy.add_argument("--checkpoint", required=True, help="a network checkpoint (.safetensors with its .json)")
+    policy.add_argument("--games", required=True,
+                        help="an SGF file, a folder of SGFs, a .tar.gz of SGFs (KGS) or the Tom archive")
+    policy.add_argument("--max-positions", type=int, default=0, help="stop after this many positions (0: all)")
+    policy.add_argument("--json", action="store_true", help="print ONE JSON object")
+    policy.set_defaults(func=cmd_eval_policy)

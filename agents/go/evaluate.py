@@ -1,0 +1,122 @@
+"""Accuracy of a network checkpoint on real games (``tenuki eval policy``).
+
+``evaluate_checkpoint(checkpoint, games)`` replays the games of ``games`` (an SGF file, a folder
+of SGFs, a .tar.gz of SGFs as in the KGS archives, or the Tom archive) and scores the network on
+the position before each move:
+
+- a network with a policy (``alphago_policy``, ``alphazero_resnet``): ``top1`` / ``top5``, the share
+  of human moves that are the network's first / among its first five legal moves;
+- a network with a value (``alphago_value``, ``alphazero_resnet``): ``value_mse``, the mean squared
+  error of the value against the game's result seen by the side to move (+1 won, -1 lost; games
+  without a known winner are left out of the value figure).
+
+Each architecture reads its own planes: the 48 / 49 AlphaGo features or the 17 AlphaZero planes.
+Games on another board size than the network's, and games with an illegal move (from that move
+on), are skipped and counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.go.features import board_planes
+from envs.go.sgf import SGFError
+from envs.go.sgf_archives import LoadStats, iter_games
+
+from .checkpoint import load_checkpoint
+from .features import alphago_planes
+from .sl_train import masked_logits
+
+
+def result_winner(result: str | None) -> int:
+    """+1 black won, -1 white won, 0 unknown / draw, from an SGF RE value (B+0.5, W+R, B+T, 0, Void)."""
+    if not result:
+        return 0
+    text = result.strip().upper()
+    if text.startswith("B+"):
+        return 1
+    if text.startswith("W+"):
+        return -1
+    return 0
+
+
+def _planes_for(architecture: str, in_planes: int):
+    if architecture.startswith("alphago"):
+        return lambda board: alphago_planes(board, value=in_planes == 49)
+    return lambda board: board_planes(board).astype(np.uint8)
+
+
+def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions: int = 0,
+                        batch_size: int = 256) -> dict[str, Any]:
+    """Score a checkpoint on the positions of ``games``; returns the JSON-ready figures."""
+    model, meta = load_checkpoint(checkpoint)
+    size = int(meta.kwargs.get("board_size", 19))
+    planes_of = _planes_for(meta.architecture, int(meta.kwargs.get("in_planes", 48)))
+    has_policy = meta.architecture != "alphago_value"
+    has_value = meta.architecture != "alphago_policy"
+    stats = LoadStats()
+    counts = {"games": 0, "skipped_size": 0, "skipped_illegal": 0, "skipped_out_of_turn": 0}
+    totals = {"positions": 0, "top1": 0.0, "top5": 0.0, "value_se": 0.0, "value_positions": 0}
+    pending: list[tuple[np.ndarray, int, float]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        x = torch.from_numpy(np.stack([p for p, _, _ in pending])).float()
+        actions = torch.tensor([a for _, a, _ in pending], dtype=torch.int64)
+        outcomes = torch.tensor([z for _, _, z in pending], dtype=torch.float32)
+        with torch.no_grad():
+            logits, values = model.evaluate(x)
+        if has_policy:
+            if meta.architecture.startswith("alphago"):
+                logits = masked_logits(logits, x, actions)
+            top5 = logits.topk(5, dim=1).indices
+            totals["top1"] += float((top5[:, 0] == actions).sum())
+            totals["top5"] += float((top5 == actions[:, None]).any(dim=1).sum())
+        if has_value:
+            known = outcomes != 0
+            totals["value_se"] += float(((values[known] - outcomes[known]) ** 2).sum())
+            totals["value_positions"] += int(known.sum())
+        totals["positions"] += len(pending)
+        pending.clear()
+
+    done = False
+    for record in iter_games(games, errors="skip", stats=stats):
+        if record.size != size:
+            counts["skipped_size"] += 1
+            continue
+        counts["games"] += 1
+        winner = result_winner(record.result)
+        try:
+            for board, color, action in record.positions():
+                z = 0.0 if winner == 0 else (1.0 if (winner == 1) == (color == 1) else -1.0)
+                if board.to_play != color:
+                    counts["skipped_out_of_turn"] += 1  # one side played twice: the planes would be the wrong side's
+                    continue
+                pending.append((planes_of(board), int(action), z))
+                if len(pending) >= batch_size:
+                    flush()
+                if max_positions and totals["positions"] + len(pending) >= max_positions:
+                    done = True
+                    break
+        except SGFError:
+            counts["skipped_illegal"] += 1
+        if done:
+            break
+    flush()
+    n = max(totals["positions"], 1)
+    out: dict[str, Any] = {
+        "checkpoint": str(checkpoint), "architecture": meta.architecture, "games_path": str(games),
+        "positions": totals["positions"], **counts, "unreadable_games": stats.skipped,
+    }
+    if has_policy:
+        out["top1"] = round(totals["top1"] / n, 5)
+        out["top5"] = round(totals["top5"] / n, 5)
+    if has_value:
+        out["value_positions"] = totals["value_positions"]
+        out["value_mse"] = round(totals["value_se"] / max(totals["value_positions"], 1), 5)
+    return out

@@ -1,0 +1,391 @@
+"""Supervised training of AlphaGo's policy network p_sigma on expert games (``tenuki train sl-policy``).
+
+Silver et al. 2016, Methods, "Supervised learning of policy networks": positions of strong human
+games, the 48 feature planes (``agents.go.features``), a random one of the 8 symmetries, the
+log-likelihood of the human move maximised by SGD. Here:
+
+- data: the shards of ``tenuki data build`` (``agents.go.dataset``), split by game into train and
+  validation; the validation figures use a fixed set of the first ``train.val_positions``
+  positions of the validation split, without symmetries;
+- loss: cross-entropy of the human move over the legal moves (the features say which points are
+  legal; the paper's softmax ran over every point: masking illegal ones never changes the ranking of
+  legal moves and speeds up early training);
+- optimiser: SGD with momentum or Adam, step decay of the learning rate (the paper: plain SGD,
+  alpha 0.003 halved every 80 million steps, minibatch 16, 50 GPUs for 3 weeks — far beyond 2 CPU
+  cores, hence momentum and a bigger rate);
+- run directory: ``checkpoints/latest`` (network, ``agents.go.checkpoint``) with
+  ``latest.optimizer.safetensors`` and ``trainer.json`` (step counters, elapsed time, best
+  accuracy), ``best`` (the best validation top-1 so far), ``metrics.jsonl`` (one line per
+  evaluation) and ``tensorboard/``. Every save is atomic; a run started again on the same
+  directory resumes with the same step, sample and optimizer state (the data order after a resume
+  is a fresh random draw: positions are sampled, not replayed in a fixed order).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+from selfplay.atomic import atomic_write
+from selfplay.config import ConfigError, parse_section
+
+from .alphago_nets import AlphaGoPolicyNet
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .features import NUM_PLANES, P_LIBS_AFTER, feature_fn
+from .train_state import load_optimizer_state, save_optimizer_state
+
+TRAINER_FILE = "trainer.json"
+
+
+@dataclass
+class DataSection:
+    dir: str = "data/go19"  # shards written by `tenuki data build`
+    shuffle_buffer: int = 20000  # positions mixed before batching (consecutive positions are correlated)
+    symmetries: bool = True  # a random one of the 8 board symmetries a sample
+
+
+@dataclass
+class NetworkSection:
+    filters: int = 64  # AlphaGo: 192 (match version), 128 / 256 / 384 in its Figure 2
+    layers: int = 6  # convolution layers, the final 1x1 included (AlphaGo: 13)
+
+
+@dataclass
+class OptimSection:
+    optimizer: str = "sgd"  # sgd (with momentum) or adam
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    decay_every: int = 0  # steps between halvings of the learning rate (0: constant)
+
+
+@dataclass
+class TrainSection:
+    max_steps: int = 0  # 0: no limit
+    max_hours: float = 3.0  # wall-clock budget of the whole run, resumes included (0: no limit)
+    eval_every: int = 1000  # steps between validation passes
+    val_positions: int = 4000
+    checkpoint_every: int = 1000  # steps between checkpoints (one is also written at the end)
+    log_every: int = 50  # steps between TensorBoard points
+    seed: int = 0
+    torch_threads: int = 2
+
+
+@dataclass
+class SLConfig:
+    run_dir: str = "runs/sl-policy19"
+    data: DataSection = field(default_factory=DataSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    train: TrainSection = field(default_factory=TrainSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "data.shuffle_buffer": (lambda v: v >= 1, "an integer >= 1"),
+    "network.filters": (lambda v: v >= 1, "an integer >= 1"),
+    "network.layers": (lambda v: v >= 2, "an integer >= 2"),
+    "optim.optimizer": (lambda v: v in ("sgd", "adam"), '"sgd" or "adam"'),
+    "optim.learning_rate": (lambda v: v > 0, "a number > 0"),
+    "optim.momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "optim.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "optim.batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "optim.decay_every": (lambda v: v >= 0, "an integer >= 0"),
+    "train.max_steps": (lambda v: v >= 0, "an integer >= 0"),
+    "train.max_hours": (lambda v: v >= 0, "a number >= 0"),
+    "train.eval_every": (lambda v: v >= 1, "an integer >= 1"),
+    "train.val_positions": (lambda v: v >= 1, "an integer >= 1"),
+    "train.checkpoint_every": (lambda v: v >= 1, "an integer >= 1"),
+    "train.log_every": (lambda v: v >= 1, "an integer >= 1"),
+    "train.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
+}
+
+
+def sl_config_from_dict(data: Any) -> SLConfig:
+    config = parse_section(SLConfig, data, "")
+    for key, (ok, allowed) in _RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if not ok(value):
+            raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+    return config
+
+
+def load_sl_config(path: str | Path) -> SLConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such config file") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    try:
+        return sl_config_from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def legal_mask(planes: torch.Tensor) -> torch.Tensor:
+    """bool[B, N*N+1] of the legal moves read off the feature planes (a legal move has one of the
+    "liberties after move" planes set); pass is always legal."""
+    points = planes[:, P_LIBS_AFTER : P_LIBS_AFTER + 8].sum(dim=1).flatten(1) > 0
+    return torch.cat((points, points.new_ones(points.shape[0], 1)), dim=1)
+
+
+def masked_logits(logits: torch.Tensor, planes: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
+    mask = legal_mask(planes)
+    if actions is not None:  # a label the features call illegal (superko nuance) stays possible
+        mask = mask.scatter(1, actions[:, None], True)
+    return logits.masked_fill(~mask, -1e9)
+
+
+def policy_metrics(logits: torch.Tensor, actions: torch.Tensor) -> dict[str, float]:
+    top5 = logits.topk(5, dim=1).indices
+    return {
+        "top1": float((top5[:, 0] == actions).float().mean()),
+        "top5": float((top5 == actions[:, None]).any(dim=1).float().mean()),
+    }
+
+
+def _batches(stream, epochs: int | None = 1) -> Any:
+    """(planes, actions) of ``epochs`` passes over the stream (None: for ever)."""
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        empty = True
+        for batch in stream:
+            empty = False
+            yield batch[0], batch[1]
+        if empty:
+            raise ConfigError("data.dir: a split of the dataset has no positions")
+        epoch += 1
+
+
+def _open_stream(config: SLConfig, split: str, seed: int, symmetries: bool, max_positions: int | None,
+                 batch_size: int, shuffle_buffer: int):
+    from .dataset import PositionStream
+
+    return PositionStream(config.data.dir, split, feature_fn(), batch_size=batch_size, shuffle_buffer=shuffle_buffer,
+                          symmetries=symmetries, seed=seed, max_positions=max_positions, progress=False)
+
+
+def validation_set(config: SLConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed validation positions: (planes uint8[V, 48, N, N], actions int64[V])."""
+    planes, actions = [], []
+    stream = _open_stream(config, "val", seed=12345, symmetries=False, max_positions=config.train.val_positions,
+                          batch_size=256, shuffle_buffer=2048)
+    for x, a in _batches(stream):
+        planes.append(np.asarray(x, np.uint8))
+        actions.append(np.asarray(a, np.int64))
+    if not planes:
+        raise ConfigError(f"data.dir: {config.data.dir} has no validation positions")
+    return np.concatenate(planes)[: config.train.val_positions], np.concatenate(actions)[: config.train.val_positions]
+
+
+@torch.no_grad()
+def evaluate_policy(model: torch.nn.Module, planes: np.ndarray, actions: np.ndarray, batch_size: int = 256) -> dict[str, float]:
+    """Loss, top-1 and top-5 accuracy of ``model`` on positions (legal moves only)."""
+    model.eval()
+    loss = top1 = top5 = 0.0
+    for i in range(0, len(actions), batch_size):
+        x = torch.from_numpy(planes[i : i + batch_size]).float()
+        a = torch.from_numpy(actions[i : i + batch_size])
+        logits = masked_logits(model(x), x, a)
+        loss += float(F.cross_entropy(logits, a, reduction="sum"))
+        m = policy_metrics(logits, a)
+        top1 += m["top1"] * len(a)
+        top5 += m["top5"] * len(a)
+    n = max(len(actions), 1)
+    return {"loss": loss / n, "top1": top1 / n, "top5": top5 / n, "positions": len(actions)}
+
+
+def build_optimizer(model: torch.nn.Module, optim: OptimSection) -> torch.optim.Optimizer:
+    if optim.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=optim.learning_rate, weight_decay=optim.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=optim.learning_rate, momentum=optim.momentum,
+                           weight_decay=optim.weight_decay)
+
+
+def learning_rate(optim: OptimSection, step: int) -> float:
+    if optim.decay_every <= 0:
+        return optim.learning_rate
+    return optim.learning_rate * 0.5 ** (step // optim.decay_every)
+
+
+# ----------------------------------------------------------------------------- the trainer
+
+
+class SLTrainer:
+    """State of a supervised policy run on its run directory (resumes when it finds one)."""
+
+    def __init__(self, config: SLConfig, run_dir: str | Path | None = None, board_size: int = 19):
+        self.config = config
+        self.run_dir = Path(run_dir or config.run_dir)
+        torch.manual_seed(config.train.seed)
+        self.model = AlphaGoPolicyNet(board_size, in_planes=NUM_PLANES, filters=config.network.filters,
+                                      layers=config.network.layers)
+        self.optimizer = build_optimizer(self.model, config.optim)
+        self.step = 0
+        self.samples = 0
+        self.elapsed_s = 0.0
+        self.best_top1 = -1.0
+        self.resumed = self._resume()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def _resume(self) -> bool:
+        state_path = self.checkpoint_dir / TRAINER_FILE
+        if not state_path.exists():
+            return False
+        try:
+            state = json.loads(state_path.read_text())
+            step, samples = int(state["step"]), int(state["samples"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{state_path} is damaged ({error}); move the run directory away to start afresh") from error
+        model, meta = load_checkpoint(self.checkpoint_dir / "latest", architecture="alphago_policy")
+        if meta.kwargs.get("filters") != self.model.filters or meta.kwargs.get("layers") != self.model.layers:
+            raise CheckpointError(f"{self.checkpoint_dir / 'latest'} is a {meta.kwargs} network, the config asks for "
+                                  f"filters {self.model.filters}, layers {self.model.layers}")
+        load_optimizer_state(self.optimizer, self.checkpoint_dir / "latest.optimizer.safetensors")
+        self.model.load_state_dict(model.state_dict())
+        self.step, self.samples = step, samples
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))
+        self.best_top1 = float(state.get("best_top1", -1.0))
+        return True
+
+    def save(self, best: bool = False) -> Path:
+        folder = self.checkpoint_dir
+        info = {"step": self.step, "samples": self.samples, "sl": self.config.to_dict()}
+        save_optimizer_state(self.optimizer, folder / "latest.optimizer.safetensors")
+        path = save_checkpoint(folder / "latest", self.model, step=self.step, config=info)
+        if best:
+            save_checkpoint(self.run_dir / "best", self.model, step=self.step, config={**info, "val_top1": self.best_top1})
+        state = {"step": self.step, "samples": self.samples, "elapsed_s": round(self.elapsed_s, 1),
+                 "best_top1": self.best_top1, "checkpoint": "latest"}
+        atomic_write(folder / TRAINER_FILE, lambda stream: stream.write(json.dumps(state, indent=1).encode()))
+        return path
+
+    def train_step(self, planes: np.ndarray, actions: np.ndarray) -> dict[str, float]:
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.config.optim, self.step)
+        x = torch.from_numpy(np.ascontiguousarray(planes)).float()
+        a = torch.from_numpy(np.asarray(actions, np.int64))
+        logits = masked_logits(self.model(x), x, a)
+        loss = F.cross_entropy(logits, a)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        self.samples += int(a.shape[0])
+        return {"loss": loss.item(), **policy_metrics(logits.detach(), a)}
+
+
+def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progress: bool = True,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train (or resume) until ``train.max_steps`` / ``train.max_hours``; returns a summary."""
+    torch.set_num_threads(config.train.torch_threads)
+    trainer = SLTrainer(config, run_dir)
+    tc = config.train
+    run = trainer.run_dir
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    if trainer.resumed:
+        log(f"resuming {run} at step {trainer.step} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
+    val_planes, val_actions = validation_set(config)
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(run / "tensorboard"))
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stream = _open_stream(config, "train", seed=tc.seed * 1_000_003 + trainer.step, symmetries=config.data.symmetries,
+                          max_positions=None, batch_size=config.optim.batch_size,
+                          shuffle_buffer=config.data.shuffle_buffer)
+    budget_s = tc.max_hours * 3600 if tc.max_hours > 0 else math.inf
+    start, start_elapsed = time.perf_counter(), trainer.elapsed_s
+    last = {"loss": math.nan, "top1": math.nan}
+    evaluation: dict[str, float] = {}
+
+    def evaluate() -> None:
+        nonlocal evaluation
+        evaluation = {**evaluate_policy(trainer.model, val_planes, val_actions), "step": trainer.step}
+        for key in ("loss", "top1", "top5"):
+            writer.add_scalar(f"val/{key}", evaluation[key], trainer.step)
+        line = {"step": trainer.step, "samples": trainer.samples, "hours": round(trainer.elapsed_s / 3600, 4),
+                "train_loss": last["loss"], "val_loss": evaluation["loss"], "val_top1": evaluation["top1"],
+                "val_top5": evaluation["top5"]}
+        with (run / "metrics.jsonl").open("a") as out:
+            out.write(json.dumps(line) + "\n")
+        best = evaluation["top1"] > trainer.best_top1
+        if best:
+            trainer.best_top1 = evaluation["top1"]
+        trainer.save(best=best)
+        log(f"step {trainer.step}: val top1 {evaluation['top1']:.3f} top5 {evaluation['top5']:.3f} "
+            f"loss {evaluation['loss']:.3f} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
+
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("sl-policy"), BarColumn(), TextColumn("step {task.completed:.0f}"),
+                       TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+        task = bar.add_task("train", total=tc.max_steps or None, completed=trainer.step, info="")
+        bar.start()
+    window: list[dict[str, float]] = []
+    try:
+        for planes, actions in _batches(stream, epochs=None):
+            if stop["signal"] is not None or (tc.max_steps and trainer.step >= tc.max_steps) or trainer.elapsed_s >= budget_s:
+                break
+            metrics = trainer.train_step(planes, actions)
+            trainer.elapsed_s = start_elapsed + time.perf_counter() - start
+            window.append(metrics)
+            if trainer.step % tc.log_every == 0:
+                last = {k: float(np.mean([m[k] for m in window])) for k in ("loss", "top1", "top5")}
+                window.clear()
+                for key, value in last.items():
+                    writer.add_scalar(f"train/{key}", value, trainer.step)
+                writer.add_scalar("train/samples_per_s", trainer.samples / max(trainer.elapsed_s, 1e-9), trainer.step)
+                if bar is not None:
+                    bar.update(task, completed=trainer.step,
+                               info=f"loss {last['loss']:.3f} top1 {last['top1']:.3f}")
+            if trainer.step % tc.eval_every == 0:
+                evaluate()
+            elif trainer.step % tc.checkpoint_every == 0:
+                trainer.save()
+    finally:
+        if bar is not None:
+            bar.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if evaluation.get("step") != trainer.step:
+        evaluate()
+    writer.close()
+    return {
+        "run_dir": str(run), "step": trainer.step, "samples": trainer.samples,
+        "hours": round(trainer.elapsed_s / 3600, 4), "val_top1": evaluation["top1"], "val_top5": evaluation["top5"],
+        "val_loss": evaluation["loss"], "best_val_top1": trainer.best_top1,
+        "stopped_by": "signal" if stop["signal"] is not None else "budget",
+        "network": {"filters": config.network.filters, "layers": config.network.layers},
+    }

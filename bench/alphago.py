@@ -1,0 +1,135 @@
+"""Benchmark: the AlphaGo pipeline's throughput on this machine, one JSON object.
+
+    python -m bench.alphago --json [--data TENUKI_DATA] [--seconds 10]
+
+- ``features_positions_per_s``: the 48 AlphaGo feature planes (ladders included) of positions
+  replayed from real Tom games; ``az17_positions_per_s`` is the 17-plane AlphaZero input of the
+  same positions, measured in the same run (the ratio says what the richer features cost).
+- ``stream_positions_per_s``: the training loader end to end (shards -> replay -> 48 planes ->
+  shuffle buffer -> random symmetry -> batches).
+- ``train_samples_per_s_small`` / ``train_samples_per_s_192``: supervised policy training steps on
+  the CPU (forward, legal-move mask, cross-entropy, backward, SGD) for the small network of
+  configs/sl/policy19.yaml (6 layers x 64 filters) and AlphaGo's match network (13 x 192),
+  batch 64, all cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _positions(data: Path, games: int) -> list:
+    from envs.go.sgf_archives import iter_games
+
+    boards = []
+    for record in iter_games(data / "go" / "tom9d.tar.gz", errors="skip", every=997):
+        for i, (board, _, _) in enumerate(record.positions(ko_rule="simple")):
+            if i % 3 == 0:
+                boards.append(board.copy())
+        games -= 1
+        if games == 0:
+            break
+    return boards
+
+
+def bench_features(boards: list, seconds: float) -> tuple[float, float]:
+    from agents.go.features import alphago_planes
+    from envs.go.features import board_planes
+
+    out = np.zeros((48, 19, 19), np.uint8)
+    alphago_planes(boards[0], out=out)
+
+    def rate(fn) -> float:
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 2:
+            for board in boards:
+                fn(board)
+            done += len(boards)
+        return done / (time.perf_counter() - start)
+
+    return rate(lambda b: alphago_planes(b, out=out)), rate(board_planes)
+
+
+def bench_stream(data: Path, seconds: float) -> float:
+    from agents.go.dataset import PositionStream, build_dataset
+    from agents.go.features import feature_fn
+
+    with tempfile.TemporaryDirectory() as folder:
+        build_dataset([data / "go" / "tom9d.tar.gz"], folder, val_fraction=0.0, max_games=60, progress=False)
+        stream = PositionStream(folder, "train", feature_fn(), batch_size=64, shuffle_buffer=4096, seed=0)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for batch in stream:
+                done += batch.actions.shape[0]
+                if time.perf_counter() - start >= seconds:
+                    break
+        return done / (time.perf_counter() - start)
+
+
+def bench_training(filters: int, layers: int, seconds: float, batch: int = 64) -> float:
+    import torch
+    import torch.nn.functional as F
+
+    from agents.go.alphago_nets import AlphaGoPolicyNet
+    from agents.go.sl_train import masked_logits
+
+    torch.manual_seed(0)
+    model = AlphaGoPolicyNet(19, filters=filters, layers=layers)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(0)
+    planes = torch.from_numpy(rng.integers(0, 2, (batch, 48, 19, 19), dtype=np.uint8))
+    actions = torch.from_numpy(rng.integers(0, 361, batch))
+
+    def step() -> None:
+        x = planes.float()
+        loss = F.cross_entropy(masked_logits(model(x), x, actions), actions)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or done == 0:
+        step()
+        done += batch
+    return done / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("TENUKI_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
+    parser.add_argument("--seconds", type=float, default=10.0, help="time for each measurement")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for training")
+    parser.add_argument("--json", action="store_true", help="print ONE JSON object")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    boards = _positions(data, games=8)
+    features, az17 = bench_features(boards, args.seconds)
+    result = {
+        "features_positions_per_s": round(features, 1),
+        "az17_positions_per_s": round(az17, 1),
+        "stream_positions_per_s": round(bench_stream(data, args.seconds), 1),
+        "train_samples_per_s_small": round(bench_training(64, 6, args.seconds), 1),
+        "train_samples_per_s_192": round(bench_training(192, 13, args.seconds), 1),
+        "positions_measured": len(boards),
+        "torch_threads": args.threads,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Supervised policy training (``tenuki train sl-policy``) and ``tenuki eval policy`` on a tiny
+dataset of real Tom games: learning happens, a resumed run continues the same counters and
+optimizer state, bad configs name the key, and both commands print one JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from agents.go.alphago_nets import AlphaGoValueNet
+from agents.go.checkpoint import load_checkpoint, save_checkpoint
+from agents.go.dataset import build_dataset
+from agents.go.evaluate import evaluate_checkpoint, result_winner
+from agents.go.sl_train import (
+    SLTrainer,
+    evaluate_policy,
+    legal_mask,
+    load_sl_config,
+    sl_config_from_dict,
+    train_sl_policy,
+    validation_set,
+)
+from agents.go.train_state import read_optimizer_state
+from selfplay.config import ConfigError
+from tenuki.cli import main
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("go19")
+    build_dataset([data_dir / "go" / "tom9d.tar.gz"], out, val_fraction=0.2, max_games=40, progress=False)
+    return out
+
+
+def tiny_config(data: Path, run_dir: Path, **train) -> dict:
+    return {
+        "run_dir": str(run_dir),
+        "data": {"dir": str(data), "shuffle_buffer": 2000},
+        "network": {"filters": 8, "layers": 3},
+        "optim": {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9, "batch_size": 32},
+        "train": {"max_steps": 60, "max_hours": 0.0, "eval_every": 30, "checkpoint_every": 10, "val_positions": 400,
+                  "log_every": 10, "torch_threads": 1, **train},
+    }
+
+
+def test_config_errors_name_the_key(tmp_path: Path):
+    with pytest.raises(ConfigError, match="optim.optimizer"):
+        sl_config_from_dict({"optim": {"optimizer": "lbfgs"}})
+    with pytest.raises(ConfigError, match="network.depth"):
+        sl_config_from_dict({"network": {"depth": 3}})
+    with pytest.raises(ConfigError, match="train.max_steps"):
+        sl_config_from_dict({"train": {"max_steps": "many"}})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_sl_config(bad)
+    assert load_sl_config(Path(__file__).parents[2] / "configs" / "sl" / "policy19.yaml").network.filters == 64
+
+
+def test_legal_mask_reads_the_features(tiny_data: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, Path("unused")))
+    planes, actions = validation_set(config)
+    mask = legal_mask(torch.from_numpy(planes[:64]).float())
+    assert mask[:, -1].all()  # pass
+    # Every human move is legal, and occupied points never are.
+    assert mask[torch.arange(64), torch.from_numpy(actions[:64])].all()
+    occupied = torch.from_numpy(planes[:64, 0] + planes[:64, 1]).flatten(1) > 0
+    assert not (mask[:, :-1] & occupied).any()
+
+
+def test_tiny_training_lowers_the_validation_loss(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run"))
+    planes, actions = validation_set(config)
+    before = evaluate_policy(SLTrainer(config).model, planes, actions)
+    summary = train_sl_policy(config, progress=False, log=lambda _: None)
+    assert summary["step"] == 60 and summary["samples"] == 60 * 32
+    assert summary["val_loss"] < before["loss"] - 0.3, (before, summary)
+    # Among ~250 legal moves, even this tiny net must beat chance by far after 60 steps.
+    assert summary["val_top5"] > 5 * 5 / 250
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [30, 60]
+    assert (tmp_path / "run" / "best.safetensors").exists()
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_resume_continues_the_same_step_samples_and_optimizer_state(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=20, eval_every=20))
+    train_sl_policy(config, progress=False, log=lambda _: None)
+    first = SLTrainer(config)
+    assert first.resumed and first.step == 20 and first.samples == 20 * 32
+    saved, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest")
+    for name, tensor in saved.state_dict().items():
+        assert torch.equal(first.model.state_dict()[name], tensor)
+    momentum = read_optimizer_state(tmp_path / "run" / "checkpoints" / "latest.optimizer.safetensors")
+    restored = first.optimizer.state_dict()["state"]
+    assert momentum and all(torch.equal(restored[int(k.split(".")[0])][k.split(".", 1)[1]], v) for k, v in momentum.items())
+    # Continue to 30 steps: the counters go on from 20, not from 0.
+    config.train.max_steps = 30
+    summary = train_sl_policy(config, progress=False, log=lambda _: None)
+    assert summary["step"] == 30 and summary["samples"] == 30 * 32
+    state = json.loads((tmp_path / "run" / "checkpoints" / "trainer.json").read_text())
+    assert state["step"] == 30
+
+
+def test_cli_train_then_eval_print_one_json_object(tiny_data: Path, data_dir: Path, tmp_path: Path, capsys):
+    config_path = tmp_path / "sl.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config(tiny_data, tmp_path / "run", max_steps=10, eval_every=10)))
+    assert main(["train", "sl-policy", "--config", str(config_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["step"] == 10
+    kgs = min((data_dir / "go" / "kgs").glob("KGS-*.tar.gz"))
+    assert main(["eval", "policy", "--checkpoint", str(tmp_path / "run" / "best.safetensors"), "--games", str(kgs),
+                 "--max-positions", "300", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["positions"] == 300 and 0.0 <= result["top1"] <= result["top5"] <= 1.0
+    assert "value_mse" not in result
+    assert main(["eval", "policy", "--checkpoint", str(tmp_path / "missing.safetensors"), "--games", str(kgs)]) == 2
+    assert "tenuki eval policy" in capsys.readouterr().err
+
+
+def test_value_checkpoint_reports_the_mse_against_results(data_dir: Path, tmp_path: Path):
+    torch.manual_seed(0)
+    net = AlphaGoValueNet(19, filters=8, layers=3)
+    path = save_checkpoint(tmp_path / "value", net)
+    result = evaluate_checkpoint(path, data_dir / "go" / "tom9d.tar.gz", max_positions=200)
+    assert result["positions"] == 200 and result["value_positions"] > 0
+    # A fresh network answers near 0, so its MSE against +-1 outcomes is close to 1.
+    assert 0.5 < result["value_mse"] < 1.5
+    assert "top1" not in result
+
+
+@pytest.mark.parametrize("text, winner", [("B+0.5", 1), ("W+R", -1), ("b+T", 1), ("0", 0), ("Void", 0), (None, 0)])
+def test_result_winner(text, winner):
+    assert result_winner(text) == winner
+
+
+def test_evaluate_policy_counts_top1_and_top5():
+    class Fixed(torch.nn.Module):
+        def forward(self, x):  # prefers action 0, then 1, 2, ...
+            return torch.arange(362, 0, -1, dtype=torch.float32).expand(x.shape[0], 362).clone()
+
+    planes = np.zeros((3, 48, 19, 19), np.uint8)
+    planes[:, 36] = 1  # every point legal with one liberty after the move
+    result = evaluate_policy(Fixed(), planes, np.array([0, 3, 100]))
+    assert result["top1"] == pytest.approx(1 / 3) and result["top5"] == pytest.approx(2 / 3)
