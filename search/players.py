@@ -146,9 +146,15 @@ class PolicyPlayer(Player):
         self.evaluator = evaluator
 
     def search(self, board: Board, visits: int) -> SearchResult:
-        from envs.go.features import board_planes
+        if getattr(self.evaluator, "in_planes", 17) in (48, 49):  # AlphaGo's networks read its feature planes
+            from agents.go.features import alphago_planes
 
-        logits, values = self.evaluator(board_planes(board, board.to_play)[None])
+            planes = alphago_planes(board, value=self.evaluator.in_planes == 49).astype(np.float32)
+        else:
+            from envs.go.features import board_planes
+
+            planes = board_planes(board, board.to_play)
+        logits, values = self.evaluator(planes[None])
         legal = board.legal_moves()
         z = np.exp(logits[0, legal] - logits[0, legal].max())
         prior = z / z.sum()

@@ -70,9 +70,19 @@ class SelfPlayWorker:
     def warm_up(self) -> bool:
         """Compile the numba kernels (cached on disk) before the first timed game."""
         from envs.go.board import Board
+
+        board = Board(self.config.game.size)
+        if self.config.network.architecture.startswith("alphago"):  # the AlphaGo stages: features, no search
+            import numpy as np
+
+            from agents.go.features import alphago_planes
+
+            planes = alphago_planes(board, value=self.evaluator.in_planes == 49)
+            self.evaluator(planes[None].astype(np.float32))
+            return True
         from search.mcts import MCTS, MCTSConfig
 
-        MCTS(self.evaluator, MCTSConfig(num_simulations=8, batch_size=4)).run(Board(self.config.game.size))
+        MCTS(self.evaluator, MCTSConfig(num_simulations=8, batch_size=4)).run(board)
         return True
 
     def _load(self, version: int, weights_box: list) -> None:

@@ -151,7 +151,8 @@ def value_data_game(context: GameContext, game_id: int, seed: int) -> GameRecord
     rl = _fixed_policy(context, "rl_policy", wc.rl_policy) if wc.rl_policy else sl
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
-    u = int(rng.integers(1, max(2, round(450 * size * size / 361)) + 1))  # the paper: U ~ unif{1, 450} on 19x19
+    # The paper: U ~ unif{1, 450} on 19x19; scaled to the board, and before the move cap.
+    u = int(rng.integers(1, max(1, min(round(450 * size * size / 361), max_moves - 1)) + 1))
     board = Board(size, komi=cfg.game.komi)
     sample = None
     while not board.is_game_over and board.move_number < max_moves:

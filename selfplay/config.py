@@ -207,6 +207,9 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "evaluator.gnugo_level": (lambda v: 0 <= v <= 10, "an integer in 0..10"),
     "evaluator.gnugo_games": (lambda v: v >= 1, "an integer >= 1"),
     "run.max_hours": (lambda v: v >= 0.0, "a number >= 0"),
+    "network.filters": (lambda v: v >= 1, "an integer >= 1"),
+    "network.layers": (lambda v: v >= 2, "an integer >= 2"),
+    "workers.opponent_pool_every": (lambda v: v >= 0, "an integer >= 0"),
     "run.snapshot_every_s": (lambda v: v > 0.0, "a number > 0"),
 }
 

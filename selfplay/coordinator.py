@@ -157,7 +157,7 @@ class Coordinator:
         if learner_state["version"] < self.state.version:
             raise RunDirError(f"the learner's checkpoint (version {learner_state['version']}) is older than the run "
                               f"state (version {self.state.version}): {self.run_dir / 'checkpoints'} was changed")
-        self._restore_pool()
+        self._restore_pool(learner_state["version"])
         self._publish(*ray.get(self.learner.weights.remote()))
         if self.state.best_version == self.state.version or self.state.best_version == 0 and self.state.version == 0:
             self.best = (self.state.version, self.current_weights)
@@ -205,8 +205,9 @@ class Coordinator:
             self.play_version = self.best[0]
             self.play_ref = ray.put(self.best[1])
 
-    def _restore_pool(self) -> None:
-        """After a resume, the opponent pool's earlier versions come back from their checkpoints."""
+    def _restore_pool(self, upto: int) -> None:
+        """After a resume, the opponent pool's versions before ``upto`` (the learner's, published
+        next) come back from their checkpoints."""
         from agents.go.checkpoint import CheckpointError, load_checkpoint
 
         from .learner import state_dict_to_numpy, version_name
@@ -215,7 +216,7 @@ class Coordinator:
         self.pool = []
         if every <= 0:
             return
-        for version in range(0, self.state.version, every):
+        for version in range(0, upto, every):
             path = self.run_dir / "checkpoints" / version_name(version)
             if not path.with_name(path.name + ".json").exists():
                 continue

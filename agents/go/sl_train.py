@@ -10,6 +10,8 @@ log-likelihood of the human move maximised by SGD. Here:
 - loss: cross-entropy of the human move over the legal moves (the features say which points are
   legal; the paper's softmax ran over every point: masking illegal ones never changes the ranking of
   legal moves and speeds up early training);
+- precision: float32, or bfloat16 autocast of the forward pass (``train.precision``; the weights,
+  the loss and the optimizer stay float32);
 - optimiser: SGD with momentum or Adam, step decay of the learning rate (the paper: plain SGD,
   alpha 0.003 halved every 80 million steps, minibatch 16, 50 GPUs for 3 weeks — far beyond 2 CPU
   cores, hence momentum and a bigger rate);
@@ -81,6 +83,7 @@ class TrainSection:
     log_every: int = 50  # steps between TensorBoard points
     seed: int = 0
     torch_threads: int = 2
+    precision: str = "float32"  # or bfloat16: autocast of the forward pass (1.5x on CPUs with AVX512-BF16)
 
 
 @dataclass
@@ -112,6 +115,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.checkpoint_every": (lambda v: v >= 1, "an integer >= 1"),
     "train.log_every": (lambda v: v >= 1, "an integer >= 1"),
     "train.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
+    "train.precision": (lambda v: v in ("float32", "bfloat16"), '"float32" or "bfloat16"'),
 }
 
 
@@ -289,7 +293,9 @@ class SLTrainer:
             group["lr"] = learning_rate(self.config.optim, self.step)
         x = torch.from_numpy(np.ascontiguousarray(planes)).float()
         a = torch.from_numpy(np.asarray(actions, np.int64))
-        logits = masked_logits(self.model(x), x, a)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.train.precision == "bfloat16"):
+            raw = self.model(x)
+        logits = masked_logits(raw.float(), x, a)
         loss = F.cross_entropy(logits, a)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
