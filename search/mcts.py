@@ -64,6 +64,8 @@ class MCTSConfig:
     mix_lambda: float = 0.0  # AlphaGo APV-MCTS: leaf value (1 - lambda) v + lambda z (AlphaGo: 0.5)
     expand_threshold: int = 0  # AlphaGo: a leaf is expanded after this many visits (rollouts before)
     pass_min_move: int = 0  # self-play: no pass before this move unless the opponent passed (puct.collect_leaves)
+    score_weight: float = 0.0  # terminal utility (1 - w) * win/loss + w * tanh(margin / score_scale) (KataGo)
+    score_scale: float = 0.0  # 0: the board size
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -77,6 +79,9 @@ class MCTSConfig:
             raise SearchConfigError(f"expand_threshold must be >= 0, got {self.expand_threshold}")
         if not 0.0 <= self.dirichlet_weight <= 1.0:
             raise SearchConfigError(f"dirichlet_weight must be in [0, 1], got {self.dirichlet_weight}")
+        if not 0.0 <= self.score_weight <= 1.0 or self.score_scale < 0:
+            raise SearchConfigError(f"score_weight must be in [0, 1] and score_scale >= 0, got "
+                                    f"{self.score_weight}, {self.score_scale}")
 
 
 @dataclass
@@ -190,7 +195,8 @@ class MCTS:
         def step(width: int) -> int:
             puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
                                 leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
-                                cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state, cfg.pass_min_move)
+                                cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state, cfg.pass_min_move,
+                                cfg.score_weight, cfg.score_scale or float(size))
             need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
             logits = np.zeros((width, num_actions), np.float32)
             values = np.zeros(width, np.float32)

@@ -128,17 +128,21 @@ def write_planes(st, out):
 
 
 @njit(cache=True)
-def terminal_value(st, komi):
-    """+1 / -1 / 0 for the side to move of a finished position (Tromp-Taylor, komi)."""
+def terminal_value(st, komi, score_weight=0.0, score_scale=1.0):
+    """+1 / -1 / 0 for the side to move of a finished position (Tromp-Taylor, komi); with
+    ``score_weight`` w > 0 the utility (1 - w) * that + w * tanh(margin / score_scale) (KataGo's
+    score utility: a lost game lost by less is still better)."""
     margin = terminal_area_difference(st) - komi
     v = 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0
+    if score_weight > 0.0:
+        v = (1.0 - score_weight) * v + score_weight * math.tanh(margin / score_scale)
     return v if st[H_TO_PLAY] == BLACK else -v
 
 
 @njit(cache=True)
 def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_base, fpu_reduction, komi,
                    paths, path_len, leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
-                   mix_lambda, expand_threshold, scratch, rng, pass_min_move=0):
+                   mix_lambda, expand_threshold, scratch, rng, pass_min_move=0, score_weight=0.0, score_scale=1.0):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
     that needs the evaluator, write its planes and legal actions.
@@ -207,7 +211,7 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
         elif status == ROLLOUT_ONLY:
             leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
         elif status == TERMINAL_LEAF:
-            leaf_value[b] = terminal_value(st, komi)
+            leaf_value[b] = terminal_value(st, komi, score_weight, score_scale)
         for _ in range(played):
             undo(st)
 

@@ -13,6 +13,10 @@ Defaults and where they come from:
 - playout cap randomization (Wu 2019, KataGo): a move is a full search (``visits``) with
   probability ``full_probability`` and a cheap one (``cap_visits``, no noise) otherwise; only
   full searches become training positions;
+- score utility (KataGo, Wu 2019): with ``search.score_weight`` w > 0 the value target is
+  (1 - w) z + w tanh(margin / score_scale), the margin counted for the side to move (resigned
+  games: z alone), and finished positions in the search get the same utility; a side that sees
+  the game as lost still prefers losing by less instead of playing at random;
 - resignation (AlphaGo Zero): resign below ``resign_threshold`` (a winrate), disabled in a
   ``resign_disabled_fraction`` of games that measure the false positives;
 - replay window growing with the data (KataGo's power law, ``replay.window_*``) and a cap on
@@ -83,6 +87,8 @@ class SearchConfig:
     target_false_positive: float = 0.05  # the threshold is lowered when false positives exceed this
     tree_reuse: bool = True
     pass_after_move: int = -1  # no pass before this move unless the opponent passed; -1: 0.4 N^2; 0: off
+    score_weight: float = 0.0  # value target and terminal utility: (1 - w) z + w tanh(margin / score_scale)
+    score_scale: float = 0.0  # points; 0: the board size
 
 
 @dataclass
@@ -207,6 +213,8 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "evaluator.gnugo_level": (lambda v: 0 <= v <= 10, "an integer in 0..10"),
     "evaluator.gnugo_games": (lambda v: v >= 1, "an integer >= 1"),
     "run.max_hours": (lambda v: v >= 0.0, "a number >= 0"),
+    "search.score_weight": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "search.score_scale": (lambda v: v >= 0.0, "a number >= 0"),
     "network.filters": (lambda v: v >= 1, "an integer >= 1"),
     "network.layers": (lambda v: v >= 2, "an integer >= 2"),
     "workers.opponent_pool_every": (lambda v: v >= 0, "an integer >= 0"),

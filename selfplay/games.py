@@ -20,6 +20,7 @@ data, Atari actors) register their own generator in ``GAME_GENERATORS``.
   there the first move at which each side *would* have resigned is noted, and a resignation that
   the game's result contradicts is a false positive;
 - the value target z of a sample is +1 if the side to move at that position won, -1 if it lost,
+  blended with tanh(margin / score_scale) when ``search.score_weight`` > 0 (score utility),
   0 for a draw (Tromp-Taylor area count, or the resignation).
 
 Samples (``GameRecord.samples``): ``planes`` uint8[P, 17, N, N] (the AlphaZero planes, 0/1),
@@ -114,7 +115,8 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         num_simulations=sc.visits, batch_size=sc.batch_size, c_init=sc.c_init, c_base=sc.c_base,
         fpu_reduction=sc.fpu_reduction, dirichlet_alpha=sc.dirichlet_alpha or None,
         dirichlet_weight=sc.dirichlet_weight, max_depth=max(2 * size * size, 64),
-        pass_min_move=pass_after_move(cfg), seed=int(rng.integers(1 << 62))))
+        pass_min_move=pass_after_move(cfg), score_weight=sc.score_weight, score_scale=sc.score_scale,
+        seed=int(rng.integers(1 << 62))))
     board = Board(size, komi=komi)
     history = PlaneHistory(size, board.stones(), capacity=max_moves + 2)
     threshold = sc.resign_threshold if context.resign_threshold is None else context.resign_threshold
@@ -162,7 +164,11 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         winner = BLACK if margin > 0 else WHITE if margin < 0 else 0
     result_text = _result_string(winner, margin, bool(resigned_by))
     players = np.asarray(player_out, np.int64)
-    values = np.where(winner == 0, 0.0, np.where(players == winner, 1.0, -1.0)).astype(np.float32)
+    values = np.where(winner == 0, 0.0, np.where(players == winner, 1.0, -1.0))
+    if sc.score_weight > 0 and margin is not None:  # KataGo's score utility (see selfplay.config)
+        own_margin = np.where(players == BLACK, margin, -margin)
+        values = (1 - sc.score_weight) * values + sc.score_weight * np.tanh(own_margin / (sc.score_scale or size))
+    values = values.astype(np.float32)
     samples = {
         "planes": np.stack(planes_out) if planes_out else np.zeros((0, 17, size, size), np.uint8),
         "policy": np.stack(policy_out) if policy_out else np.zeros((0, num_actions), np.float32),

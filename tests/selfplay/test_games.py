@@ -188,3 +188,38 @@ def test_samples_fit_the_replay_buffer_fields():
     assert store.add(record.game_id, record.samples) == record.num_samples
     for name in fields:
         np.testing.assert_array_equal(store.gather(store.ordered_slots())[name], record.samples[name])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_score_utility_blends_the_outcome_with_the_margin(seed):
+    """search.score_weight w: value = (1 - w) z + w tanh(margin / score_scale), margin and z seen
+    by the side to move (closed form from the replayed final position)."""
+    w, scale = 0.5, 4.0
+    config = _config(resign_threshold=0.0, score_weight=w, score_scale=scale, temperature_moves=4)
+    record = _play(config, seed)
+    before, final = _positions(record, config.game.komi)
+    margin = final.score("area").margin  # black's
+    players = [b.to_play for b in before]  # full_probability 1: every move is a sample
+    assert len(players) == record.samples["value"].shape[0]
+    for player, value in zip(players, record.samples["value"], strict=True):
+        own = margin if player == 1 else -margin
+        z = float(np.sign(own))
+        assert value == pytest.approx((1 - w) * z + w * np.tanh(own / scale), abs=1e-6)
+
+
+def test_terminal_utility_in_the_search_uses_the_score():
+    from envs.go.layout import H_TO_PLAY
+    from search.puct import terminal_value
+
+    board = Board.from_ascii("""
+        X X X . O
+        X X X X O
+        X X X X O
+        . X X X O
+        X X X X O
+    """, to_play="W", komi=0.5)
+    st = board._st
+    margin = 19 - 5 - 0.5  # black's area (18 stones + the eye A2; D5 touches both) minus white's 5, minus komi
+    assert st[H_TO_PLAY] == 2
+    assert terminal_value(st, 0.5) == -1.0
+    assert terminal_value(st, 0.5, 0.5, 9.0) == pytest.approx(-(0.5 + 0.5 * np.tanh(margin / 9.0)))
