@@ -76,9 +76,11 @@ class FlatMCAdapter:
         return Move(self.bot.genmove(board))
 
 
-def make(name: str, size: int = 19, weights: str | None = None, **options):
+def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None, **options):
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
-    search.players). Network players load ``weights`` (safetensors checkpoint)."""
+    search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
+    an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
+    (without one, leaves are valued by rollouts alone)."""
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
     name, weights = resolve(name, size, weights)
@@ -94,9 +96,20 @@ def make(name: str, size: int = 19, weights: str | None = None, **options):
         from agents.go.checkpoint import load_checkpoint
         from agents.go.evaluator import TorchEvaluator
 
-        model, _ = load_checkpoint(weights)
+        model, meta = load_checkpoint(weights)
         if getattr(model, "board_size", size) != size:
             raise SearchConfigError(f"the network in {weights} is for {model.board_size}x{model.board_size}, "
                                     f"not {size}x{size}")
+        if value_weights is not None:
+            if name != "alphago" or meta.architecture != "alphago_policy":
+                raise SearchConfigError("--value-weights goes with --player alphago and an AlphaGo policy network "
+                                        f"as --weights (got player {name!r}, a {meta.architecture} network)")
+            from agents.go.evaluator import combine_policy_value
+
+            value, _ = load_checkpoint(value_weights, architecture="alphago_value")
+            if value.board_size != size:
+                raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
+                                        f"{value.board_size}, not {size}x{size}")
+            model = combine_policy_value(model, value)
         evaluator = TorchEvaluator(model)
     return make_player(name, evaluator=evaluator, **options)

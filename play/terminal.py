@@ -85,6 +85,7 @@ class PlayOptions:
     seed: int | None = None
     sgf_out: str | Path | None = None
     weights: str | None = None
+    value_weights: str | None = None
     resign_threshold: float | None = None
     dead_playouts: int = DEFAULT_PLAYOUTS
     color_output: bool = True
@@ -165,7 +166,8 @@ class TerminalGame:
         if self.options.resign_threshold is not None:
             strength["resign_threshold"] = self.options.resign_threshold
         try:
-            return registry.make(self.options.player, size, weights=self.options.weights, **strength)
+            return registry.make(self.options.player, size, weights=self.options.weights,
+                                 value_weights=self.options.value_weights, **strength)
         except (ValueError, OSError) as error:
             raise PlayOptionsError(str(error)) from None
 

@@ -33,6 +33,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the bot (default mcts: UCT with light rollouts)")
     parser.add_argument("--weights", default=None,
                         help="network checkpoint for the policy, az-mcts and alphago players")
+    parser.add_argument("--value-weights", default=None,
+                        help="alphago only: an AlphaGo value network checkpoint (default: rollouts alone)")
     parser.add_argument("--visits", type=int, default=None,
                         help="search simulations per bot move (default: the player's own)")
     parser.add_argument("--seconds-per-move", type=float, default=None,
@@ -88,7 +90,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     options = PlayOptions(size=args.size, komi=args.komi, handicap=args.handicap, color=args.color,
                           player=args.player, visits=args.visits, seconds_per_move=args.seconds_per_move,
-                          seed=args.seed, sgf_out=args.sgf_out, weights=args.weights,
+                          seed=args.seed, sgf_out=args.sgf_out, weights=args.weights, value_weights=args.value_weights,
                           resign_threshold=args.resign_threshold,
                           dead_playouts=args.dead_playouts or DEFAULT_PLAYOUTS,
                           color_output=use_color(args.no_color))

@@ -1,8 +1,9 @@
 """PUCT Monte-Carlo tree search guided by an evaluator (AlphaZero / AlphaGo Zero style).
 
-    evaluator(planes: float32[B, 17, N, N]) -> (policy_logits: float32[B, N*N+1], values: float32[B])
+    evaluator(planes: float32[B, C, N, N]) -> (policy_logits: float32[B, N*N+1], values: float32[B])
 
-values are from the side to move of each position. The evaluator is the only place a network
+C is the evaluator's ``in_planes`` attribute: 17 (AlphaZero's planes, the default when it has
+none) or AlphaGo's 48 / 49 feature planes. Values are from the side to move of each position. The evaluator is the only place a network
 appears; everything else runs in the numba kernels of ``search/puct.py``.
 
 >>> result = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=64)).run(Board(9))
@@ -185,7 +186,7 @@ class MCTS:
         leaf_node = np.zeros(batch, np.int64)
         leaf_status = np.zeros(batch, np.int64)
         leaf_value = np.zeros(batch)
-        planes = np.zeros((batch, 17, size, size), np.float32)
+        planes = np.zeros((batch, getattr(self.evaluator, "in_planes", 17), size, size), np.float32)
         legal = np.zeros((batch, num_actions), np.int64)
         legal_count = np.zeros(batch, np.int64)
         c_base = cfg.c_base if cfg.c_base > 0 else 0.0

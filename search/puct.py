@@ -22,6 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
+from envs.go.alphago_planes import fill_planes, recent_points
 from envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
 from envs.go.layout import BLACK, COUNT_SHIFT, H_MOVE, H_N, H_OFF_MOVES, H_PASSES, H_TO_PLAY, LEGAL, OFF_COLOR
 from envs.go.playout import terminal_area_difference
@@ -145,7 +146,8 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
                    mix_lambda, expand_threshold, scratch, rng, pass_min_move=0, score_weight=0.0, score_scale=1.0):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
-    that needs the evaluator, write its planes and legal actions.
+    that needs the evaluator, write its planes and legal actions: the 17 AlphaZero planes, or
+    AlphaGo's 48 / 49 feature planes when ``planes`` has that many (``envs.go.alphago_planes``).
 
     AlphaGo's asynchronous policy-and-value search (Silver et al. 2016, "Methods: Search
     algorithm"): with ``mix_lambda`` > 0 each new leaf also gets a light rollout z (its value
@@ -202,7 +204,10 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
         leaf_status[b] = status
         path_len[b] = depth
         if status == NEEDS_EVAL:
-            write_planes(st, planes[b])
+            if planes.shape[1] == 2 * HISTORY_STEPS + 1:
+                write_planes(st, planes[b])  # AlphaZero's 17 planes
+            else:
+                fill_planes(st, recent_points(st), planes[b])  # AlphaGo's 48 / 49 feature planes
             legal_count[b] = legal_actions_into(st, -1, legal[b], 0)
             if st[H_MOVE] < pass_min_move and st[H_PASSES] == 0 and legal_count[b] > 1:
                 legal_count[b] -= 1  # pass is listed last

@@ -56,7 +56,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
         options["resign_threshold"] = args.resign
 
     def factory(size: int):
-        return make(args.player, size, weights=args.weights, **options)
+        return make(args.player, size, weights=args.weights, value_weights=args.value_weights, **options)
 
     try:
         factory(args.size)
@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     gtp.add_argument("--visits", type=int, default=None, help="simulations a move (overrides time control)")
     gtp.add_argument("--seconds-per-move", type=float, default=None, help="seconds a move (else GTP time control)")
     gtp.add_argument("--weights", default=None, help="network checkpoint (.safetensors) for policy/az-mcts/alphago")
+    gtp.add_argument("--value-weights", default=None,
+                     help="alphago only: an AlphaGo value network checkpoint (default: rollouts alone)")
     gtp.add_argument("--size", type=int, default=19, help="initial board size (default 19)")
     gtp.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
     gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[2]
-KERNEL_PACKAGES = (_ROOT / "envs" / "go", _ROOT / "search", _ROOT / "play")
+KERNEL_PACKAGES = (_ROOT / "envs" / "go", _ROOT / "search", _ROOT / "play", _ROOT / "agents" / "go")
 STAMP_NAME = "tenuki-kernel-sources.sha1"
 
 

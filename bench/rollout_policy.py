@@ -1,0 +1,159 @@
+"""Benchmark: AlphaGo's rollout policy in full 19x19 playouts (moves/s), next to the uniform random
+playout of ``envs.go.playout`` measured in the same run, its from-scratch feature extraction time,
+and (with trained weights) its top-1 accuracy on held-out expert games.
+
+    python -m bench.rollout_policy --json
+    python -m bench.rollout_policy --weights agents/go/weights/rollout19 --accuracy-games 200 --json
+
+AlphaGo's figure: 2 microseconds a move (500k moves/s per thread) and 24.2% accuracy (Silver et al.
+2016, Methods). Work unit: playouts from the empty 19x19 board until two passes or 3*N*N moves, one
+thread, in batches; the two playout kernels are measured in alternating slices so both see the
+same background load (the ratio is the figure to compare across machines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights" / "rollout19"
+
+
+def _rate(run, seconds: float) -> tuple[float, int, int]:
+    """Moves/s of ``run()`` (returns (moves, playouts) of one batch) over ``seconds``."""
+    moves = playouts = 0
+    start = time.perf_counter()
+    while True:
+        m, p = run()
+        moves += m
+        playouts += p
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return moves / elapsed, moves, playouts
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.rollout_policy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default=None,
+                        help=f"rollout weights (default {DEFAULT_WEIGHTS.name} when shipped, else all-zero weights)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per playout kernel (default 6)")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating slices per kernel (default 6)")
+    parser.add_argument("--batch", type=int, default=16, help="playouts per kernel call (default 16)")
+    parser.add_argument("--accuracy-games", type=int, default=100, metavar="N",
+                        help="held-out games of the weights' sidecar to measure accuracy on, 0 = skip (default 100)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+
+    import numpy as np
+
+    from agents.go.rollout_features import candidate_features
+    from agents.go.rollout_policy import RolloutPolicy, Workspace, held_out_games, run_games
+    from envs.go.board import Board
+    from envs.go.playout import playouts
+
+    weights = args.weights or (str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.with_suffix(".json").is_file() else None)
+    policy = RolloutPolicy.load(weights) if weights else RolloutPolicy.zeros()
+    n = 19
+    board = Board(n, komi=7.5)
+    st = board._st
+    max_moves = 3 * n * n
+    out = np.zeros(args.batch, np.int64)
+    t_compile = time.perf_counter()
+    policy.playouts(st, args.seed, 1, max_moves, out)  # warm-up: numba cache load or compile
+    first_call_s = time.perf_counter() - t_compile
+    playouts(st, args.seed, 1, max_moves, out)
+    counter = [args.seed]
+
+    def rollout_batch() -> tuple[int, int]:
+        counter[0] += 1
+        return policy.playouts(st, counter[0], args.batch, max_moves, out), args.batch
+
+    def random_batch() -> tuple[int, int]:
+        counter[0] += 1
+        return playouts(st, counter[0], args.batch, max_moves, out), args.batch
+
+    totals = {"rollout": [0, 0, 0.0], "random": [0, 0, 0.0]}
+    for _ in range(args.rounds):
+        for name, run in (("rollout", rollout_batch), ("random", random_batch)):
+            t = time.perf_counter()
+            _, moves, count = _rate(run, args.seconds / args.rounds)
+            totals[name][0] += moves
+            totals[name][1] += count
+            totals[name][2] += time.perf_counter() - t
+    rollout_rate = totals["rollout"][0] / totals["rollout"][2]
+    random_rate = totals["random"][0] / totals["random"][2]
+
+    # From-scratch extraction: every candidate's features on positions sampled along real rollouts.
+    ws = Workspace.new(n)
+    positions = []
+    probe = Board(n, komi=7.5, ko_rule="simple")
+    rng = np.random.default_rng(args.seed)
+    for k in range(240):
+        if k % 8 == 0:
+            positions.append(probe._st.copy())
+        action = policy.sample(probe, seed=int(rng.integers(1 << 30)))
+        probe.play(action)
+        if probe.is_game_over:
+            break
+    candidates = 0
+    reps = 20
+    t = time.perf_counter()
+    for _ in range(reps):
+        for s in positions:
+            candidates += candidate_features(s, int(s[3]), int(max(s[12], 0)), 0, policy.hash_seed, policy.mask,
+                                             *ws.args())
+    extract_s = time.perf_counter() - t
+    per_position_us = extract_s / (reps * len(positions)) * 1e6
+
+    accuracy = None
+    accuracy_positions = 0
+    if weights and args.accuracy_games > 0 and policy.meta.get("sources"):
+        try:
+            games = held_out_games(policy.meta, args.accuracy_games)
+        except (OSError, ValueError) as error:
+            print(f"bench.rollout_policy: no accuracy: {error}", file=sys.stderr)
+            games = []
+        if games:
+            check = run_games(policy, games, update=False)
+            accuracy, accuracy_positions = round(check["accuracy"], 4), check["positions"]
+
+    result = {
+        "benchmark": "rollout_policy",
+        "size": n,
+        "work_unit": "playout from the empty board to two passes or 3*N*N moves, one thread",
+        "weights": weights,
+        "table_bits": policy.table_bits,
+        "rollout_moves_per_s": round(rollout_rate, 1),
+        "rollout_us_per_move": round(1e6 / rollout_rate, 3),
+        "rollout_moves_per_playout": round(totals["rollout"][0] / max(totals["rollout"][1], 1), 1),
+        "random_playout_moves_per_s": round(random_rate, 1),
+        "random_moves_per_playout": round(totals["random"][0] / max(totals["random"][1], 1), 1),
+        "rollout_vs_random_speed": round(rollout_rate / random_rate, 4),
+        "alphago_us_per_move": 2.0,
+        "feature_extraction_us_per_position": round(per_position_us, 2),
+        "feature_extraction_ns_per_candidate": round(extract_s / max(candidates, 1) * 1e9, 1),
+        "candidates_per_position": round(candidates / (reps * len(positions)), 1),
+        "accuracy": accuracy,
+        "accuracy_positions": accuracy_positions,
+        "accuracy_games": args.accuracy_games if accuracy is not None else 0,
+        "trained_val_accuracy": policy.meta.get("val_accuracy"),
+        "alphago_accuracy": 0.242,
+        "first_call_s": round(first_call_s, 3),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "wall_s": round(time.perf_counter() - t0, 2),
+    }
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
