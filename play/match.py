@@ -82,6 +82,9 @@ def default_max_moves(size: int) -> int:
     return 2 * size * size + 20
 
 
+GAME_PLACEHOLDER = "{game}"
+
+
 @dataclass(frozen=True)
 class EngineSpec:
     """One side of the match: ``label`` "A" or "B" and the engine's command line."""
@@ -103,6 +106,14 @@ class EngineSpec:
     @property
     def command(self) -> str:
         return shlex.join(self.argv)
+
+    def for_game(self, game_index: int) -> EngineSpec:
+        """The spec with every ``{game}`` in its arguments replaced by the game's number (1-based),
+        e.g. ``gnugo --mode gtp --random-seed {game}`` so that deterministic engines vary."""
+        if not any(GAME_PLACEHOLDER in arg for arg in self.argv):
+            return self
+        number = str(game_index + 1)
+        return EngineSpec(self.label, tuple(arg.replace(GAME_PLACEHOLDER, number) for arg in self.argv))
 
     def resolved(self) -> EngineSpec:
         """The spec with its program found on PATH; MatchConfigError when it is not there.
@@ -172,9 +183,10 @@ class MatchConfig:
 
     def players(self, game_index: int) -> tuple[EngineSpec, EngineSpec]:
         """(black, white) of a game: engine A is black in even games."""
+        a, b = self.engine_a.for_game(game_index), self.engine_b.for_game(game_index)
         if self.alternate_colors and game_index % 2 == 1:
-            return self.engine_b, self.engine_a
-        return self.engine_a, self.engine_b
+            return b, a
+        return a, b
 
 
 @dataclass

@@ -39,7 +39,8 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--black", "--engine-a", dest="engine_a", required=True, metavar="COMMAND",
-                        help="engine A's command line (black in the first game), e.g. \"gnugo --mode gtp\"")
+                        help="engine A's command line (black in the first game), e.g. \"gnugo --mode gtp\"; "
+                             "{game} in it becomes the game's number, e.g. \"--random-seed {game}\"")
     parser.add_argument("--white", "--engine-b", dest="engine_b", required=True, metavar="COMMAND",
                         help="engine B's command line (white in the first game)")
     parser.add_argument("--games", type=int, default=2, help="number of games (default 2)")

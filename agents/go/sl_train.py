@@ -84,6 +84,7 @@ class TrainSection:
     seed: int = 0
     torch_threads: int = 2
     precision: str = "float32"  # or bfloat16: autocast of the forward pass (1.5x on CPUs with AVX512-BF16)
+    channels_last: bool = False  # NHWC activations and weights (1.2x on this CPU at batch 256)
 
 
 @dataclass
@@ -244,6 +245,8 @@ class SLTrainer:
         torch.manual_seed(config.train.seed)
         self.model = AlphaGoPolicyNet(board_size, in_planes=NUM_PLANES, filters=config.network.filters,
                                       layers=config.network.layers)
+        if config.train.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config.optim)
         self.step = 0
         self.samples = 0
@@ -293,6 +296,8 @@ class SLTrainer:
             group["lr"] = learning_rate(self.config.optim, self.step)
         x = torch.from_numpy(np.ascontiguousarray(planes)).float()
         a = torch.from_numpy(np.asarray(actions, np.int64))
+        if self.config.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.train.precision == "bfloat16"):
             raw = self.model(x)
         logits = masked_logits(raw.float(), x, a)

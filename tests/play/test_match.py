@@ -147,6 +147,15 @@ def test_config_errors_name_the_option() -> None:
     assert config("x", "y", size=9).move_limit == default_max_moves(9) == 182
 
 
+def test_game_placeholder_gives_each_game_its_number() -> None:
+    match = config("gnugo --mode gtp --random-seed {game}", "tenuki gtp --seed={game}", games=3)
+    black, white = match.players(0)
+    assert black.argv[-1] == "1" and white.argv[-1] == "--seed=1"
+    black, white = match.players(1)  # colours alternate: engine B is black in game 2
+    assert black.argv[-1] == "--seed=2" and white.argv[-1] == "2"
+    assert "{game}" in match.engine_a.command  # the summary shows the command as given
+
+
 # ---------------------------------------------------------------------------------- games
 
 
