@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_eval_parser(sub)
+
+    from tenuki.atari_cli import add_atari_parser
+
+    add_atari_parser(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""DQN family for Atari: Q-networks, frame replay (prioritized, n-step), agent, checkpoints."""

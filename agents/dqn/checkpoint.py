@@ -1,0 +1,303 @@
+"""DQN checkpoints: safetensors tensors plus a JSON sidecar, written atomically, never unpickled.
+
+Two kinds share one format (the sidecar's ``contents``):
+
+- ``q_network``: the weights of one Q-network (what ``tenuki atari evaluate`` loads);
+- ``agent``: everything to resume training: ``online.*`` and ``target.*`` weights, the optimizer's
+  per-parameter tensors ``optimizer.<index>.<key>``, and in the sidecar's ``agent_state`` the update count,
+  the optimizer's name and the agent's RNG state. ``load_q_network`` reads the online network of an agent
+  checkpoint too. (The replay buffer is saved beside it by ``FrameReplay.save``.)
+
+The sidecar ``ckpt.json`` has every key below, no other::
+
+    format          "tenuki-dqn-checkpoint"
+    format_version  1
+    contents        "q_network" | "agent"
+    architecture    a name of ``networks.ARCHITECTURES`` ("nature_dqn")
+    kwargs          the network's constructor arguments (``init_kwargs()``)
+    game            the ALE game ("Pong")
+    protocol        the evaluation protocol's settings (``AtariProtocol.to_dict()``), with its "name"
+    step            agent steps taken when saved (int >= 0)
+    config          the run's config (a JSON object)
+    agent_state     {} for a q_network; else updates, optimizer, optimizer_state, rng
+    tenuki_version  torch_version   the writers' versions
+    weights_sha256  weights_bytes   hash and size of the safetensors file
+
+Writes are atomic and loads validate everything before touching a network (``agents/checkpoint_io.py``:
+sidecar keys and types, size and sha256 of the weights, the safetensors header, every tensor's name and
+shape against the network the sidecar describes, built on the ``meta`` device). Each failure is a
+``DQNCheckpointError`` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agents.checkpoint_io import (
+    check_sidecar_keys,
+    check_tensor_shapes,
+    checkpoint_paths,
+    read_sidecar_object,
+    read_verified_tensors,
+    serialise_tensors,
+    sidecar_text,
+    tenuki_version,
+    write_checkpoint_pair,
+)
+
+from .agent import DQNAgent
+from .networks import ARCHITECTURES, NatureQNetwork, build_q_network
+
+FORMAT_NAME = "tenuki-dqn-checkpoint"
+FORMAT_VERSION = 1
+CONTENTS = ("q_network", "agent")
+
+_SIDECAR_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "format": (str, f'the string "{FORMAT_NAME}"'),
+    "format_version": (int, "an integer"),
+    "contents": (str, '"q_network" or "agent"'),
+    "architecture": (str, "an architecture name"),
+    "kwargs": (dict, "an object of constructor arguments"),
+    "game": (str, "a game name"),
+    "protocol": (dict, "an object of protocol settings"),
+    "step": (int, "an integer >= 0"),
+    "config": (dict, "an object"),
+    "agent_state": (dict, "an object"),
+    "tenuki_version": (str, "a string"),
+    "torch_version": (str, "a string"),
+    "weights_sha256": (str, "a hex string"),
+    "weights_bytes": (int, "an integer"),
+}
+# agent_state key -> (JSON type, what it is)
+_AGENT_STATE_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "updates": (int, "an integer >= 0"),
+    "optimizer": (str, "an optimizer name"),
+    "optimizer_state": (bool, "true or false"),
+    "rng": (dict, "a numpy bit generator state"),
+}
+
+
+class DQNCheckpointError(ValueError):
+    """A DQN checkpoint cannot be written or read: the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class DQNCheckpointMeta:
+    """The sidecar of a DQN checkpoint, validated."""
+
+    contents: str
+    architecture: str
+    kwargs: dict[str, Any]
+    game: str
+    protocol: dict[str, Any]
+    step: int
+    config: dict[str, Any]
+    agent_state: dict[str, Any]
+    tenuki_version: str
+    torch_version: str
+    weights_sha256: str
+    weights_bytes: int
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def protocol_name(self) -> str:
+        return self.protocol["name"]
+
+
+# --------------------------------------------------------------------------------------- saving
+
+
+def _as_json_object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if not isinstance(value, Mapping):
+        raise DQNCheckpointError(f"{what} must be a mapping or a dataclass, got {type(value).__name__}")
+    return dict(value)
+
+
+def _protocol_record(protocol: Any) -> dict[str, Any]:
+    record = {"name": protocol} if isinstance(protocol, str) else _as_json_object(protocol, "protocol")
+    if not isinstance(record.get("name"), str) or not record["name"]:
+        raise DQNCheckpointError(f"protocol must have a name (e.g. 'nature'), got {record!r}")
+    return record
+
+
+def _check_network(network: Any) -> NatureQNetwork:
+    if ARCHITECTURES.get(getattr(network, "architecture", "")) is not type(network):
+        raise DQNCheckpointError(
+            f"cannot checkpoint a {type(network).__name__}: only the registered Q-network architectures "
+            f"({', '.join(sorted(ARCHITECTURES))}) can be saved"
+        )
+    return network
+
+
+def _save(path: str | os.PathLike[str], contents: str, network: NatureQNetwork, tensors: dict[str, torch.Tensor],
+          agent_state: dict[str, Any], game: str, protocol: Any, step: int, config: Any) -> Path:
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise DQNCheckpointError(f"step must be an integer >= 0, got {step!r}")
+    if not isinstance(game, str) or not game:
+        raise DQNCheckpointError(f"game must be a non-empty string, got {game!r}")
+    weights_path, sidecar_path = checkpoint_paths(path)
+    header = {"format": FORMAT_NAME, "contents": contents, "architecture": network.architecture}
+    weights, weights_sha256, weights_bytes = serialise_tensors(tensors, header)
+    sidecar = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "contents": contents,
+        "architecture": network.architecture,
+        "kwargs": network.init_kwargs(),
+        "game": game,
+        "protocol": _protocol_record(protocol),
+        "step": step,
+        "config": _as_json_object(config, "config"),
+        "agent_state": agent_state,
+        "tenuki_version": tenuki_version(),
+        "torch_version": torch.__version__,
+        "weights_sha256": weights_sha256,
+        "weights_bytes": weights_bytes,
+    }
+    write_checkpoint_pair(weights_path, weights, sidecar_path, sidecar_text(sidecar, sidecar_path, DQNCheckpointError))
+    return weights_path
+
+
+def save_q_network(path: str | os.PathLike[str], network: NatureQNetwork, *, game: str, protocol: Any,
+                   step: int = 0, config: Any = None) -> Path:
+    """Write one Q-network atomically; return the weights path. ``protocol``: an ``AtariProtocol``, its
+    ``to_dict()`` or a name; ``config``: a ``DQNConfig``, a dataclass or a mapping."""
+    network = _check_network(network)
+    return _save(path, "q_network", network, network.state_dict(), {}, game, protocol, step, config)
+
+
+def save_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str, protocol: Any, step: int,
+               config: Any = None) -> Path:
+    """Write the agent's whole training state atomically (``config`` defaults to the agent's)."""
+    network = _check_network(agent.online)
+    config = agent.config if config is None else config
+    return _save(path, "agent", network, agent.state_tensors(), agent.state_record(), game, protocol, step, config)
+
+
+# -------------------------------------------------------------------------------------- loading
+
+
+def read_dqn_meta(path: str | os.PathLike[str]) -> DQNCheckpointMeta:
+    """The validated sidecar of a DQN checkpoint (the weights are not read)."""
+    _, sidecar_path = checkpoint_paths(path)
+    record = read_sidecar_object(sidecar_path, DQNCheckpointError)
+    if record.get("format") != FORMAT_NAME:
+        raise DQNCheckpointError(
+            f"{sidecar_path} is not a tenuki DQN checkpoint sidecar (format {record.get('format')!r}, "
+            f"expected {FORMAT_NAME!r})"
+        )
+    check_sidecar_keys(record, _SIDECAR_KEYS, sidecar_path, DQNCheckpointError)
+    where = f"checkpoint sidecar {sidecar_path}"
+    if record["format_version"] != FORMAT_VERSION:
+        raise DQNCheckpointError(
+            f"{where} has format_version {record['format_version']}; this tenuki ({tenuki_version()}) "
+            f"reads format_version {FORMAT_VERSION} only"
+        )
+    if record["contents"] not in CONTENTS:
+        raise DQNCheckpointError(f"{where}: contents must be 'q_network' or 'agent', got {record['contents']!r}")
+    if record["step"] < 0:
+        raise DQNCheckpointError(f"{where}: step must be >= 0, got {record['step']}")
+    if not isinstance(record["protocol"].get("name"), str):
+        raise DQNCheckpointError(f"{where}: protocol must have a name, got {record['protocol']!r}")
+    state = record["agent_state"]
+    if record["contents"] == "agent":
+        try:
+            check_sidecar_keys(state, _AGENT_STATE_KEYS, sidecar_path, DQNCheckpointError)
+        except DQNCheckpointError as exc:
+            raise DQNCheckpointError(f"{exc} (in agent_state)") from exc
+        if state["updates"] < 0:
+            raise DQNCheckpointError(f"{where}: agent_state.updates must be >= 0, got {state['updates']}")
+    elif state:
+        raise DQNCheckpointError(f"{where}: a q_network checkpoint has an empty agent_state, got {state!r}")
+    return DQNCheckpointMeta(**{key: record[key] for key in _SIDECAR_KEYS if key != "format"})
+
+
+def _skeleton(meta: DQNCheckpointMeta, weights_path: Path, sidecar_path: Path) -> NatureQNetwork:
+    if meta.architecture not in ARCHITECTURES:
+        raise DQNCheckpointError(
+            f"checkpoint {weights_path} has unknown architecture {meta.architecture!r}; "
+            f"known: {', '.join(sorted(ARCHITECTURES))}"
+        )
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated
+            return build_q_network(meta.architecture, **meta.kwargs)
+    except ValueError as exc:
+        raise DQNCheckpointError(f"checkpoint sidecar {sidecar_path}: bad kwargs: {exc}") from exc
+
+
+def load_q_network(path: str | os.PathLike[str], *,
+                   device: str | torch.device = "cpu") -> tuple[NatureQNetwork, DQNCheckpointMeta]:
+    """The checkpointed Q-network (the online one of an agent checkpoint), in eval mode on ``device``,
+    and the sidecar. ``DQNCheckpointError`` for a missing, malformed, corrupt or mismatched checkpoint."""
+    weights_path, sidecar_path = checkpoint_paths(path)
+    meta = read_dqn_meta(sidecar_path)
+    skeleton = _skeleton(meta, weights_path, sidecar_path)
+    tensors = read_verified_tensors(weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256,
+                                    DQNCheckpointError)
+    if meta.contents == "agent":
+        tensors = {name[len("online."):]: t for name, t in tensors.items() if name.startswith("online.")}
+    where = f"checkpoint {weights_path} ({meta.architecture} {meta.kwargs})"
+    check_tensor_shapes(where, skeleton.state_dict(), tensors, DQNCheckpointError)
+    network = skeleton.to_empty(device=device)
+    network.load_state_dict(tensors, strict=True)
+    return network.eval(), meta
+
+
+def load_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str | None = None,
+               protocol: str | None = None) -> DQNCheckpointMeta:
+    """Restore an ``agent`` checkpoint into ``agent`` (built from the same config) and return its sidecar.
+
+    ``game`` / ``protocol`` (a name), when given, must be the checkpoint's. Nothing of ``agent`` changes
+    unless every check passed: network architecture and constructor arguments, optimizer, every tensor.
+    """
+    weights_path, sidecar_path = checkpoint_paths(path)
+    meta = read_dqn_meta(sidecar_path)
+    where = f"checkpoint {weights_path}"
+    if meta.contents != "agent":
+        raise DQNCheckpointError(f"{where} holds a {meta.contents}, not an agent's training state")
+    if game is not None and meta.game != game:
+        raise DQNCheckpointError(f"{where} was trained on {meta.game!r}, not {game!r}")
+    if protocol is not None and meta.protocol_name != protocol:
+        raise DQNCheckpointError(f"{where} was trained under the {meta.protocol_name!r} protocol, not {protocol!r}")
+    network = _check_network(agent.online)
+    if meta.architecture != network.architecture:
+        raise DQNCheckpointError(
+            f"{where} holds a {meta.architecture!r} network, the agent has a {network.architecture!r} one"
+        )
+    expected_kwargs = network.init_kwargs()
+    if meta.kwargs != expected_kwargs:
+        keys = sorted(set(meta.kwargs) | set(expected_kwargs))
+        differences = [f"{key}: checkpoint {meta.kwargs.get(key)!r}, agent {expected_kwargs.get(key)!r}"
+                       for key in keys if meta.kwargs.get(key) != expected_kwargs.get(key)]
+        raise DQNCheckpointError(f"{where} has another network than the agent ({'; '.join(differences)})")
+    state = meta.agent_state
+    if state["optimizer"] != agent.config.agent.optimizer:
+        raise DQNCheckpointError(
+            f"{where} was trained with the {state['optimizer']!r} optimizer, the agent uses "
+            f"{agent.config.agent.optimizer!r} (agent.optimizer)"
+        )
+    tensors = read_verified_tensors(weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256,
+                                    DQNCheckpointError)
+    check_tensor_shapes(f"{where} ({meta.architecture} {meta.kwargs})",
+                        agent.expected_state_tensors(with_optimizer=state["optimizer_state"]), tensors,
+                        DQNCheckpointError)
+    rng = type(agent.rng.bit_generator)()
+    try:
+        rng.state = state["rng"]  # checked on a scratch generator first
+    except (TypeError, ValueError, KeyError) as exc:
+        raise DQNCheckpointError(f"{where}: agent_state.rng is not a {type(rng).__name__} state: {exc}") from exc
+    agent.load_state(tensors, state)
+    return meta

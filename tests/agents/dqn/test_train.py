@@ -1,0 +1,96 @@
+"""The DQN trainer and the ``tenuki atari`` commands: smoke runs, kill + resume, evaluation of random play."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.dqn.train import _crossed, read_metrics
+
+REPO = Path(__file__).resolve().parents[3]
+TINY = """
+env: {game: Pong, protocol: nature, num_envs: 2}
+agent: {learning_starts: 300, replay_capacity: 3000, batch_size: 16, train_every: 4, target_update_every: 200,
+        epsilon_decay_steps: 1000, prioritized: true, n_step: 3, double: true, dueling: true}
+train: {total_steps: TOTAL, eval_every: EVAL, eval_episodes: 1, checkpoint_every: 200, seed: 3, torch_threads: 1}
+"""
+
+
+def tenuki(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tenuki", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def tiny_config(tmp_path: Path, total: int, eval_every: int = 0) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("TOTAL", str(total)).replace("EVAL", str(eval_every)))
+    return path
+
+
+def test_crossed_counts_multiples_in_the_half_open_interval() -> None:
+    assert _crossed(999, 1000, 1000) and _crossed(998, 1002, 1000)
+    assert not _crossed(1000, 1001, 1000) and not _crossed(0, 999, 1000)
+
+
+def test_random_agent_on_pong_scores_a_human_normalised_zero() -> None:
+    done = tenuki("atari", "evaluate", "--checkpoint", "random", "--env", "Pong", "--episodes", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["episodes"] == 2 and len(result["scores"]) == 2
+    assert -21 <= result["min"] <= result["max"] <= -15  # a random Pong player loses almost every point
+    assert abs(result["hns"]) < 0.1  # (score - random) / (human - random) with random -20.7, human 14.6
+    assert result["settings"]["name"] == "nature" and result["settings"]["eval_max_frames"] == 18_000
+    assert result["epsilon"] == 1.0 and "Nature DQN | 18.9" in result["markdown"]
+
+
+def test_evaluate_rejects_bad_input_with_a_clear_message(tmp_path: Path) -> None:
+    done = tenuki("atari", "evaluate", "--checkpoint", str(tmp_path / "missing.safetensors"))
+    assert done.returncode == 2 and "missing" in done.stderr
+    done = tenuki("atari", "evaluate", "--checkpoint", "random", "--episodes", "0")
+    assert done.returncode == 2 and "--episodes" in done.stderr
+    done = tenuki("atari", "train", "--resume", str(tmp_path))
+    assert done.returncode == 2 and "config.yaml" in done.stderr
+
+
+@pytest.mark.timeout(300)
+def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
+    config, run = tiny_config(tmp_path, total=1400, eval_every=1400), tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "tenuki", "atari", "train", "--config", str(config),
+                                "--run-dir", str(run), "--plain"], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    state = run / "checkpoints" / "state.json"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.exists() and json.loads(state.read_text())["step"] >= 600:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read()
+    os.kill(process.pid, signal.SIGKILL)  # no chance to save: the last checkpoint is what survives
+    process.wait()
+    saved = json.loads(state.read_text())
+    assert saved["step"] % 200 == 0 and saved["step"] >= 600
+    files = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert files == sorted([state.name, f"{saved['files']['agent']}.json", f"{saved['files']['agent']}.safetensors",
+                            saved["files"]["replay"]])  # older checkpoints were deleted
+
+    done = tenuki("atari", "train", "--resume", str(run), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["resumed"] and summary["step"] == 1400 and summary["stopped_by"] == "done"
+    assert summary["updates"] == (1400 - 300) // 4 + 1  # one update per 4 steps from step 300 on, none lost or repeated
+    assert summary["last_eval"]["episodes"] == 1
+    for name in ("final.safetensors", "best.safetensors", "curve.png", "config.yaml"):
+        assert (run / name).exists(), name
+    _, evaluations = read_metrics(run)
+    assert [e["step"] for e in evaluations] == [1400]
+
+    done = tenuki("atari", "evaluate", "--checkpoint", str(run / "final.safetensors"), "--episodes", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["game"] == "Pong"
