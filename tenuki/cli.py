@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tenuki.atari_cli import add_atari_parser
 
     add_atari_parser(sub)
+
+    from tenuki.lecture_cli import add_lecture_parser
+
+    add_lecture_parser(sub)
     return parser
 
 
