@@ -69,10 +69,11 @@ def headline(name: str, value: float, threshold: float, higher_is_better: bool =
 def write_summary(out_dir: Path, record: dict[str, Any]) -> Path:
     head = record["headline"]
     op = ">=" if head["higher_is_better"] else "<="
-    lines = [f"# {record['name']}", "", f"Lecture claim: {record['claim']}", "",
-             f"Headline: **{head['name']} = {head['value']:.4g}** (threshold {op} {head['threshold']:g}: "
-             f"{'passed' if head['passed'] else 'NOT passed'}); {'quick' if record['quick'] else 'full'} run, "
-             f"{record['seconds']:.0f} s.", "", "## Figures", ""]
+    verdict = "passed" if head["passed"] else "NOT passed"
+    kind = "quick" if record["quick"] else "full"
+    headline_line = (f"Headline: **{head['name']} = {head['value']:.4g}** (threshold {op} {head['threshold']:g}: "
+                     f"{verdict}); {kind} run, {record['seconds']:.0f} s.")
+    lines = [f"# {record['name']}", "", f"Lecture claim: {record['claim']}", "", headline_line, "", "## Figures", ""]
     for key, value in record.items():
         if key in ("name", "claim", "headline", "figures", "config", "markdown"):
             continue

@@ -20,7 +20,7 @@ def _package_file(package: str, *parts: str, hint: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise LectureError(f"the {package!r} package is not installed ({hint})")
-    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     if not path.exists():
         raise LectureError(f"{path} is missing from the {package!r} package ({hint})")
     return path
@@ -47,5 +47,5 @@ def sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
 def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random (train indices, test indices) split of ``n`` items."""
     order = np.random.default_rng(seed).permutation(n)
-    cut = int(round(n * (1 - test_fraction)))
+    cut = round(n * (1 - test_fraction))
     return order[:cut], order[cut:]
