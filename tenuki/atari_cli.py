@@ -11,7 +11,7 @@ TRAIN_EXAMPLE = """examples:
   tenuki atari train --config configs/atari/pong.yaml              # native DQN, run dir runs/atari/pong
   tenuki atari train --resume runs/atari/pong                      # continue a stopped run
   tenuki atari train --config configs/atari/pong.yaml --backend apex --actors 2
-  tenuki atari train --config configs/atari/pong.yaml --backend rllib --max-steps 2000
+  tenuki atari train --config configs/atari/pong-rllib.yaml --iterations 5
 """
 
 EVALUATE_EXAMPLE = """examples:
@@ -49,14 +49,22 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
             summary = train_dqn(config, run_dir, max_steps=args.max_steps, max_hours=args.max_hours,
                                 progress=progress, log=log)
         elif config.backend == "apex":
-            from selfplay.atari_apex import run_apex
+            from selfplay.atari_apex import ApexRunError, run_apex
 
-            summary = run_apex(config, run_dir, actors=args.actors, max_steps=args.max_steps, address=args.address,
-                               progress=progress, log=log)
+            try:
+                summary = run_apex(config, run_dir, actors=args.actors, max_steps=args.max_steps, address=args.address,
+                                   progress=progress, log=log, resume=True if args.resume else None)
+            except ApexRunError as error:
+                print(f"tenuki atari train: {error}", file=sys.stderr)
+                return 2
         else:
-            from selfplay.atari_rllib import run_rllib
+            from selfplay.atari_rllib import RLlibRunError, run_rllib
 
-            summary = run_rllib(config, run_dir, max_steps=args.max_steps, address=args.address, log=log)
+            try:
+                summary = run_rllib(config, run_dir, iterations=args.iterations, address=args.address, log=log)
+            except RLlibRunError as error:
+                print(f"tenuki atari train: {error}", file=sys.stderr)
+                return 2
     except (DQNConfigError, DQNCheckpointError, ReplayError, RunDirError, AtariConfigError, FileNotFoundError) as error:
         print(f"tenuki atari train: {error}", file=sys.stderr)
         return 2
@@ -119,7 +127,9 @@ def add_atari_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its stored config")
     train.add_argument("--run-dir", help="where the run lives (default runs/atari/<config name>)")
     train.add_argument("--backend", choices=("native", "apex", "rllib"), help="override the config's backend")
-    train.add_argument("--max-steps", type=int, help="stop after this many more agent steps (checkpointed)")
+    train.add_argument("--max-steps", type=int,
+                       help="stop when the run reaches this many agent steps, resumes included (checkpointed)")
+    train.add_argument("--iterations", type=int, help="rllib: training iterations (default: up to train.total_steps)")
     train.add_argument("--max-hours", type=float, help="stop after this many hours (checkpointed)")
     train.add_argument("--actors", type=int, help="apex: Ray actor processes stepping environments")
     train.add_argument("--address", help="apex/rllib: a Ray cluster's address (default: embedded local Ray)")

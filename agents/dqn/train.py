@@ -143,7 +143,7 @@ class DQNTrainer:
     # ----------------------------------------------------------------------------------- training
 
     def run(self, *, max_steps: int | None = None, max_hours: float | None = None, progress: bool = True) -> dict[str, Any]:
-        """Train until ``train.total_steps`` (or ``max_steps`` more steps, or ``max_hours`` of this call,
+        """Train until ``train.total_steps`` (or until the run reaches ``max_steps``, or ``max_hours`` of this call,
         or SIGINT / SIGTERM: the run is checkpointed and can be resumed); returns a summary."""
         from torch.utils.tensorboard import SummaryWriter
 
@@ -160,7 +160,7 @@ class DQNTrainer:
             stop["signal"] = signum
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        end_step = tc.total_steps if max_steps is None else min(tc.total_steps, self.step + max_steps)
+        end_step = tc.total_steps if max_steps is None else min(tc.total_steps, max_steps)
         deadline = math.inf if not max_hours else time.perf_counter() + max_hours * 3600
         n = self.env.num_envs
         obs = self.env.reset(seed=tc.seed + 7919 * self.resumes)
