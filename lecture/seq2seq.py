@@ -14,6 +14,7 @@ n-gram precisions, exact-match rates, sample translations and an attention map.
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "valid_fraction": 0.05, "test_fraction": 0.1,
     "embed_dim": 128, "hidden": 256, "dropout": 0.2,
     "epochs": 20, "batch_size": 64, "lr": 0.002, "clip": 1.0, "threads": 1,
-    "samples": 10, "threshold": 5.0,
+    "samples": 10, "length_buckets": [5, 10, 15], "threshold": 5.0,
 }
 
 
@@ -129,7 +130,23 @@ def _translate(model, data: _Batches, tgt_vocab: Vocab, max_len: int) -> tuple[l
     return outputs, maps
 
 
-def _plot(out_dir: Path, curves: dict[str, dict], attention_map: np.ndarray, src: list[str], hyp: list[str]) -> None:
+def _bleu_by_length(sources: list[list[str]], hypotheses: list[list[str]], references: list[list[str]],
+                    edges: list[int]) -> dict[str, dict[str, float]]:
+    """Corpus BLEU (0-100) of the held-out pairs grouped by source length: buckets 1..edges[0],
+    edges[0]+1..edges[1], ..., > edges[-1] (as Bahdanau et al. 2015, Fig. 2, plot BLEU against length)."""
+    bounds = [0, *edges, 10 ** 9]
+    out = {}
+    for low, high in itertools.pairwise(bounds):
+        rows = [i for i, src in enumerate(sources) if low < len(src) <= high]
+        if rows:
+            name = f"{low + 1}-{high}" if high < 10 ** 9 else f">{low}"
+            bleu = corpus_bleu([hypotheses[i] for i in rows], [references[i] for i in rows])["bleu"]
+            out[name] = {"bleu": round(100 * bleu, 2), "pairs": len(rows)}
+    return out
+
+
+def _plot(out_dir: Path, curves: dict[str, dict], attention_map: np.ndarray, src: list[str], hyp: list[str],
+          by_length: dict[str, dict[str, dict[str, float]]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,6 +172,17 @@ def _plot(out_dir: Path, curves: dict[str, dict], attention_map: np.ndarray, src
     ax.set_title("attention weights a_t(i)")
     fig.tight_layout()
     fig.savefig(out_dir / "seq2seq_attention.png", dpi=100)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, buckets in by_length.items():
+        ax.plot(list(buckets), [b["bleu"] for b in buckets.values()], "o-", label=label)
+    ax.set_xlabel("source length (tokens)")
+    ax.set_ylabel("held-out BLEU-4")
+    ax.set_title("BLEU against source length")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "seq2seq_bleu_by_length.png", dpi=100)
     plt.close(fig)
 
 
@@ -215,7 +243,10 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
                 "attention": " ".join(translations["attention"][i])} for i in pick]
     # The attention map of the longest sample source, for the plot.
     show = max(pick, key=lambda i: len(test_pairs[i][0]))
-    _plot(out_dir, curves, maps["attention"][show], test_pairs[show][0], translations["attention"][show])
+    sources = [s for s, _ in test_pairs]
+    by_length = {label: _bleu_by_length(sources, translations[label], references, cfg["length_buckets"])
+                 for label in translations}
+    _plot(out_dir, curves, maps["attention"][show], test_pairs[show][0], translations["attention"][show], by_length)
 
     table = ["## Sample held-out translations", "", "| German | reference | no attention | attention |",
              "|---|---|---|---|"]
@@ -227,6 +258,7 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
         "bleu_no_attention": scores["no_attention"]["bleu"],
         "attention_gain_bleu": round(value - scores["no_attention"]["bleu"], 2),
         "scores": scores,
+        "bleu_by_source_length": by_length,
         "training": curves,
         "corpus": {"source": source,
                    "pairs": len(pairs), "train": len(train_pairs), "validation": len(valid_pairs),

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "max_train_images": None, "max_test_images": None,
     "channels": [8, 16, 32, 32], "batch_norm": True, "fusion": "product", "embed_dim": 32, "hidden": 64, "dim": 64,
     "epochs": 20, "baseline_epochs": 6, "image_batch": 16, "lr": 0.002, "threads": 1,
-    "threshold": 0.9,
+    "threshold": 0.97,
 }
 
 
@@ -161,17 +161,24 @@ def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
         parameters[label] = sum(p.numel() for p in model.parameters())
     accuracy = {label: round(float(np.mean(p == test.answers)), 4) for label, p in predictions.items()}
     _plot(out_dir, curves, majority, test, predictions["image+question"], answers, seed)
+    kinds = {label: _per_type(p, test, answers) for label, p in predictions.items()}
+    table = ["## Test accuracy by question kind", "", "| model | all | yes/no | shape | colour |", "|---|---|---|---|---|"]
+    table += [f"| {label} | {accuracy[label]:.4f} | " + " | ".join(f"{kinds[label][k]['accuracy']:.4f}"
+                                                        for k in ("yes/no", "shape", "color")) + " |"
+              for label in predictions]
+    table.append(f"| majority answer ({answers[majority_answer]}) | {majority:.4f} | | | |")
     return {
         "headline": headline("easy-vqa test accuracy", accuracy["image+question"], cfg["threshold"]),
         "test_accuracy": accuracy["image+question"],
         "question_only_accuracy": accuracy["question only"],
         "majority_answer_accuracy": round(majority, 4),
         "majority_answer": answers[majority_answer],
-        "per_question_kind": {label: _per_type(p, test, answers) for label, p in predictions.items()},
+        "per_question_kind": kinds,
         "parameters": parameters,
         "training": curves,
         "data": {"train_images": len(train.images), "train_questions": len(train.answers),
                  "test_images": len(test.images), "test_questions": len(test.answers), "answers": answers,
                  "vocabulary": len(vocab), "load_seconds": load_seconds},
         "cpu_seconds": round(time.process_time() - cpu_started, 1),
+        "markdown": "\n".join(table),
     }
