@@ -3,9 +3,11 @@
 ``make(name, size, **strength)`` -> an object with ``genmove(board, visits=None, seconds=None)``
 returning ``search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light rollouts),
 ``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``: a checkpoint written by
-``agents.go.checkpoint``; ``policy`` and ``az-mcts`` default to the network tenuki ships for the
-board size, see ``SHIPPED_WEIGHTS``), and ``auto``: ``az-mcts`` with the shipped network where
-there is one for the board size, else ``mcts``.
+``agents.go.checkpoint``; without one they default to the networks tenuki ships for the board
+size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SHIPPED_POLICY`` and
+``SHIPPED_VALUE`` (AlphaGo's SL policy and value nets, for ``policy`` and ``alphago``)), and
+``auto``: ``az-mcts`` with the shipped AlphaZero net where there is one for the board size, else
+``policy`` with the shipped AlphaGo policy net where there is one, else ``mcts``.
 """
 
 from __future__ import annotations
@@ -22,27 +24,58 @@ PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alpha
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
 # Networks shipped with tenuki, by board size: the default weights of ``policy`` and ``az-mcts``.
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
-SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}
+SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``tenuki selfplay``)
+SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19.safetensors"}  # AlphaGo SL policy (``tenuki train sl-policy``)
+SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net (``tenuki train value``)
 
 
-def shipped_weights(size: int) -> Path | None:
-    """The network shipped for ``size`` (trained by ``tenuki selfplay``), or None."""
-    path = SHIPPED_WEIGHTS.get(size)
+def _existing(table: dict[int, Path], size: int) -> Path | None:
+    path = table.get(size)
     return path if path is not None and path.exists() else None
 
 
+def shipped_weights(size: int) -> Path | None:
+    """The AlphaZero network shipped for ``size`` (trained by ``tenuki selfplay``), or None."""
+    return _existing(SHIPPED_WEIGHTS, size)
+
+
+def shipped_policy(size: int) -> Path | None:
+    """The AlphaGo SL policy network shipped for ``size``, or None."""
+    return _existing(SHIPPED_POLICY, size)
+
+
+def shipped_value(size: int) -> Path | None:
+    """The AlphaGo value network shipped for ``size``, or None."""
+    return _existing(SHIPPED_VALUE, size)
+
+
+def _shipped_sizes(name: str) -> str:
+    tables = {"az-mcts": (SHIPPED_WEIGHTS,), "alphago": (SHIPPED_POLICY,)}.get(name, (SHIPPED_WEIGHTS, SHIPPED_POLICY))
+    sizes = sorted({size for table in tables for size in table})
+    return ", ".join(f"{n}x{n}" for n in sizes) or "no board size"
+
+
 def resolve(name: str, size: int, weights: str | None = None) -> tuple[str, str | None]:
-    """``auto`` -> ``az-mcts`` with the shipped network where one exists for ``size`` (or with
-    ``weights``), else ``mcts``; ``policy`` / ``az-mcts`` without weights get the shipped network."""
+    """``auto`` -> ``az-mcts`` with the shipped AlphaZero net where one exists for ``size`` (or with
+    ``weights``), else ``policy`` with the shipped AlphaGo policy net, else ``mcts``. Without
+    ``weights``, ``az-mcts`` gets the shipped AlphaZero net, ``alphago`` the shipped AlphaGo policy
+    net and ``policy`` either (AlphaZero first)."""
     if name == "auto":
         if weights is not None:
             return "az-mcts", weights
-        shipped = shipped_weights(size)
-        return ("az-mcts", str(shipped)) if shipped is not None else ("mcts", None)
-    if name in ("policy", "az-mcts") and weights is None:
-        shipped = shipped_weights(size)
-        return name, str(shipped) if shipped is not None else None
-    return name, weights
+        if (shipped := shipped_weights(size)) is not None:
+            return "az-mcts", str(shipped)
+        if (shipped := shipped_policy(size)) is not None:
+            return "policy", str(shipped)
+        return "mcts", None
+    if weights is not None:
+        return name, weights
+    candidates = {"az-mcts": (shipped_weights,), "policy": (shipped_weights, shipped_policy),
+                  "alphago": (shipped_policy,)}.get(name, ())
+    for find in candidates:
+        if (shipped := find(size)) is not None:
+            return name, str(shipped)
+    return name, None
 
 
 class RandomPlayer:
@@ -83,7 +116,11 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     (without one, leaves are valued by rollouts alone)."""
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
+    explicit_weights = weights is not None
     name, weights = resolve(name, size, weights)
+    if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
+        shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
+        value_weights = str(shipped) if shipped is not None else None
     if name == "random":
         return RandomPlayer(**options)
     if name == "flat-mc":
@@ -92,7 +129,7 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     if name in NETWORK_PLAYERS:
         if weights is None:
             raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
-                                    f"one for {', '.join(f'{n}x{n}' for n in SHIPPED_WEIGHTS)} only")
+                                    f"one for {_shipped_sizes(name)} only")
         from agents.go.checkpoint import load_checkpoint
         from agents.go.evaluator import TorchEvaluator
 

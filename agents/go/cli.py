@@ -49,7 +49,8 @@ def cmd_eval_policy(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_checkpoint
 
     try:
-        result = evaluate_checkpoint(args.checkpoint, args.games, max_positions=args.max_positions)
+        result = evaluate_checkpoint(args.checkpoint, args.games, max_positions=args.max_positions,
+                                     held_out=args.held_out)
     except (CheckpointError, SGFError, FileNotFoundError) as error:
         print(f"tenuki eval policy: {error}", file=sys.stderr)
         return 2
@@ -104,5 +105,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--games", required=True,
                         help="an SGF file, a folder of SGFs, a .tar.gz of SGFs (KGS) or the Tom archive")
     policy.add_argument("--max-positions", type=int, default=0, help="stop after this many positions (0: all)")
+    policy.add_argument("--held-out", metavar="DATASET",
+                        help="score only the games this dataset (tenuki data build --out DATASET) put in its "
+                             "validation split: the games a network trained on it never saw")
     policy.add_argument("--json", action="store_true", help="print ONE JSON object")
     policy.set_defaults(func=cmd_eval_policy)

@@ -12,7 +12,9 @@ the position before each move:
 
 Each architecture reads its own planes: the 48 / 49 AlphaGo features or the 17 AlphaZero planes.
 Games on another board size than the network's, and games with an illegal move (from that move
-on), are skipped and counted.
+on), are skipped and counted. ``held_out`` (a dataset folder written by ``tenuki data build``)
+keeps only the games that dataset put in its validation split (same content digest, seed and
+fraction), so a network trained on that dataset is scored on games it never saw.
 """
 
 from __future__ import annotations
@@ -50,9 +52,36 @@ def _planes_for(architecture: str, in_planes: int):
     return lambda board: board_planes(board).astype(np.uint8)
 
 
+def held_out_filter(dataset: str | Path):
+    """A predicate on game records: True for the games the dataset at ``dataset`` put in its
+    validation split (``split_of`` with the dataset's seed and fraction; skipped games are False)."""
+    import json
+
+    from .dataset_build import DatasetError, _content_digest, _Skip, encode_game, parse_rank, split_of
+
+    meta_path = Path(dataset) / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        seed, fraction = int(meta["seed"]), float(meta["val_fraction"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise FileNotFoundError(f"--held-out {dataset}: no readable dataset meta.json ({error})") from error
+    floor = None if meta.get("min_rank") is None else parse_rank(meta["min_rank"])
+
+    def is_held_out(record) -> bool:
+        try:
+            game = encode_game(record, floor)
+        except (_Skip, DatasetError):
+            return False
+        return split_of(_content_digest(game), fraction, seed) == "val"
+
+    return is_held_out
+
+
 def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions: int = 0,
-                        batch_size: int = 256) -> dict[str, Any]:
-    """Score a checkpoint on the positions of ``games``; returns the JSON-ready figures."""
+                        batch_size: int = 256, held_out: str | Path | None = None) -> dict[str, Any]:
+    """Score a checkpoint on the positions of ``games`` (only the validation games of the dataset
+    ``held_out`` when given); returns the JSON-ready figures."""
+    keep = held_out_filter(held_out) if held_out is not None else None
     model, meta = load_checkpoint(checkpoint)
     size = int(meta.kwargs.get("board_size", 19))
     planes_of = _planes_for(meta.architecture, int(meta.kwargs.get("in_planes", 48)))
@@ -60,6 +89,8 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
     has_value = meta.architecture != "alphago_policy"
     stats = LoadStats()
     counts = {"games": 0, "skipped_size": 0, "skipped_illegal": 0, "skipped_out_of_turn": 0}
+    if keep is not None:
+        counts["skipped_not_held_out"] = 0
     totals = {"positions": 0, "top1": 0.0, "top5": 0.0, "value_se": 0.0, "value_positions": 0}
     pending: list[tuple[np.ndarray, int, float]] = []
 
@@ -89,6 +120,9 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
         if record.size != size:
             counts["skipped_size"] += 1
             continue
+        if keep is not None and not keep(record):
+            counts["skipped_not_held_out"] += 1
+            continue
         counts["games"] += 1
         winner = result_winner(record.result)
         try:
@@ -111,6 +145,7 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
     n = max(totals["positions"], 1)
     out: dict[str, Any] = {
         "checkpoint": str(checkpoint), "architecture": meta.architecture, "games_path": str(games),
+        "held_out": None if held_out is None else str(held_out),
         "positions": totals["positions"], **counts, "unreadable_games": stats.skipped,
     }
     if has_policy:

@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from agents.go.alphago_nets import AlphaGoValueNet
+from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
 from agents.go.checkpoint import load_checkpoint, save_checkpoint
 from agents.go.dataset import build_dataset
 from agents.go.evaluate import evaluate_checkpoint, result_winner
@@ -150,3 +150,24 @@ def test_evaluate_policy_counts_top1_and_top5():
     planes[:, 36] = 1  # every point legal with one liberty after the move
     result = evaluate_policy(Fixed(), planes, np.array([0, 3, 100]))
     assert result["top1"] == pytest.approx(1 / 3) and result["top5"] == pytest.approx(2 / 3)
+
+
+def test_held_out_keeps_exactly_the_datasets_validation_games(tiny_data: Path, data_dir: Path, tmp_path: Path,
+                                                              capsys):
+    import itertools
+
+    from agents.go.evaluate import held_out_filter
+    from envs.go.sgf_archives import iter_games
+
+    meta = json.loads((tiny_data / "meta.json").read_text())
+    keep = held_out_filter(tiny_data)
+    first_40 = list(itertools.islice(iter_games(data_dir / "go" / "tom9d.tar.gz", errors="skip"), 40))
+    assert sum(keep(record) for record in first_40) == meta["games"]["val"] > 0
+    checkpoint = save_checkpoint(tmp_path / "p", AlphaGoPolicyNet(19, filters=8, layers=2), step=0, config={})
+    assert main(["eval", "policy", "--checkpoint", str(checkpoint), "--games", str(data_dir / "go" / "tom9d.tar.gz"),
+                 "--held-out", str(tiny_data), "--max-positions", "100", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["positions"] == 100 and result["held_out"] == str(tiny_data)
+    assert main(["eval", "policy", "--checkpoint", str(checkpoint), "--games", str(data_dir / "go" / "tom9d.tar.gz"),
+                 "--held-out", str(tmp_path)]) == 2
+    assert "no readable dataset meta.json" in capsys.readouterr().err

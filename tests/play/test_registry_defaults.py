@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
 from agents.go.checkpoint import save_checkpoint
 from agents.go.resnet import AlphaZeroNet
 from envs.go.board import Board
@@ -15,7 +16,19 @@ from search.mcts import SearchConfigError
 def shipped(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "az5", AlphaZeroNet(5, blocks=1, channels=8), step=0, config={})
     monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {5: path})
+    monkeypatch.setattr(registry, "SHIPPED_POLICY", {})
+    monkeypatch.setattr(registry, "SHIPPED_VALUE", {})
     return path
+
+
+@pytest.fixture
+def shipped_alphago(tmp_path, monkeypatch):
+    policy = save_checkpoint(tmp_path / "sl7", AlphaGoPolicyNet(7, filters=8, layers=2), step=0, config={})
+    value = save_checkpoint(tmp_path / "v7", AlphaGoValueNet(7, filters=8, layers=2), step=0, config={})
+    monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {})
+    monkeypatch.setattr(registry, "SHIPPED_POLICY", {7: policy})
+    monkeypatch.setattr(registry, "SHIPPED_VALUE", {7: value})
+    return policy, value
 
 
 def test_auto_is_az_mcts_with_the_shipped_network_where_there_is_one(shipped):
@@ -39,10 +52,33 @@ def test_network_player_without_weights_on_another_size_is_a_clear_error(shipped
         registry.make("az-mcts", 7)
 
 
-def test_shipped_network_file_matches_its_board_size():
+def test_shipped_alphago_policy_is_the_default_policy_and_alphago_player(shipped_alphago):
+    policy, value = shipped_alphago
+    assert registry.resolve("auto", 7) == ("policy", str(policy))
+    assert registry.resolve("policy", 7) == ("policy", str(policy))
+    assert registry.resolve("alphago", 7) == ("alphago", str(policy))
+    assert registry.resolve("az-mcts", 7) == ("az-mcts", None)  # an AlphaGo policy net has no value head
+    assert registry.make("auto", 7).genmove(Board(7)).action >= 0
+    player = registry.make("alphago", 7, visits=8)  # the shipped value net comes with the shipped policy
+    assert player.name == "alphago" and isinstance(player.searcher.evaluator.model, AlphaGoPolicyValue)
+    assert player.genmove(Board(7)).action >= 0
+    with pytest.raises(SearchConfigError, match="az-mcts.*needs --weights.*ships one for no board size only"):
+        registry.make("az-mcts", 7)
+
+
+@pytest.mark.parametrize("table,architecture", [("SHIPPED_WEIGHTS", "alphazero_resnet"),
+                                                ("SHIPPED_POLICY", "alphago_policy"),
+                                                ("SHIPPED_VALUE", "alphago_value")])
+def test_shipped_network_files_match_their_board_size_and_kind(table, architecture):
     from agents.go.checkpoint import read_checkpoint_meta
 
-    for size, path in registry.SHIPPED_WEIGHTS.items():
+    for size, path in getattr(registry, table).items():
         if path.exists():
             meta = read_checkpoint_meta(path)
             assert meta.kwargs["board_size"] == size
+            assert meta.architecture == architecture
+
+
+def test_the_19x19_sl_policy_is_shipped():
+    assert registry.shipped_policy(19) is not None
+    assert registry.resolve("auto", 19)[0] == "policy"
