@@ -8,9 +8,11 @@
 - ``stream_positions_per_s``: the training loader end to end (shards -> replay -> 48 planes ->
   shuffle buffer -> random symmetry -> batches).
 - ``train_samples_per_s_small`` / ``train_samples_per_s_192``: supervised policy training steps on
-  the CPU (forward, legal-move mask, cross-entropy, backward, SGD) for the small network of
-  configs/sl/policy19.yaml (6 layers x 64 filters) and AlphaGo's match network (13 x 192),
-  batch 64, all cores.
+  the CPU (``SLTrainer.train_step``: forward, legal-move mask, cross-entropy, backward, SGD) for the
+  small network of configs/sl/policy19.yaml (6 layers x 64 filters) and AlphaGo's match network
+  (13 x 192), float32, batch 64, all cores; ``train_samples_per_s_small_as_configured``: the small
+  network with the settings of configs/sl/policy19.yaml (its batch, bfloat16 autocast where the
+  CPU has it, channels-last), i.e. what ``tenuki train sl-policy`` runs.
 """
 
 from __future__ import annotations
@@ -75,33 +77,46 @@ def bench_stream(data: Path, seconds: float) -> float:
         return done / (time.perf_counter() - start)
 
 
-def bench_training(filters: int, layers: int, seconds: float, batch: int = 64) -> float:
-    import torch
-    import torch.nn.functional as F
+def bench_training(filters: int, layers: int, seconds: float, batch: int = 64, precision: str = "float32",
+                   channels_last: bool = False) -> float:
+    """Samples/s of ``SLTrainer.train_step`` on random planes (no data loading)."""
+    from agents.go.sl_train import SLTrainer, sl_config_from_dict
 
-    from agents.go.alphago_nets import AlphaGoPolicyNet
-    from agents.go.sl_train import masked_logits
+    config = sl_config_from_dict({
+        "network": {"filters": filters, "layers": layers},
+        "optim": {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "batch_size": batch},
+        "train": {"precision": precision, "channels_last": channels_last},
+    })
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = SLTrainer(config, run_dir=folder)
+        rng = np.random.default_rng(0)
+        planes = rng.integers(0, 2, (batch, 48, 19, 19), dtype=np.uint8)
+        actions = rng.integers(0, 361, batch)
+        trainer.train_step(planes, actions)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds or done == 0:
+            trainer.train_step(planes, actions)
+            done += batch
+        return done / (time.perf_counter() - start)
 
-    torch.manual_seed(0)
-    model = AlphaGoPolicyNet(19, filters=filters, layers=layers)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(0)
-    planes = torch.from_numpy(rng.integers(0, 2, (batch, 48, 19, 19), dtype=np.uint8))
-    actions = torch.from_numpy(rng.integers(0, 361, batch))
 
-    def step() -> None:
-        x = planes.float()
-        loss = F.cross_entropy(masked_logits(model(x), x, actions), actions)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+def _configured_small(seconds: float) -> tuple[float, dict]:
+    from agents.go.sl_train import load_sl_config
 
-    step()
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or done == 0:
-        step()
-        done += batch
-    return done / (time.perf_counter() - start)
+    config = load_sl_config(Path(__file__).resolve().parents[1] / "configs" / "sl" / "policy19.yaml")
+    precision = config.train.precision
+    if precision == "bfloat16" and not _has_bf16():
+        precision = "float32"
+    settings = {"batch": config.optim.batch_size, "precision": precision, "channels_last": config.train.channels_last}
+    rate = bench_training(config.network.filters, config.network.layers, seconds, **settings)
+    return rate, settings
+
+
+def _has_bf16() -> bool:
+    try:
+        return "avx512_bf16" in Path("/proc/cpuinfo").read_text() or "amx_bf16" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,12 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     boards = _positions(data, games=8)
     features, az17 = bench_features(boards, args.seconds)
+    configured, configured_settings = _configured_small(args.seconds)
     result = {
         "features_positions_per_s": round(features, 1),
         "az17_positions_per_s": round(az17, 1),
         "stream_positions_per_s": round(bench_stream(data, args.seconds), 1),
         "train_samples_per_s_small": round(bench_training(64, 6, args.seconds), 1),
         "train_samples_per_s_192": round(bench_training(192, 13, args.seconds), 1),
+        "train_samples_per_s_small_as_configured": round(configured, 1),
+        "as_configured": configured_settings,
         "positions_measured": len(boards),
         "torch_threads": args.threads,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
