@@ -67,3 +67,20 @@ def test_mcts_benchmark_prints_one_json_object():
     for key in ("tree_sims_per_s", "rollout_sims_per_s", "open_spiel_rollout_sims_per_s", "nn_sims_per_s"):
         assert result[key] is not None and result[key] > 0, key
     assert 0 < result["nn_time_share"] <= 1
+
+
+@pytest.mark.data
+def test_alphago_benchmark_prints_one_json_object(data_dir: Path, capsys):
+    from bench import alphago
+
+    assert alphago.main(["--data", str(data_dir), "--seconds", "0.1", "--threads", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("features_positions_per_s", "stream_positions_per_s", "train_samples_per_s_small",
+                "train_samples_per_s_192", "train_samples_per_s_small_as_configured"):
+        assert result[key] > 0, key
+
+
+def test_alphago_benchmark_training_rate_is_positive_as_configured():
+    from bench import alphago
+
+    assert alphago.bench_training(8, 2, 0.05, batch=4, precision="bfloat16", channels_last=True) > 0
