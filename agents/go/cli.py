@@ -62,6 +62,30 @@ def cmd_eval_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_value(args: argparse.Namespace) -> int:
+    """Train and test mean squared error of an AlphaGo value network: the train MSE on the positions
+    of its run's replay snapshot, the test MSE on fresh positions generated like the training data
+    (seeds no training game uses; cached in the run directory), with the always-0 and mean-outcome
+    baselines. Prints ONE JSON object with --json."""
+    from selfplay.cluster import ClusterError
+
+    from .checkpoint import CheckpointError
+    from .value_eval import ValueEvalError, evaluate_value_run
+
+    try:
+        result = evaluate_value_run(args.checkpoint, args.run_dir, test_games=args.test_games, address=args.address,
+                                    num_cpus=args.num_cpus, progress=not args.json)
+    except (CheckpointError, ValueEvalError, ClusterError, FileNotFoundError) as error:
+        print(f"tenuki eval value: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>30}: {value}")
+    return 0
+
+
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train the AlphaGo pipeline's networks (sl-policy, rollout, ...)",
                             description="Training jobs of the AlphaGo pipeline (Silver et al. 2016).")
@@ -110,3 +134,13 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
                              "validation split: the games a network trained on it never saw")
     policy.add_argument("--json", action="store_true", help="print ONE JSON object")
     policy.set_defaults(func=cmd_eval_policy)
+    value = kinds.add_parser("value", help="train / test MSE of a value network of a `tenuki train value` run",
+                             description=cmd_eval_value.__doc__)
+    value.add_argument("--checkpoint", required=True, help="the value network (.safetensors with its .json)")
+    value.add_argument("--run-dir", required=True, help="the `tenuki train value` run it comes from")
+    value.add_argument("--test-games", type=int, default=400,
+                       help="fresh games for the test set, one position each (default 400)")
+    value.add_argument("--address", default=None, help="a Ray cluster's address (default: embedded local Ray)")
+    value.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    value.add_argument("--json", action="store_true", help="print ONE JSON object")
+    value.set_defaults(func=cmd_eval_value)

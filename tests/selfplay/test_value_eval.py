@@ -1,0 +1,97 @@
+"""``tenuki eval value``: train MSE on the run's replay snapshot, test MSE on fresh games generated
+like the training data (seeds no training game uses), both equal to a direct computation; the test
+set is cached; bad run directories are clear errors. 9x9, tiny networks, games capped at 30 moves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
+from agents.go.checkpoint import save_checkpoint
+from agents.go.value_eval import (
+    TEST_SEED_BASE,
+    ValueEvalError,
+    _play_value_games,
+    evaluate_value_run,
+    train_positions,
+)
+from selfplay.config import config_from_dict
+from selfplay.coordinator import SNAPSHOT_FILE, prepare_run_dir
+from selfplay.games import sample_fields
+from selfplay.replay import ReplayStore
+from tenuki.cli import main
+
+N = 9
+
+
+@pytest.fixture
+def value_run(tmp_path):
+    torch.manual_seed(0)
+    sl = save_checkpoint(tmp_path / "sl", AlphaGoPolicyNet(N, filters=8, layers=2), step=0, config={})
+    config = config_from_dict({
+        "run": {"seed": 3},
+        "game": {"size": N, "max_moves": 30},
+        "network": {"architecture": "alphago_value", "filters": 8, "layers": 2},
+        "workers": {"game_generator": "value_data", "sl_policy": str(sl)},
+        "learner": {"loss": "value_mse", "batch_size": 8},
+        "replay": {"window_min": 100, "window_max": 1000, "min_positions": 4},
+        "evaluator": {"every_versions": 0, "gnugo_every_versions": 0},
+    })
+    run_dir = tmp_path / "run"
+    config = prepare_run_dir(config, run_dir, resume=False)
+    train_seeds = [config.run.seed * 1_000_003 + g for g in range(12)]  # as the coordinator seeds game g
+    planes, values = _play_value_games(config, train_seeds)
+    store = ReplayStore(sample_fields(config), 1000, 100, 0.0, 0.0, False, N, 0)
+    for g in range(len(values)):
+        store.add(g, {"planes": planes[g:g + 1], "value": values[g:g + 1]})
+    store.snapshot(run_dir / SNAPSHOT_FILE)
+    torch.manual_seed(1)
+    value_net = AlphaGoValueNet(N, filters=8, layers=2)
+    checkpoint = save_checkpoint(tmp_path / "value", value_net, step=7, config={})
+    return config, run_dir, checkpoint, value_net, planes, values
+
+
+def _mse(net, planes, values) -> float:
+    with torch.no_grad():
+        predicted = net(torch.from_numpy(planes.astype(np.float32))).double().numpy()
+    return float(np.mean((predicted - values) ** 2))
+
+
+def test_train_positions_are_the_snapshot_in_order(value_run):
+    config, run_dir, _, _, planes, values = value_run
+    got_planes, got_values = train_positions(run_dir, config)
+    np.testing.assert_array_equal(got_planes, planes)
+    np.testing.assert_array_equal(got_values, values)
+    assert set(np.unique(values)) <= {-1.0, 0.0, 1.0}
+
+
+def test_train_and_test_mse_equal_a_direct_computation_and_the_test_set_is_cached(value_run, ray_cluster):
+    config, run_dir, checkpoint, net, planes, values = value_run
+    result = evaluate_value_run(checkpoint, run_dir, test_games=5)
+    assert result["train_positions"] == 12 and result["test_positions"] == 5 and result["step"] == 7
+    assert result["train_mse"] == pytest.approx(_mse(net, planes, values), abs=1e-4)
+    test_seeds = [TEST_SEED_BASE + config.run.seed * 1_000_003 + i for i in range(5)]
+    test_planes, test_values = _play_value_games(config, test_seeds)
+    assert result["test_mse"] == pytest.approx(_mse(net, test_planes, test_values), abs=1e-4)
+    assert result["baseline_zero_test_mse"] == pytest.approx(float(np.mean(test_values.astype(float) ** 2)), abs=1e-5)
+    assert result["test_set"].startswith("generated")
+    again = evaluate_value_run(checkpoint, run_dir, test_games=5)  # read back from the cache, no games
+    assert again["test_set"] == "cached" and again["test_mse"] == result["test_mse"]
+    assert (run_dir / "value-test-5.npz").exists()
+
+
+def test_cli_prints_one_json_object_and_names_bad_input(value_run, ray_cluster, tmp_path, capsys):
+    _, run_dir, checkpoint, *_ = value_run
+    assert main(["eval", "value", "--checkpoint", str(checkpoint), "--run-dir", str(run_dir), "--test-games", "2",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_positions"] == 2 and result["train_positions"] == 12
+    assert main(["eval", "value", "--checkpoint", str(checkpoint), "--run-dir", str(tmp_path / "nowhere")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    (run_dir / SNAPSHOT_FILE).unlink()
+    with pytest.raises(ValueEvalError, match="replay snapshot"):
+        evaluate_value_run(checkpoint, run_dir, test_games=2)
