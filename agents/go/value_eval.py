@@ -147,9 +147,9 @@ def evaluate_value_run(checkpoint: str | Path, run_dir: str | Path, test_games: 
     mean = float(np.mean(train_values))
     return {
         "checkpoint": str(checkpoint), "step": meta.step, "run_dir": str(run_dir),
-        "train_positions": int(len(train_values)),
+        "train_positions": len(train_values),
         "train_mse": round(value_mse(model, train_planes, train_values), 5),
-        "test_positions": int(len(test_values)),
+        "test_positions": len(test_values),
         "test_mse": round(value_mse(model, test_planes, test_values), 5),
         "baseline_zero_test_mse": round(float(np.mean(test_values.astype(np.float64) ** 2)), 5),
         "baseline_train_mean_test_mse": round(float(np.mean((test_values - mean) ** 2)), 5),

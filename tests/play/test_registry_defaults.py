@@ -53,7 +53,7 @@ def test_network_player_without_weights_on_another_size_is_a_clear_error(shipped
 
 
 def test_shipped_alphago_policy_is_the_default_policy_and_alphago_player(shipped_alphago):
-    policy, value = shipped_alphago
+    policy, _ = shipped_alphago
     assert registry.resolve("auto", 7) == ("policy", str(policy))
     assert registry.resolve("policy", 7) == ("policy", str(policy))
     assert registry.resolve("alphago", 7) == ("alphago", str(policy))
