@@ -86,6 +86,32 @@ def cmd_eval_value(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_policy_match(args: argparse.Namespace) -> int:
+    """Two policy networks play each other, each sampling its moves from its softmax over the
+    sensible moves (no search), as the RL policy was measured against the SL policy in Silver et al.
+    (2016). The colour of --policy is drawn at random in each game. Prints ONE JSON object with
+    --json (win rate of --policy, its 95% interval, per colour)."""
+    from selfplay.cluster import ClusterError, connect
+    from selfplay.config import ClusterConfig
+
+    from .checkpoint import CheckpointError
+    from .policy_match import policy_match
+
+    try:
+        connect(ClusterConfig(), address=args.address, num_cpus=args.num_cpus)
+        result = policy_match(args.policy, args.opponent, games=args.games, size=args.size, komi=args.komi,
+                              seed=args.seed)
+    except (CheckpointError, ClusterError, ValueError, FileNotFoundError) as error:
+        print(f"tenuki eval policy-match: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train the AlphaGo pipeline's networks (sl-policy, rollout, ...)",
                             description="Training jobs of the AlphaGo pipeline (Silver et al. 2016).")
@@ -144,3 +170,15 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     value.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     value.add_argument("--json", action="store_true", help="print ONE JSON object")
     value.set_defaults(func=cmd_eval_value)
+    match = kinds.add_parser("policy-match", help="two policy networks play each other, sampling their moves",
+                             description=cmd_eval_policy_match.__doc__)
+    match.add_argument("--policy", required=True, help="the policy network scored (e.g. the RL policy)")
+    match.add_argument("--opponent", required=True, help="its opponent (e.g. the SL policy)")
+    match.add_argument("--games", type=int, default=200, help="games (default 200)")
+    match.add_argument("--size", type=int, default=19, help="board size (default 19)")
+    match.add_argument("--komi", type=float, default=7.5, help="komi (default 7.5)")
+    match.add_argument("--seed", type=int, default=0, help="seed of the games (default 0)")
+    match.add_argument("--address", default=None, help="a Ray cluster's address (default: embedded local Ray)")
+    match.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    match.add_argument("--json", action="store_true", help="print ONE JSON object")
+    match.set_defaults(func=cmd_eval_policy_match)
