@@ -151,6 +151,7 @@ class TerminalGame:
         self.human = BLACK if color == "black" else WHITE
         self.bot_name = f"tenuki {options.player}"
         self.bot = self._make_bot(options.size)
+        self.bot_name = f"tenuki {getattr(self.bot, 'name', options.player)}"  # auto -> what it resolved to
         self.sgf_path = Path(options.sgf_out) if options.sgf_out else default_sgf_path()
         self.result: str | None = None
         self.comment: str | None = None
@@ -177,7 +178,8 @@ class TerminalGame:
         if self.options.visits is not None:
             return f"{self.options.visits} visits a move"
         visits = getattr(self.bot, "visits", None)
-        return f"{visits} visits a move" if visits and self.options.player != "random" else "no search"
+        searches = getattr(self.bot, "name", self.options.player) not in ("random", "policy")
+        return f"{visits} visits a move" if visits and searches else "no search"
 
     # ------------------------------------------------------------------ main loop
 

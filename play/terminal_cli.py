@@ -29,12 +29,14 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                              "from 7x7 (default 0; 1 = no stones, komi 0.5)")
     parser.add_argument("--color", "--colour", default="black", choices=("black", "white", "random"),
                         help="your colour (default black)")
-    parser.add_argument("--player", default="mcts", choices=PLAYER_NAMES,
-                        help="the bot (default mcts: UCT with light rollouts)")
+    parser.add_argument("--player", default="auto", choices=PLAYER_NAMES,
+                        help="the bot (default auto: the network tenuki ships for the board size -- az-mcts on "
+                             "9x9, the AlphaGo SL policy on 19x19 -- else mcts, UCT with light rollouts)")
     parser.add_argument("--weights", default=None,
                         help="network checkpoint for the policy, az-mcts and alphago players")
     parser.add_argument("--value-weights", default=None,
-                        help="alphago only: an AlphaGo value network checkpoint (default: rollouts alone)")
+                        help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
+                             "with the shipped policy, else rollouts alone)")
     parser.add_argument("--visits", type=int, default=None,
                         help="search simulations per bot move (default: the player's own)")
     parser.add_argument("--seconds-per-move", type=float, default=None,

@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     gtp.add_argument("--seconds-per-move", type=float, default=None, help="seconds a move (else GTP time control)")
     gtp.add_argument("--weights", default=None, help="network checkpoint (.safetensors) for policy/az-mcts/alphago")
     gtp.add_argument("--value-weights", default=None,
-                     help="alphago only: an AlphaGo value network checkpoint (default: rollouts alone)")
+                     help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
+                          "with the shipped policy, else rollouts alone)")
     gtp.add_argument("--size", type=int, default=19, help="initial board size (default 19)")
     gtp.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
     gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")

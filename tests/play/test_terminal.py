@@ -327,3 +327,17 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
                           env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), timeout=60, input="")
     assert proc.returncode == 2
     assert "tenuki play:" in proc.stderr and "fixed handicap" in proc.stderr
+
+
+def test_19x19_out_of_the_box_plays_the_shipped_policy(tmp_path: Path) -> None:
+    """No --player, no --weights: on 19x19 the bot is the shipped AlphaGo SL policy."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50", TERM="dumb")
+    child = pexpect.spawn(sys.executable, ["-m", "play.terminal_cli", "--size", "19", "--no-color"], cwd=str(tmp_path),
+                          env=env, encoding="utf-8", timeout=120, dimensions=(50, 100))
+    child.expect(PROMPT)
+    assert "policy" in child.before
+    child.sendline("D4")
+    child.expect(r"plays ([A-HJ-T]\d+)")
+    child.expect(PROMPT)
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
