@@ -6,8 +6,9 @@ returning ``search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT
 ``agents.go.checkpoint``; without one they default to the networks tenuki ships for the board
 size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SHIPPED_POLICY`` and
 ``SHIPPED_VALUE`` (AlphaGo's SL policy and value nets, for ``policy`` and ``alphago``)), and
-``auto``: ``az-mcts`` with the shipped AlphaZero net where there is one for the board size, else
-``policy`` with the shipped AlphaGo policy net where there is one, else ``mcts``.
+``auto``: the strongest player tenuki has for the board size -- ``az-mcts`` with the shipped
+AlphaZero net where that net beats ``mcts`` (``AUTO_AZ_SIZES``), else ``policy`` with the shipped
+AlphaGo policy net where there is one (19x19), else ``mcts``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
 SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``tenuki selfplay``)
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19.safetensors"}  # AlphaGo SL policy (``tenuki train sl-policy``)
 SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net (``tenuki train value``)
+# Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only once that net beats the
+# pure-rollout ``mcts`` player at equal time (README, self-play section). The 9x9 net does not yet.
+AUTO_AZ_SIZES: frozenset[int] = frozenset()
 
 
 def _existing(table: dict[int, Path], size: int) -> Path | None:
@@ -56,14 +60,14 @@ def _shipped_sizes(name: str) -> str:
 
 
 def resolve(name: str, size: int, weights: str | None = None) -> tuple[str, str | None]:
-    """``auto`` -> ``az-mcts`` with the shipped AlphaZero net where one exists for ``size`` (or with
-    ``weights``), else ``policy`` with the shipped AlphaGo policy net, else ``mcts``. Without
+    """``auto`` -> ``az-mcts`` with ``weights``, or with the shipped AlphaZero net where it beats
+    ``mcts`` (``AUTO_AZ_SIZES``), else ``policy`` with the shipped AlphaGo policy net, else ``mcts``. Without
     ``weights``, ``az-mcts`` gets the shipped AlphaZero net, ``alphago`` the shipped AlphaGo policy
     net and ``policy`` either (AlphaZero first)."""
     if name == "auto":
         if weights is not None:
             return "az-mcts", weights
-        if (shipped := shipped_weights(size)) is not None:
+        if size in AUTO_AZ_SIZES and (shipped := shipped_weights(size)) is not None:
             return "az-mcts", str(shipped)
         if (shipped := shipped_policy(size)) is not None:
             return "policy", str(shipped)

@@ -30,8 +30,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--color", "--colour", default="black", choices=("black", "white", "random"),
                         help="your colour (default black)")
     parser.add_argument("--player", default="auto", choices=PLAYER_NAMES,
-                        help="the bot (default auto: the network tenuki ships for the board size -- az-mcts on "
-                             "9x9, the AlphaGo SL policy on 19x19 -- else mcts, UCT with light rollouts)")
+                        help="the bot (default auto: the strongest tenuki has for the board size -- the shipped "
+                             "AlphaGo SL policy on 19x19, mcts (UCT with light rollouts) elsewhere)")
     parser.add_argument("--weights", default=None,
                         help="network checkpoint for the policy, az-mcts and alphago players")
     parser.add_argument("--value-weights", default=None,

@@ -16,6 +16,7 @@ from search.mcts import SearchConfigError
 def shipped(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "az5", AlphaZeroNet(5, blocks=1, channels=8), step=0, config={})
     monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {5: path})
+    monkeypatch.setattr(registry, "AUTO_AZ_SIZES", frozenset({5}))
     monkeypatch.setattr(registry, "SHIPPED_POLICY", {})
     monkeypatch.setattr(registry, "SHIPPED_VALUE", {})
     return path
@@ -77,6 +78,12 @@ def test_shipped_network_files_match_their_board_size_and_kind(table, architectu
             meta = read_checkpoint_meta(path)
             assert meta.kwargs["board_size"] == size
             assert meta.architecture == architecture
+
+
+def test_auto_keeps_mcts_where_the_shipped_az_net_does_not_beat_it(shipped, monkeypatch):
+    monkeypatch.setattr(registry, "AUTO_AZ_SIZES", frozenset())
+    assert registry.resolve("auto", 5) == ("mcts", None)
+    assert registry.resolve("az-mcts", 5) == ("az-mcts", str(shipped))  # asked for by name: still the default net
 
 
 def test_the_19x19_sl_policy_is_shipped():
