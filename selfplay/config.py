@@ -121,6 +121,7 @@ class LearnerConfig:
     learning_rate: float = 0.02
     momentum: float = 0.9
     weight_decay: float = 1e-4  # L2 (AlphaZero: c = 1e-4)
+    max_grad_norm: float = 0.0  # clip the gradient's global norm (0: no clipping)
     value_weight: float = 1.0
     steps_per_version: int = 100  # optimizer steps between published weight versions
     max_train_ratio: float = 4.0  # samples trained / samples generated never exceeds this
@@ -202,6 +203,7 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "learner.learning_rate": (lambda v: v > 0.0, "a number > 0"),
     "learner.momentum": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
     "learner.weight_decay": (lambda v: v >= 0.0, "a number >= 0"),
+    "learner.max_grad_norm": (lambda v: v >= 0.0, "a number >= 0 (0: no clipping)"),
     "learner.steps_per_version": (lambda v: v >= 1, "an integer >= 1"),
     "learner.max_train_ratio": (lambda v: v > 0.0, "a number > 0"),
     "learner.torch_threads": (lambda v: v >= 1, "an integer >= 1"),

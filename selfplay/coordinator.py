@@ -38,7 +38,7 @@ import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
 from .config import SelfPlayConfig, dump_config, load_config
-from .learner import write_json_atomic
+from .learner import TrainingDiverged, write_json_atomic
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.yaml"
@@ -124,6 +124,7 @@ class Coordinator:
             resign_threshold=config.search.resign_threshold)
         self.state.sessions += 1
         self.stop_requested = threading.Event()
+        self.fatal = ""  # why the run cannot go on (the learner diverged)
         self.started = time.monotonic()
         self.elapsed_at_start = self.state.elapsed_s
         self.retry_game_ids: deque[int] = deque()
@@ -344,6 +345,10 @@ class Coordinator:
         try:
             result = ray.get(ref)
         except ACTOR_FAILURES + (RayTaskError,) as error:
+            if isinstance(error, TrainingDiverged) or "TrainingDiverged" in str(error):
+                self.fatal = str(getattr(error, "cause", None) or error).strip().splitlines()[-1]
+                self.log(f"training diverged: {self.fatal}; the run stops")
+                return
             self.state.learner_failures += 1
             self.log(f"learner failed ({type(error).__name__}); it resumes from its last checkpoint")
             return
@@ -490,6 +495,8 @@ class Coordinator:
         run, state = self.config.run, self.state
         if self.stop_requested.is_set():
             return "stop requested"
+        if self.fatal:
+            return f"training diverged ({self.fatal})"
         if run.max_hours and self.elapsed >= run.max_hours * 3600:
             return f"time limit ({run.max_hours:g} h)"
         if run.max_games and state.games >= run.max_games:

@@ -63,6 +63,10 @@ def numpy_to_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tenso
     return {name: torch.from_numpy(np.array(array, copy=True)) for name, array in weights.items()}
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient is not finite: the step is not applied and the run must stop."""
+
+
 class LearnerCore:
     """Network, optimizer and counters of the learner; ``train`` runs optimizer steps."""
 
@@ -181,8 +185,18 @@ class LearnerCore:
             tensors = {name: torch.from_numpy(np.array(array, copy=True)).to(self.device)
                        for name, array in batch.items()}
             loss, metrics = self.loss(self.model, tensors, self.config)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"the {self.config.learner.loss} loss is {loss.item()} at step {self.step} "
+                                       f"(version {self.version}); the weights of version {self.version} are kept")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            clip = self.config.learner.max_grad_norm
+            if clip > 0:
+                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                if not torch.isfinite(norm):
+                    raise TrainingDiverged(f"the gradient norm is {norm.item()} at step {self.step} "
+                                           f"(version {self.version}); the weights of version {self.version} are kept")
+                metrics = {**metrics, "grad_norm": float(norm)}
             self.optimizer.step()
             self.step += 1
             self.samples_trained += int(next(iter(batch.values())).shape[0])

@@ -42,12 +42,21 @@ def alphazero_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     }
 
 
+REINFORCE_LOG_P_FLOOR = -10.0
+
+
 def reinforce_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
                    config: SelfPlayConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """AlphaGo's RL policy (Silver et al. 2016, Methods): ascend z * grad log p(a | s), the move
     ``a`` (one-hot ``policy``) chosen among the sensible moves (plane 46), z = +1 / -1 the outcome
     for the player who chose it. The mean of z over the batch is reported (its win rate is
-    (1 + mean_z) / 2 in moves played)."""
+    (1 + mean_z) / 2 in moves played).
+
+    Deviation: a losing move whose log-probability is already below ``REINFORCE_LOG_P_FLOOR``
+    (p < 4.5e-5) is not pushed further down. Without the floor, the replay window's slightly stale
+    samples keep driving such logits with a gradient of size ~1 while the winning side's gradient
+    vanishes as p -> 1; the weights of our unnormalised network grew until the loss reached -717
+    and then NaN after ~500 steps (run of 2026-11-29)."""
     from agents.go.features import P_SENSIBLE
 
     planes = batch["planes"].float()  # [B, 48, N, N]
@@ -58,7 +67,8 @@ def reinforce_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     mask = torch.cat((sensible, sensible.new_zeros(sensible.shape[0], 1)), dim=1) | (chosen > 0)
     log_p = F.log_softmax(logits.masked_fill(~mask, -1e9), dim=1)
     chosen_log_p = (chosen * log_p).sum(dim=1)  # [B]
-    total = -(z * chosen_log_p).mean()
+    pushed = torch.where(z < 0, chosen_log_p.clamp_min(REINFORCE_LOG_P_FLOOR), chosen_log_p)
+    total = -(z * pushed).mean()
     with torch.no_grad():
         p = log_p.exp()
         entropy = -(p * log_p.clamp_min(-1e4)).sum(dim=1).mean()

@@ -368,6 +368,46 @@ def test_reinforce_loss_in_closed_form():
         np.testing.assert_allclose(model.logits.grad[row].numpy(), grad, atol=1e-6, err_msg=f"row {row}")
 
 
+def test_reinforce_stops_pushing_a_losing_move_below_the_log_p_floor():
+    from selfplay.losses import REINFORCE_LOG_P_FLOOR
+
+    # A 1x2 board: points 0, 1 (both sensible) and pass (2, masked). The chosen move is point 1.
+    # Row 0: losing, log p(1) ~ -20 (below the floor): no gradient, its term is the floor.
+    # Row 1: losing, log p(1) = -log 2: pushed down. Row 2: winning at log p(1) ~ -20: pushed up.
+    logits = [[0.0, -20.0, 0.0], [0.0, 0.0, 0.0], [0.0, -20.0, 0.0]]
+    model = _Logits(logits)
+    planes = torch.zeros(3, 48, 1, 2, dtype=torch.bool)
+    planes[:, P_SENSIBLE] = True
+    policy = F.one_hot(torch.tensor([1, 1, 1]), 3).float()
+    z = [-1.0, -1.0, 1.0]
+    total, _ = reinforce_loss(model, {"planes": planes, "policy": policy, "value": torch.tensor(z)}, _config())
+    total.backward()
+    grad = model.logits.grad.numpy()
+    assert np.abs(grad[0]).max() == 0.0
+    assert grad[1, 1] > 0 and grad[2, 1] < 0  # gradient descent lowers row 1's logit, raises row 2's
+    log_p = [_masked_log_softmax(row, [0, 1])[1] for row in logits]
+    assert log_p[0] < REINFORCE_LOG_P_FLOOR
+    expected = -np.mean([z[0] * REINFORCE_LOG_P_FLOOR, z[1] * log_p[1], z[2] * log_p[2]])
+    assert total.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_weights():
+    from selfplay.learner import TrainingDiverged
+
+    learner = LearnerCore(_config(learner={"max_grad_norm": 1.0, "batch_size": 4}))
+    before = {k: v.clone() for k, v in learner.model.state_dict().items()}
+    batch = _position_batch(0)
+    good = {"planes": batch["planes"].numpy(), "policy": batch["policy"].numpy(), "value": np.array([1.0], np.float32)}
+    metrics = learner.train(iter([good]), 1)
+    assert 0 < metrics["grad_norm"] and np.isfinite(metrics["loss"])
+    after_good = {k: v.clone() for k, v in learner.model.state_dict().items()}
+    assert any(not torch.equal(before[k], after_good[k]) for k in before)
+    bad = {**good, "value": np.array([np.nan], np.float32)}
+    with pytest.raises(TrainingDiverged, match="loss is nan"):
+        learner.train(iter([bad]), 1)
+    assert all(torch.equal(after_good[k], v) for k, v in learner.model.state_dict().items())
+
+
 def _position_batch(seed: int) -> dict[str, torch.Tensor]:
     """One real 9x9 position (a few random moves) and a sensible move in it, as a batch of one."""
     rng = np.random.default_rng(seed)
