@@ -26,13 +26,13 @@ Defaults and where they come from:
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import yaml
+from tenuki import yaml_config
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -174,7 +174,7 @@ class SelfPlayConfig:
 
 
 # key -> (check, what is allowed); checked after types
-_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+_RANGES: yaml_config.Ranges = {
     "game.size": (lambda v: 2 <= v <= 19, "an integer in 2..19"),
     "game.max_moves": (lambda v: v >= 0, "an integer >= 0"),
     "network.blocks": (lambda v: v >= 1, "an integer >= 1"),
@@ -224,56 +224,6 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 }
 
 
-def _type_name(kind: Any) -> str:
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(kind, str(kind))
-
-
-def _coerce(value: Any, kind: Any, key: str) -> Any:
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if kind is str:
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    raise ConfigError(f"{key}: unsupported type {kind}")  # pragma: no cover - a programming error
-
-
-def _section(cls: type, data: Any, where: str) -> Any:
-    if data is None:
-        return cls()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or 'the config'}: expected a mapping of keys, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(known))})"
-                          if where else f"{unknown[0]}: unknown section (allowed: {', '.join(sorted(known))})")
-    values = {}
-    for name, value in data.items():
-        kind = hints[name]
-        key = f"{where}.{name}" if where else name
-        if dataclasses.is_dataclass(kind):
-            values[name] = _section(kind, value, key)
-        elif isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields today
-            values[name] = value
-        else:
-            values[name] = _coerce(value, kind, key)
-    return cls(**values)
-
-
 # Game generator -> (network architecture, loss) it trains.
 STAGES = {
     "alphazero": ("alphazero_resnet", "alphazero"),
@@ -281,15 +231,14 @@ STAGES = {
     "value_data": ("alphago_value", "value_mse"),
 }
 
-parse_section = _section  # public name: other trainers parse their YAML sections the same way
+def parse_section(cls: type[T], data: Any, where: str) -> T:
+    """The dataclass ``cls`` read from the YAML mapping ``data`` at dotted key ``where`` ("" at the top);
+    a bad key or value is a ``ConfigError`` naming it. Other trainers parse their YAML sections so."""
+    return yaml_config.parse_section(cls, data, where, ConfigError)
 
 
 def _check_ranges(config: SelfPlayConfig) -> None:
-    for key, (ok, allowed) in _RANGES.items():
-        section, name = key.split(".")
-        value = getattr(getattr(config, section), name)
-        if not ok(value):
-            raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+    yaml_config.check_ranges(config, _RANGES, ConfigError)
     from agents.go.networks import ARCHITECTURES
 
     stage = STAGES.get(config.workers.game_generator)
@@ -319,28 +268,14 @@ def _check_ranges(config: SelfPlayConfig) -> None:
 
 def config_from_dict(data: Any) -> SelfPlayConfig:
     """A validated config from a parsed YAML document (a mapping of sections)."""
-    if data is None:
-        data = {}
-    return _section(SelfPlayConfig, data, "").validate()
+    return parse_section(SelfPlayConfig, data, "").validate()
 
 
 def load_config(path: str | Path) -> SelfPlayConfig:
     """Read and validate a YAML config; ``ConfigError`` names the file and the key at fault."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    try:
-        return config_from_dict(data)
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from error
+    return yaml_config.load_yaml_config(path, config_from_dict, ConfigError)
 
 
 def dump_config(config: SelfPlayConfig) -> str:
     """YAML text that ``load_config`` reads back to the same config."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    return yaml_config.dump_yaml_config(config)

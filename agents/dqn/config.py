@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config, parse_section
 
 LOSSES = ("huber", "mse")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -113,7 +112,7 @@ class DQNConfig:
 
 
 # key -> (check, what is allowed); checked after the types
-_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+_RANGES: Ranges = {
     "env.game": (lambda v: re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", v) is not None, "an ALE game name such as 'Pong'"),
     "env.num_envs": (lambda v: 1 <= v <= 1024, "an integer in 1..1024"),
     "agent.n_step": (lambda v: 1 <= v <= 100, "an integer in 1..100"),
@@ -147,13 +146,6 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 }
 
 
-def _value_at(config: DQNConfig, key: str) -> Any:
-    value: Any = config
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
 def _protocol_names() -> tuple[str, ...]:
     try:
         from envs.atari.protocols import PROTOCOLS
@@ -163,10 +155,7 @@ def _protocol_names() -> tuple[str, ...]:
 
 
 def _check_ranges(config: DQNConfig) -> None:
-    for key, (ok, allowed) in _RANGES.items():
-        value = _value_at(config, key)
-        if not ok(value):
-            raise DQNConfigError(f"{key}: expected {allowed}, got {value!r}")
+    check_ranges(config, _RANGES, DQNConfigError)
     protocols = _protocol_names()
     if config.env.protocol not in protocols:
         raise DQNConfigError(f"env.protocol: expected one of {', '.join(map(repr, protocols))}, "
@@ -186,73 +175,16 @@ def _check_ranges(config: DQNConfig) -> None:
                              f"got {agent.replay_capacity}")
 
 
-# ------------------------------------------------------------------------------------- parsing
-
-
-def _coerce(value: Any, kind: Any, key: str) -> Any:
-    if kind is float:
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DQNConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DQNConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise DQNConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise DQNConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    raise DQNConfigError(f"{key}: unsupported type {kind}")  # pragma: no cover - a programming error
-
-
-def _section(cls: type, data: Any, where: str) -> Any:
-    if data is None:
-        return cls()
-    if not isinstance(data, dict):
-        raise DQNConfigError(f"{where or 'the config'}: expected a mapping of keys, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    known = sorted(f.name for f in dataclasses.fields(cls))
-    values = {}
-    for name, value in data.items():
-        key = f"{where}.{name}" if where else str(name)
-        if name not in hints:
-            raise DQNConfigError(f"{key}: unknown key (allowed: {', '.join(known)})")
-        kind = hints[name]
-        values[name] = _section(kind, value, key) if dataclasses.is_dataclass(kind) else _coerce(value, kind, key)
-    return cls(**values)
-
-
 def config_from_dict(data: Any) -> DQNConfig:
     """A validated config from a parsed YAML document (a mapping of sections); None: the defaults."""
-    return _section(DQNConfig, {} if data is None else data, "").validate()
+    return parse_section(DQNConfig, data, "", DQNConfigError).validate()
 
 
 def load_config(path: str | Path) -> DQNConfig:
     """Read and validate a YAML config; ``DQNConfigError`` names the file and the key at fault."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise DQNConfigError(f"cannot read config {path}: {error.strerror or error}") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise DQNConfigError(f"{path}: not valid YAML: {error}") from error
-    try:
-        return config_from_dict(data)
-    except DQNConfigError as error:
-        raise DQNConfigError(f"{path}: {error}") from error
+    return load_yaml_config(path, config_from_dict, DQNConfigError)
 
 
 def dump_config(config: DQNConfig) -> str:
     """YAML text that ``load_config`` reads back to the same config."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    return dump_yaml_config(config)

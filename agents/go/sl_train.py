@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 
 from selfplay.atomic import atomic_write
 from selfplay.config import ConfigError, parse_section
+from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config
 
 from .alphago_nets import AlphaGoPolicyNet
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -99,7 +99,7 @@ class SLConfig:
         return asdict(self)
 
 
-_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+_RANGES: Ranges = {
     "data.shuffle_buffer": (lambda v: v >= 1, "an integer >= 1"),
     "network.filters": (lambda v: v >= 1, "an integer >= 1"),
     "network.layers": (lambda v: v >= 2, "an integer >= 2"),
@@ -122,26 +122,12 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def sl_config_from_dict(data: Any) -> SLConfig:
     config = parse_section(SLConfig, data, "")
-    for key, (ok, allowed) in _RANGES.items():
-        section, name = key.split(".")
-        value = getattr(getattr(config, section), name)
-        if not ok(value):
-            raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+    check_ranges(config, _RANGES, ConfigError)
     return config
 
 
 def load_sl_config(path: str | Path) -> SLConfig:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError as error:
-        raise ConfigError(f"{path}: no such config file") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    try:
-        return sl_config_from_dict(data)
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from error
+    return load_yaml_config(path, sl_config_from_dict, ConfigError)
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -318,7 +304,7 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
     tc = config.train
     run = trainer.run_dir
     run.mkdir(parents=True, exist_ok=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    (run / "config.yaml").write_text(dump_yaml_config(config))
     if trainer.resumed:
         log(f"resuming {run} at step {trainer.step} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
     val_planes, val_actions = validation_set(config)
