@@ -16,17 +16,24 @@ only writes and reads the pair:
   the safetensors reader sees it;
 - ``check_tensor_shapes``: every tensor a network needs, present, of the right shape, nothing else.
 
+On top of these, the steps both network formats take the same way: ``registered_architecture`` and
+``check_step`` / ``json_object`` (arguments of a save), ``write_network_checkpoint`` (the sidecar's
+version and weights keys, then the pair), ``read_format_sidecar`` (format name, keys, format_version,
+step), ``network_skeleton`` (the network a sidecar describes, on the ``meta`` device) and
+``load_network_weights`` (the checked tensors into that skeleton).
+
 Every function takes the caller's error class (a ``ValueError`` subclass), so each format raises its
 own typed error with a message naming the file and the problem.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -79,6 +86,57 @@ def sidecar_text(sidecar: Mapping[str, Any], sidecar_path: Path, error: ErrorTyp
         return json.dumps(sidecar, indent=2, sort_keys=True) + "\n"
     except (TypeError, ValueError) as exc:
         raise error(f"config of {sidecar_path} is not JSON-serialisable: {exc}") from exc
+
+
+def registered_architecture(network: Any, architectures: Mapping[str, type], error: ErrorType,
+                            kind: str = "architectures", advice: str = "") -> str:
+    """The ``architecture`` name of ``network`` when ``architectures`` registers exactly its class; else an
+    ``error`` (``kind`` names the registry in the message, ``advice`` is appended to it)."""
+    architecture = getattr(network, "architecture", "")
+    if architectures.get(architecture) is not type(network):
+        raise error(
+            f"cannot checkpoint a {type(network).__name__}: only the registered {kind} "
+            f"({', '.join(sorted(architectures))}) can be saved{advice}"
+        )
+    return architecture
+
+
+def check_step(step: Any, error: ErrorType) -> int:
+    """``step`` when it is an integer >= 0 (not a bool)."""
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise error(f"step must be an integer >= 0, got {step!r}")
+    return step
+
+
+def json_object(value: Any, what: str, error: ErrorType) -> dict[str, Any]:
+    """``value`` (None, an object with ``to_dict()``, a dataclass instance or a mapping) as a dict for the
+    sidecar; ``what`` names it in the error for anything else."""
+    if value is None:
+        return {}
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if not isinstance(value, Mapping):
+        raise error(f"{what} must be a mapping or a dataclass, got {type(value).__name__}")
+    return dict(value)
+
+
+def write_network_checkpoint(path: str | os.PathLike[str], tensors: Mapping[str, torch.Tensor],
+                             header: Mapping[str, str], sidecar: Mapping[str, Any], error: ErrorType) -> Path:
+    """Write ``tensors`` (``header`` in the safetensors metadata) and ``sidecar`` completed with the
+    writers' versions and the weights' hash and size, atomically; return the weights path."""
+    weights_path, sidecar_path = checkpoint_paths(path)
+    weights, weights_sha256, weights_bytes = serialise_tensors(tensors, header)
+    record = {
+        **sidecar,
+        "tenuki_version": tenuki_version(),
+        "torch_version": torch.__version__,
+        "weights_sha256": weights_sha256,
+        "weights_bytes": weights_bytes,
+    }
+    write_checkpoint_pair(weights_path, weights, sidecar_path, sidecar_text(record, sidecar_path, error))
+    return weights_path
 
 
 def write_checkpoint_pair(weights_path: Path, weights: bytes, sidecar_path: Path, sidecar: str) -> None:
@@ -166,6 +224,55 @@ def check_sidecar_keys(record: Mapping[str, Any], keys: KeySpec, sidecar_path: P
         value = record[key]
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
             raise error(f"checkpoint sidecar {sidecar_path}: {key} must be {description}, got {value!r}")
+
+
+def read_format_sidecar(sidecar_path: Path, format_name: str, format_version: int, description: str,
+                        keys: KeySpec, error: ErrorType) -> dict[str, Any]:
+    """The sidecar of a ``format_name`` checkpoint (``description`` names that format in the messages):
+    the right format, exactly ``keys``, ``format_version``, and a ``step`` >= 0 when ``keys`` has one."""
+    record = read_sidecar_object(sidecar_path, error)
+    if record.get("format") != format_name:
+        raise error(
+            f"{sidecar_path} is not a {description} sidecar (format {record.get('format')!r}, "
+            f"expected {format_name!r})"
+        )
+    check_sidecar_keys(record, keys, sidecar_path, error)
+    where = f"checkpoint sidecar {sidecar_path}"
+    if record["format_version"] != format_version:
+        raise error(
+            f"{where} has format_version {record['format_version']}; this tenuki ({tenuki_version()}) "
+            f"reads format_version {format_version} only"
+        )
+    if "step" in keys and record["step"] < 0:
+        raise error(f"{where}: step must be >= 0, got {record['step']}")
+    return record
+
+
+def network_skeleton(build: Callable[..., torch.nn.Module], architectures: Mapping[str, type], architecture: str,
+                     kwargs: Mapping[str, Any], weights_path: Path, sidecar_path: Path,
+                     error: ErrorType) -> torch.nn.Module:
+    """``build(architecture, **kwargs)`` on the ``meta`` device (shapes only, so absurd ``kwargs``
+    allocate nothing); an unknown architecture or kwargs the constructor rejects is an ``error``."""
+    if architecture not in architectures:
+        raise error(
+            f"checkpoint {weights_path} has unknown architecture {architecture!r}; "
+            f"known: {', '.join(sorted(architectures))}"
+        )
+    try:
+        with torch.device("meta"):
+            return build(architecture, **kwargs)
+    except ValueError as exc:
+        raise error(f"checkpoint sidecar {sidecar_path}: bad kwargs: {exc}") from exc
+
+
+def load_network_weights(skeleton: torch.nn.Module, tensors: Mapping[str, torch.Tensor], where: str,
+                         device: str | torch.device, error: ErrorType) -> torch.nn.Module:
+    """``skeleton`` (from ``network_skeleton``) materialised on ``device`` with ``tensors`` in eval mode,
+    after their names and shapes matched; ``where`` starts a mismatch's message."""
+    check_tensor_shapes(where, skeleton.state_dict(), tensors, error)
+    network = skeleton.to_empty(device=device)
+    network.load_state_dict(tensors, strict=True)
+    return network.eval()
 
 
 def read_verified_tensors(

@@ -31,9 +31,7 @@ shape against the network the sidecar describes, built on the ``meta`` device). 
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,14 +40,16 @@ import torch
 
 from agents.checkpoint_io import (
     check_sidecar_keys,
+    check_step,
     check_tensor_shapes,
     checkpoint_paths,
-    read_sidecar_object,
+    json_object,
+    load_network_weights,
+    network_skeleton,
+    read_format_sidecar,
     read_verified_tensors,
-    serialise_tensors,
-    sidecar_text,
-    tenuki_version,
-    write_checkpoint_pair,
+    registered_architecture,
+    write_network_checkpoint,
 )
 
 from .agent import DQNAgent
@@ -114,43 +114,23 @@ class DQNCheckpointMeta:
 # --------------------------------------------------------------------------------------- saving
 
 
-def _as_json_object(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if hasattr(value, "to_dict"):
-        value = value.to_dict()
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    if not isinstance(value, Mapping):
-        raise DQNCheckpointError(f"{what} must be a mapping or a dataclass, got {type(value).__name__}")
-    return dict(value)
-
-
 def _protocol_record(protocol: Any) -> dict[str, Any]:
-    record = {"name": protocol} if isinstance(protocol, str) else _as_json_object(protocol, "protocol")
+    record = {"name": protocol} if isinstance(protocol, str) else json_object(protocol, "protocol", DQNCheckpointError)
     if not isinstance(record.get("name"), str) or not record["name"]:
         raise DQNCheckpointError(f"protocol must have a name (e.g. 'nature'), got {record!r}")
     return record
 
 
 def _check_network(network: Any) -> NatureQNetwork:
-    if ARCHITECTURES.get(getattr(network, "architecture", "")) is not type(network):
-        raise DQNCheckpointError(
-            f"cannot checkpoint a {type(network).__name__}: only the registered Q-network architectures "
-            f"({', '.join(sorted(ARCHITECTURES))}) can be saved"
-        )
+    registered_architecture(network, ARCHITECTURES, DQNCheckpointError, kind="Q-network architectures")
     return network
 
 
 def _save(path: str | os.PathLike[str], contents: str, network: NatureQNetwork, tensors: dict[str, torch.Tensor],
           agent_state: dict[str, Any], game: str, protocol: Any, step: int, config: Any) -> Path:
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise DQNCheckpointError(f"step must be an integer >= 0, got {step!r}")
+    check_step(step, DQNCheckpointError)
     if not isinstance(game, str) or not game:
         raise DQNCheckpointError(f"game must be a non-empty string, got {game!r}")
-    weights_path, sidecar_path = checkpoint_paths(path)
-    header = {"format": FORMAT_NAME, "contents": contents, "architecture": network.architecture}
-    weights, weights_sha256, weights_bytes = serialise_tensors(tensors, header)
     sidecar = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -160,15 +140,11 @@ def _save(path: str | os.PathLike[str], contents: str, network: NatureQNetwork, 
         "game": game,
         "protocol": _protocol_record(protocol),
         "step": step,
-        "config": _as_json_object(config, "config"),
+        "config": json_object(config, "config", DQNCheckpointError),
         "agent_state": agent_state,
-        "tenuki_version": tenuki_version(),
-        "torch_version": torch.__version__,
-        "weights_sha256": weights_sha256,
-        "weights_bytes": weights_bytes,
     }
-    write_checkpoint_pair(weights_path, weights, sidecar_path, sidecar_text(sidecar, sidecar_path, DQNCheckpointError))
-    return weights_path
+    header = {"format": FORMAT_NAME, "contents": contents, "architecture": network.architecture}
+    return write_network_checkpoint(path, tensors, header, sidecar, DQNCheckpointError)
 
 
 def save_q_network(path: str | os.PathLike[str], network: NatureQNetwork, *, game: str, protocol: Any,
@@ -193,23 +169,11 @@ def save_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str, prot
 def read_dqn_meta(path: str | os.PathLike[str]) -> DQNCheckpointMeta:
     """The validated sidecar of a DQN checkpoint (the weights are not read)."""
     _, sidecar_path = checkpoint_paths(path)
-    record = read_sidecar_object(sidecar_path, DQNCheckpointError)
-    if record.get("format") != FORMAT_NAME:
-        raise DQNCheckpointError(
-            f"{sidecar_path} is not a tenuki DQN checkpoint sidecar (format {record.get('format')!r}, "
-            f"expected {FORMAT_NAME!r})"
-        )
-    check_sidecar_keys(record, _SIDECAR_KEYS, sidecar_path, DQNCheckpointError)
+    record = read_format_sidecar(sidecar_path, FORMAT_NAME, FORMAT_VERSION, "tenuki DQN checkpoint", _SIDECAR_KEYS,
+                                 DQNCheckpointError)
     where = f"checkpoint sidecar {sidecar_path}"
-    if record["format_version"] != FORMAT_VERSION:
-        raise DQNCheckpointError(
-            f"{where} has format_version {record['format_version']}; this tenuki ({tenuki_version()}) "
-            f"reads format_version {FORMAT_VERSION} only"
-        )
     if record["contents"] not in CONTENTS:
         raise DQNCheckpointError(f"{where}: contents must be 'q_network' or 'agent', got {record['contents']!r}")
-    if record["step"] < 0:
-        raise DQNCheckpointError(f"{where}: step must be >= 0, got {record['step']}")
     if not isinstance(record["protocol"].get("name"), str):
         raise DQNCheckpointError(f"{where}: protocol must have a name, got {record['protocol']!r}")
     state = record["agent_state"]
@@ -225,35 +189,20 @@ def read_dqn_meta(path: str | os.PathLike[str]) -> DQNCheckpointMeta:
     return DQNCheckpointMeta(**{key: record[key] for key in _SIDECAR_KEYS if key != "format"})
 
 
-def _skeleton(meta: DQNCheckpointMeta, weights_path: Path, sidecar_path: Path) -> NatureQNetwork:
-    if meta.architecture not in ARCHITECTURES:
-        raise DQNCheckpointError(
-            f"checkpoint {weights_path} has unknown architecture {meta.architecture!r}; "
-            f"known: {', '.join(sorted(ARCHITECTURES))}"
-        )
-    try:
-        with torch.device("meta"):  # shapes only: nothing is allocated
-            return build_q_network(meta.architecture, **meta.kwargs)
-    except ValueError as exc:
-        raise DQNCheckpointError(f"checkpoint sidecar {sidecar_path}: bad kwargs: {exc}") from exc
-
-
 def load_q_network(path: str | os.PathLike[str], *,
                    device: str | torch.device = "cpu") -> tuple[NatureQNetwork, DQNCheckpointMeta]:
     """The checkpointed Q-network (the online one of an agent checkpoint), in eval mode on ``device``,
     and the sidecar. ``DQNCheckpointError`` for a missing, malformed, corrupt or mismatched checkpoint."""
     weights_path, sidecar_path = checkpoint_paths(path)
     meta = read_dqn_meta(sidecar_path)
-    skeleton = _skeleton(meta, weights_path, sidecar_path)
+    skeleton = network_skeleton(build_q_network, ARCHITECTURES, meta.architecture, meta.kwargs, weights_path,
+                                sidecar_path, DQNCheckpointError)
     tensors = read_verified_tensors(weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256,
                                     DQNCheckpointError)
     if meta.contents == "agent":
         tensors = {name[len("online."):]: t for name, t in tensors.items() if name.startswith("online.")}
     where = f"checkpoint {weights_path} ({meta.architecture} {meta.kwargs})"
-    check_tensor_shapes(where, skeleton.state_dict(), tensors, DQNCheckpointError)
-    network = skeleton.to_empty(device=device)
-    network.load_state_dict(tensors, strict=True)
-    return network.eval(), meta
+    return load_network_weights(skeleton, tensors, where, device, DQNCheckpointError), meta
 
 
 def load_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str | None = None,

@@ -35,7 +35,6 @@ allocate nothing). Each failure is a ``CheckpointError`` naming the file and wha
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,15 +46,16 @@ import torch
 from agents.checkpoint_io import (
     SIDECAR_SUFFIX,
     WEIGHTS_SUFFIX,
-    check_sidecar_keys,
-    check_tensor_shapes,
+    check_step,
     checkpoint_paths,
-    read_sidecar_object,
+    json_object,
+    load_network_weights,
+    network_skeleton,
+    read_format_sidecar,
     read_verified_tensors,
-    serialise_tensors,
-    sidecar_text,
+    registered_architecture,
     tenuki_version,
-    write_checkpoint_pair,
+    write_network_checkpoint,
 )
 
 from .network_base import GoNetwork
@@ -122,40 +122,19 @@ def save_checkpoint(
     """Write ``model`` (its weights, architecture and constructor arguments) atomically; return the
     weights path. ``config`` is a mapping or a dataclass, stored as a JSON object. The folder is
     created if needed; an existing checkpoint of that name is replaced (see the module docstring)."""
-    architecture = getattr(model, "architecture", "")
-    if ARCHITECTURES.get(architecture) is not type(model):
-        raise CheckpointError(
-            f"cannot checkpoint a {type(model).__name__}: only the registered architectures "
-            f"({', '.join(sorted(ARCHITECTURES))}) can be saved; save the parts of a combined network "
-            "separately"
-        )
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise CheckpointError(f"step must be an integer >= 0, got {step!r}")
-    if config is None:
-        config = {}
-    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
-        config = dataclasses.asdict(config)
-    if not isinstance(config, Mapping):
-        raise CheckpointError(f"config must be a mapping or a dataclass, got {type(config).__name__}")
-
-    weights_path, sidecar_path = checkpoint_paths(path)
-    header = {"format": FORMAT_NAME, "architecture": architecture}
-    weights, weights_sha256, weights_bytes = serialise_tensors(model.state_dict(), header)
+    architecture = registered_architecture(
+        model, ARCHITECTURES, CheckpointError, advice="; save the parts of a combined network separately"
+    )
     sidecar = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "architecture": architecture,
         "kwargs": model.init_kwargs(),
-        "step": step,
-        "config": dict(config),
-        "tenuki_version": tenuki_version(),
-        "torch_version": torch.__version__,
-        "weights_sha256": weights_sha256,
-        "weights_bytes": weights_bytes,
+        "step": check_step(step, CheckpointError),
+        "config": json_object(config, "config", CheckpointError),
     }
-    text = sidecar_text(sidecar, sidecar_path, CheckpointError)
-    write_checkpoint_pair(weights_path, weights, sidecar_path, text)
-    return weights_path
+    header = {"format": FORMAT_NAME, "architecture": architecture}
+    return write_network_checkpoint(path, model.state_dict(), header, sidecar, CheckpointError)
 
 
 # -------------------------------------------------------------------------------------- loading
@@ -164,20 +143,8 @@ def save_checkpoint(
 def read_checkpoint_meta(path: str | os.PathLike[str]) -> CheckpointMeta:
     """The validated sidecar of a checkpoint (the weights are not read)."""
     _, sidecar_path = checkpoint_paths(path)
-    record = read_sidecar_object(sidecar_path, CheckpointError)
-    if record.get("format") != FORMAT_NAME:
-        raise CheckpointError(
-            f"{sidecar_path} is not a tenuki checkpoint sidecar (format {record.get('format')!r}, "
-            f"expected {FORMAT_NAME!r})"
-        )
-    check_sidecar_keys(record, _SIDECAR_KEYS, sidecar_path, CheckpointError)
-    if record["format_version"] != FORMAT_VERSION:
-        raise CheckpointError(
-            f"checkpoint sidecar {sidecar_path} has format_version {record['format_version']}; this "
-            f"tenuki ({tenuki_version()}) reads format_version {FORMAT_VERSION} only"
-        )
-    if record["step"] < 0:
-        raise CheckpointError(f"checkpoint sidecar {sidecar_path}: step must be >= 0, got {record['step']}")
+    record = read_format_sidecar(sidecar_path, FORMAT_NAME, FORMAT_VERSION, "tenuki checkpoint", _SIDECAR_KEYS,
+                                 CheckpointError)
     return CheckpointMeta(**{key: record[key] for key in _SIDECAR_KEYS if key != "format"})
 
 
@@ -198,24 +165,11 @@ def load_checkpoint(
         raise CheckpointError(
             f"checkpoint {weights_path} holds a {meta.architecture!r} network, expected {architecture!r}"
         )
-    if meta.architecture not in ARCHITECTURES:
-        raise CheckpointError(
-            f"checkpoint {weights_path} has unknown architecture {meta.architecture!r}; "
-            f"known: {', '.join(sorted(ARCHITECTURES))}"
-        )
-
+    skeleton = network_skeleton(build_network, ARCHITECTURES, meta.architecture, meta.kwargs, weights_path,
+                                sidecar_path, CheckpointError)
     tensors = read_verified_tensors(
         weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256, CheckpointError
     )
-
-    try:
-        with torch.device("meta"):  # shapes only: nothing is allocated
-            skeleton = build_network(meta.architecture, **meta.kwargs)
-    except ValueError as exc:
-        raise CheckpointError(f"checkpoint sidecar {sidecar_path}: bad kwargs: {exc}") from exc
     where = f"checkpoint {weights_path} ({meta.architecture} {meta.kwargs})"
-    check_tensor_shapes(where, skeleton.state_dict(), tensors, CheckpointError)
-
-    model = skeleton.to_empty(device=device)
-    model.load_state_dict(tensors, strict=True)
-    return model.eval(), meta
+    model = load_network_weights(skeleton, tensors, where, device, CheckpointError)
+    return model, meta
