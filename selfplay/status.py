@@ -45,6 +45,7 @@ def summarize_run(run_dir: str | Path) -> dict[str, Any]:
         "best_network": str(run_dir / "best.safetensors") if (run_dir / "best.safetensors").exists() else (
             str(run_dir / "checkpoints" / f"{learner['checkpoint']}.safetensors") if learner else None),
         "size": _size(run_dir),
+        "architecture": _architecture(run_dir),
     }
 
 
@@ -55,6 +56,19 @@ def _size(run_dir: Path) -> int:
         return load_config(run_dir / CONFIG_FILE).game.size
     except ValueError:
         return 9
+
+
+def _architecture(run_dir: Path) -> str:
+    from .config import load_config
+
+    try:
+        return load_config(run_dir / CONFIG_FILE).network.architecture
+    except ValueError:
+        return "alphazero_resnet"
+
+
+# the player that uses a network of each architecture (a value network plays with a policy network)
+PLAYER_FOR = {"alphago_policy": "policy", "alphago_value": None}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -75,7 +89,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     failures = summary["failures"]
     lines.append(f"  failures survived: worker {failures['worker']}, buffer {failures['buffer']}, "
                  f"learner {failures['learner']}")
-    if summary["best_network"]:
-        lines.append(f"  play it: tenuki play --player az-mcts --weights {summary['best_network']} "
+    player = PLAYER_FOR.get(summary.get("architecture", ""), "az-mcts")
+    if summary["best_network"] and player:
+        lines.append(f"  play it: tenuki play --player {player} --weights {summary['best_network']} "
+                     f"--size {summary['size']}")
+    elif summary["best_network"]:
+        lines.append(f"  use it: tenuki play --player alphago --value-weights {summary['best_network']} "
                      f"--size {summary['size']}")
     return "\n".join(lines)

@@ -305,4 +305,7 @@ def test_status_of_a_run_that_has_only_started(tmp_path):
     assert summary["best_network"] == str(tmp_path / "checkpoints" / "v000001.safetensors")
     assert summary["replay_snapshot"] is False
     text = format_summary(summary)
-    assert "v000001" in text and f"--size {N}" in text
+    assert "v000001" in text and f"--size {N}" in text and "--player az-mcts" in text
+    # an AlphaGo policy run is played with the policy player, a value net with the alphago player
+    assert "--player policy --weights" in format_summary({**summary, "architecture": "alphago_policy"})
+    assert "--player alphago --value-weights" in format_summary({**summary, "architecture": "alphago_value"})
