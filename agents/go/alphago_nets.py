@@ -27,6 +27,11 @@ Deviations, all forced by or harmless to the rest of tenuki:
   the caller (after masking illegal moves).
 - **Value net layer 13.** The paper does not say whether the 1x1 layer has a per-position bias or a
   ReLU; being a hidden layer, it gets a ReLU, and an ordinary (shared) bias.
+- **Value net initialisation.** He (Kaiming) normal weights for the ReLU layers and zero biases.
+  With PyTorch's default initialisation the activations of this unnormalised 12-13 layer stack
+  shrink layer by layer and the single-filter 1x1 layer's ReLU starts dead on (almost) every
+  point: the output was the same for every position (std 7e-9 over 256 positions) and the MSE
+  stayed at 1.0 for a whole run (2026-11-29).
 - The convolutions have biases and no batch normalisation (the 2016 networks had none).
 """
 
@@ -125,6 +130,10 @@ class AlphaGoValueNet(GoNetwork):
         self.head = nn.Conv2d(filters, 1, 1)  # layer 13: -> [B, 1, N, N]
         self.fc_hidden = nn.Linear(points, value_hidden)  # layer 14: [B, N*N] -> [B, 256]
         self.fc_out = nn.Linear(value_hidden, 1)  # output: [B, 256] -> [B, 1]
+        for module in (*self.trunk, self.head, self.fc_hidden):  # He init for the ReLU layers (see above)
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     def init_kwargs(self) -> dict[str, Any]:
         return {

@@ -412,3 +412,16 @@ def test_missing_files(tmp_path: Path) -> None:
 def test_registry_matches_classes() -> None:
     for name, cls in ARCHITECTURES.items():
         assert cls.architecture == name
+
+
+def test_alphago_value_net_output_depends_on_the_position_at_initialisation() -> None:
+    """He init: the single-filter ReLU layer is alive and the output varies over positions (with
+    PyTorch's default init it was the same value for every position and training never moved)."""
+    torch.manual_seed(0)
+    net = AlphaGoValueNet(19, filters=64, layers=6)
+    planes = (torch.rand(64, 49, 19, 19) < 0.3).float()
+    with torch.no_grad():
+        values = net(planes)
+        alive = torch.relu(net.head(net.trunk(planes))) > 0
+    assert values.std() > 1e-3
+    assert alive.float().mean() > 0.2
