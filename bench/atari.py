@@ -14,19 +14,39 @@ what the benchmark reports, not the absolute figures.  Prints ONE JSON object.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import os
-import platform
-import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from bench.common import interleaved, print_result
+
 NUM_ENVS = 2
+CHUNK = 25  # agent steps per timed call: keeps the clock reads out of the measurement
 
 
 def _actions(num_actions: int, seed: int, count: int = 8192) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, num_actions, (count, NUM_ENVS), dtype=np.int64)
+
+
+def _cycling_runner(step: Callable[[np.ndarray], Any], actions: np.ndarray) -> Callable[[int], int]:
+    """``run(steps)``: ``steps`` calls of ``step`` with the next rows of ``actions`` (cycling, carried over
+    between calls); returns the env steps done."""
+    position = 0
+
+    def run(steps: int) -> int:
+        nonlocal position
+        i = position
+        for _ in range(steps):
+            step(actions[i])
+            i = (i + 1) % len(actions)
+        position = i
+        return steps * NUM_ENVS
+
+    return run
 
 
 def bench_tenuki(game: str, seed: int):
@@ -36,18 +56,7 @@ def bench_tenuki(game: str, seed: int):
     env = AtariVecEnv(game, NUM_ENVS, "nature", training=True, seed=seed)
     env.reset()
     actions = _actions(env.num_actions, seed)
-    step = env.step
-    state = {"i": 0}
-
-    def run(steps: int) -> int:
-        i = state["i"]
-        for _ in range(steps):
-            step(actions[i])
-            i = (i + 1) % len(actions)
-        state["i"] = i
-        return steps * NUM_ENVS
-
-    return run, env
+    return _cycling_runner(env.step, actions), env
 
 
 def bench_ale_vector(game: str, seed: int):
@@ -65,18 +74,7 @@ def bench_ale_vector(game: str, seed: int):
         reward_clipping=False)
     env.reset(seed=seed)
     actions = _actions(int(env.single_action_space.n), seed)
-    step = env.step
-    state = {"i": 0}
-
-    def run(steps: int) -> int:
-        i = state["i"]
-        for _ in range(steps):
-            step(actions[i])
-            i = (i + 1) % len(actions)
-        state["i"] = i
-        return steps * NUM_ENVS
-
-    return run, env
+    return _cycling_runner(env.step, actions), env
 
 
 def bench_gym_wrappers(game: str, seed: int):
@@ -101,42 +99,7 @@ def bench_gym_wrappers(game: str, seed: int):
     env = gym.vector.SyncVectorEnv([make for _ in range(NUM_ENVS)])
     env.reset(seed=seed)
     actions = _actions(int(env.single_action_space.n), seed)
-    step = env.step
-    state = {"i": 0}
-
-    def run(steps: int) -> int:
-        i = state["i"]
-        for _ in range(steps):
-            step(actions[i])
-            i = (i + 1) % len(actions)
-        state["i"] = i
-        return steps * NUM_ENVS
-
-    return run, env
-
-
-def interleaved(runs: dict, seconds: float, rounds: int, chunk: int = 25) -> tuple[dict, dict]:
-    """Env steps/s of each engine over ``rounds`` slices of ``seconds / rounds`` each, the engines taking
-    turns (in reversed order every other round, so that a load drift favours none).  Also returns each
-    engine's per-round rates, whose paired ratios are robust to load changes between rounds."""
-    totals = {name: [0, 0.0] for name in runs}
-    per_round: dict[str, list[float]] = {name: [] for name in runs}
-    order = list(runs)
-    for round_index in range(rounds):
-        for name in order if round_index % 2 == 0 else order[::-1]:
-            run = runs[name]
-            start = time.perf_counter()
-            deadline = start + seconds / rounds
-            steps = 0
-            while True:
-                steps += run(chunk)
-                now = time.perf_counter()
-                if now >= deadline:
-                    break
-            totals[name][0] += steps
-            totals[name][1] += now - start
-            per_round[name].append(steps / (now - start))
-    return {name: steps / elapsed for name, (steps, elapsed) in totals.items()}, per_round
+    return _cycling_runner(env.step, actions), env
 
 
 def _median_ratio(numerator: list[float], denominator: list[float]) -> float:
@@ -163,7 +126,10 @@ def main(argv: list[str] | None = None) -> dict:
     runs = {name: run for name, (run, _) in engines.items()}
     for run in runs.values():  # warm-up: first steps, thread start-up
         run(10)
-    rates, per_round = interleaved(runs, args.seconds, max(1, args.rounds))
+    totals = interleaved({name: functools.partial(run, CHUNK) for name, run in runs.items()}, args.seconds,
+                         max(1, args.rounds))
+    rates = {name: engine.rate for name, engine in totals.items()}
+    per_round = {name: engine.per_round for name, engine in totals.items()}
     for _, env in engines.values():
         env.close()
     tenuki, ale_vector, gym_wrappers = rates["tenuki"], rates["ale_vector"], rates["gym_wrappers"]
@@ -203,14 +169,9 @@ def main(argv: list[str] | None = None) -> dict:
         "replay_bytes_per_transition": round(replay_bytes, 1),
         "replay_gb_for_1m_transitions": round(replay_bytes * capacity / 1e9, 3),
         **learner,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "wall_s": round(time.perf_counter() - t0, 2),
     }
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return result
+    return print_result(result, t0)
 
 
 if __name__ == "__main__":

@@ -12,36 +12,10 @@ alternating slices of the same run, so the ratios are what matters, not the abso
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import sys
 import time
 
-
-def _timed_loop(step_game, seconds: float) -> tuple[int, float]:
-    """Run ``step_game()`` (one whole game, returns its steps) until ``seconds`` have passed."""
-    steps = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        steps += step_game()
-        now = time.perf_counter()
-        if now >= deadline:
-            return steps, now - start
-
-
-def interleaved(games: dict, seconds: float, rounds: int) -> dict:
-    """Steps/s of each engine's ``game()``, measured in ``rounds`` alternating slices so that
-    every engine sees the same background load (the ratios are what the benchmark reports)."""
-    totals = {name: [0, 0.0] for name in games}
-    for _ in range(rounds):
-        for name, game in games.items():
-            steps, elapsed = _timed_loop(game, seconds / rounds)
-            totals[name][0] += steps
-            totals[name][1] += elapsed
-    return {name: steps / elapsed for name, (steps, elapsed) in totals.items()}
+from bench.common import interleaved, print_result
 
 
 def bench_tenuki(size: int, seed: int):
@@ -149,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
         game = make(args.size, args.seed)
         if game is not None:
             games[name] = game
-    rates = interleaved(games, args.seconds, args.rounds)
+    rates = {name: engine.rate for name, engine in interleaved(games, args.seconds, args.rounds).items()}
     tenuki, spiel, pz = rates["tenuki"], rates.get("open_spiel"), rates.get("pettingzoo")
     playouts_per_s, moves_per_playout = bench_playouts(args.size, args.seconds, args.seed)
     result = {
@@ -166,13 +140,8 @@ def main(argv: list[str] | None = None) -> dict:
         "tenuki_vs_pettingzoo": None if pz is None else round(tenuki / pz, 3),
         "playouts_per_s": round(playouts_per_s, 1),
         "moves_per_playout": round(moves_per_playout, 1),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "wall_s": round(time.perf_counter() - t0, 2),
     }
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return result
+    return print_result(result, t0)
 
 
 if __name__ == "__main__":

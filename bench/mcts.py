@@ -14,24 +14,17 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 
 import numpy as np
 
+from bench.common import print_result, timed_until
+
 
 def _timed(run, seconds: float) -> float:
     """Calls of ``run()`` (returns simulations done) until ``seconds``: simulations per second."""
-    sims = 0
-    start = time.perf_counter()
-    while True:
-        sims += run()
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return sims / elapsed
+    timed = timed_until(run, seconds)
+    return timed.units / timed.elapsed
 
 
 def bench_tree(size: int, seconds: float, sims_per_search: int) -> float:
@@ -134,11 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["nn_sims_per_s"] = round(rate, 1)
         result["nn_time_share"] = round(share, 3)
         result["network"] = f"AlphaZeroNet {args.blocks}x{args.channels}, CPU, batch 16, 1 thread"
-    result.update({"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                   "wall_s": round(time.perf_counter() - t0, 2)})
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return result
+    return print_result(result, t0)
 
 
 if __name__ == "__main__":

@@ -14,27 +14,13 @@ same background load (the ratio is the figure to compare across machines).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
+from bench.common import interleaved, print_result
+
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights" / "rollout19"
-
-
-def _rate(run, seconds: float) -> tuple[float, int, int]:
-    """Moves/s of ``run()`` (returns (moves, playouts) of one batch) over ``seconds``."""
-    moves = playouts = 0
-    start = time.perf_counter()
-    while True:
-        m, p = run()
-        moves += m
-        playouts += p
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return moves / elapsed, moves, playouts
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -71,24 +57,16 @@ def main(argv: list[str] | None = None) -> dict:
     playouts(st, args.seed, 1, max_moves, out)
     counter = [args.seed]
 
-    def rollout_batch() -> tuple[int, int]:
+    def rollout_batch() -> int:  # moves of args.batch playouts
         counter[0] += 1
-        return policy.playouts(st, counter[0], args.batch, max_moves, out), args.batch
+        return policy.playouts(st, counter[0], args.batch, max_moves, out)
 
-    def random_batch() -> tuple[int, int]:
+    def random_batch() -> int:
         counter[0] += 1
-        return playouts(st, counter[0], args.batch, max_moves, out), args.batch
+        return playouts(st, counter[0], args.batch, max_moves, out)
 
-    totals = {"rollout": [0, 0, 0.0], "random": [0, 0, 0.0]}
-    for _ in range(args.rounds):
-        for name, run in (("rollout", rollout_batch), ("random", random_batch)):
-            t = time.perf_counter()
-            _, moves, count = _rate(run, args.seconds / args.rounds)
-            totals[name][0] += moves
-            totals[name][1] += count
-            totals[name][2] += time.perf_counter() - t
-    rollout_rate = totals["rollout"][0] / totals["rollout"][2]
-    random_rate = totals["random"][0] / totals["random"][2]
+    totals = interleaved({"rollout": rollout_batch, "random": random_batch}, args.seconds, args.rounds)
+    rollout_rate, random_rate = totals["rollout"].rate, totals["random"].rate
 
     # From-scratch extraction: every candidate's features on positions sampled along real rollouts.
     ws = Workspace.new(n)
@@ -132,9 +110,9 @@ def main(argv: list[str] | None = None) -> dict:
         "table_bits": policy.table_bits,
         "rollout_moves_per_s": round(rollout_rate, 1),
         "rollout_us_per_move": round(1e6 / rollout_rate, 3),
-        "rollout_moves_per_playout": round(totals["rollout"][0] / max(totals["rollout"][1], 1), 1),
+        "rollout_moves_per_playout": round(totals["rollout"].units / max(totals["rollout"].calls * args.batch, 1), 1),
         "random_playout_moves_per_s": round(random_rate, 1),
-        "random_moves_per_playout": round(totals["random"][0] / max(totals["random"][1], 1), 1),
+        "random_moves_per_playout": round(totals["random"].units / max(totals["random"].calls * args.batch, 1), 1),
         "rollout_vs_random_speed": round(rollout_rate / random_rate, 4),
         "alphago_us_per_move": 2.0,
         "feature_extraction_us_per_position": round(per_position_us, 2),
@@ -146,13 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
         "trained_val_accuracy": policy.meta.get("val_accuracy"),
         "alphago_accuracy": 0.242,
         "first_call_s": round(first_call_s, 3),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "wall_s": round(time.perf_counter() - t0, 2),
     }
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return result
+    return print_result(result, t0)
 
 
 if __name__ == "__main__":
