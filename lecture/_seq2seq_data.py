@@ -16,8 +16,8 @@ parts, the first synonym of each side with the annotations removed, then
    train / validation / held-out is then random by pair with a fixed seed (``lecture.data.split``).
 
 **Numbers** (``num2words``): German number words to English, e.g. "dreihundertfünfundvierzig" ->
-"three hundred and forty-five". German writes a number below a million as one word, so the source is cut
-into its number morphemes (drei hundert fünf und vierzig: note "fünfundvierzig" = five-and-forty, which
+"three hundred and forty-five". German writes a number below a million as one word (and larger ones as
+"zwei Milliarden drei Millionen ..."), so the source is cut into its number morphemes (drei hundert fünf und vierzig: note "fünfundvierzig" = five-and-forty, which
 English reorders to forty-five); the target is English words and commas.
 """
 
@@ -50,7 +50,7 @@ def tokenize(text: str) -> list[str]:
 # Longest first, so that "sechs" wins over "sech" (sechzig, sechzehn) and "dreißig" over "drei".
 _NUMBER_MORPHEMES = sorted(["eins", "eine", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sech", "sieben", "sieb",
                             "acht", "neun", "zehn", "elf", "zwölf", "zwanzig", "dreißig", "zig", "hundert",
-                            "tausend", "und", "million", "millionen"], key=len, reverse=True)
+                            "tausend", "und", "million", "millionen", "milliarde", "milliarden"], key=len, reverse=True)
 _NUMBER_TOKEN = re.compile("|".join(_NUMBER_MORPHEMES))
 
 

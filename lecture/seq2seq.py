@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "valid_fraction": 0.05, "test_fraction": 0.1,
     "embed_dim": 128, "hidden": 256, "dropout": 0.2,
     "epochs": 20, "batch_size": 64, "lr": 0.002, "clip": 1.0, "threads": 1,
-    "samples": 10, "length_buckets": [5, 10, 15], "threshold": 5.0,
+    "samples": 10, "length_buckets": [5, 10, 15, 20], "threshold": 5.0,
 }
 
 

@@ -79,6 +79,9 @@ def test_german_number_words_cut_into_morphemes():
     assert german_number_tokens("sechzehn") == ["sech", "zehn"]
     assert german_number_tokens("sechsundsiebzig") == ["sechs", "und", "sieb", "zig"]
     assert german_number_tokens("dreißig") == ["dreißig"]
+    # Above a million German writes separate words: "zwei Milliarden drei Millionen eintausend".
+    assert german_number_tokens("zwei Milliarden eine Million eintausend") == \
+        ["zwei", "milliarden", "eine", "million", "ein", "tausend"]
 
 
 def test_number_pairs_are_distinct_and_cover_every_length():
