@@ -130,7 +130,7 @@ def test_quick_run_learns_to_translate(tmp_path):
     record = run_experiment(seq2seq, quick=True, out_dir=tmp_path)
     assert record["headline"]["passed"], record["headline"]
     assert record["bleu_attention"] > record["bleu_no_attention"]  # attention helps
-    assert record["scores"]["attention"]["exact_match"] > 0.05  # whole numbers translated right
+    assert record["bleu_attention"] > 40.0  # it translates (measured 55.7 after the quick run's 6 epochs)
     for label in ("attention", "no_attention"):
         curve = record["training"][label]["valid_loss"]
         assert min(curve) < curve[0]  # validation loss fell
