@@ -140,7 +140,8 @@ def test_smoke_run(smoke_run):
     run_dir, summary = smoke_run
     assert summary["stopped"] == "max_steps"
     assert summary["steps"] == 300
-    assert summary["steps_per_actor"] == [150, 150]  # experience from both actors
+    # experience from both actors (how it splits depends on which actor the scheduler runs first)
+    assert sum(summary["steps_per_actor"]) == 300 and min(summary["steps_per_actor"]) > 0
     assert all(chunks >= 1 for chunks in summary["chunks_per_actor"])
     assert summary["epsilons"] == pytest.approx(apex_epsilons(2))
     assert summary["updates"] == expected_updates(300)
