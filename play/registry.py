@@ -27,7 +27,7 @@ NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
 SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``tenuki selfplay``)
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19.safetensors"}  # AlphaGo SL policy (``tenuki train sl-policy``)
-SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net (``tenuki train value``)
+SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net: none shipped yet (README)
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only once that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section). The 9x9 net does not yet.
 AUTO_AZ_SIZES: frozenset[int] = frozenset()
