@@ -39,6 +39,23 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_eval(name: str, args: argparse.Namespace, compute, errors: tuple[type[BaseException], ...]) -> int:
+    """Run an evaluation job: ONE JSON object with --json, else aligned ``key: value`` lines; a
+    known error is one line ``tenuki eval NAME: ...`` on stderr and exit status 2."""
+    try:
+        result = compute()
+    except errors as error:
+        print(f"tenuki eval {name}: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(map(len, result), default=0)
+        for key, value in result.items():
+            print(f"{key:>{width}}: {value}")
+    return 0
+
+
 def cmd_eval_policy(args: argparse.Namespace) -> int:
     """Score a network checkpoint on real games: top-1 / top-5 accuracy of its policy on the
     human moves, and the value's mean squared error against the results. Prints ONE JSON object
@@ -48,18 +65,9 @@ def cmd_eval_policy(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .evaluate import evaluate_checkpoint
 
-    try:
-        result = evaluate_checkpoint(args.checkpoint, args.games, max_positions=args.max_positions,
-                                     held_out=args.held_out)
-    except (CheckpointError, SGFError, FileNotFoundError) as error:
-        print(f"tenuki eval policy: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
-    return 0
+    return _run_eval("policy", args, lambda: evaluate_checkpoint(
+        args.checkpoint, args.games, max_positions=args.max_positions, held_out=args.held_out),
+        (CheckpointError, SGFError, FileNotFoundError))
 
 
 def cmd_eval_value(args: argparse.Namespace) -> int:
@@ -72,18 +80,9 @@ def cmd_eval_value(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .value_eval import ValueEvalError, evaluate_value_run
 
-    try:
-        result = evaluate_value_run(args.checkpoint, args.run_dir, test_games=args.test_games, address=args.address,
-                                    num_cpus=args.num_cpus, progress=not args.json)
-    except (CheckpointError, ValueEvalError, ClusterError, FileNotFoundError) as error:
-        print(f"tenuki eval value: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>30}: {value}")
-    return 0
+    return _run_eval("value", args, lambda: evaluate_value_run(
+        args.checkpoint, args.run_dir, test_games=args.test_games, address=args.address, num_cpus=args.num_cpus,
+        progress=not args.json), (CheckpointError, ValueEvalError, ClusterError, FileNotFoundError))
 
 
 def cmd_eval_policy_match(args: argparse.Namespace) -> int:
@@ -97,19 +96,12 @@ def cmd_eval_policy_match(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .policy_match import policy_match
 
-    try:
+    def compute() -> dict:
         connect(ClusterConfig(), address=args.address, num_cpus=args.num_cpus)
-        result = policy_match(args.policy, args.opponent, games=args.games, size=args.size, komi=args.komi,
-                              seed=args.seed)
-    except (CheckpointError, ClusterError, ValueError, FileNotFoundError) as error:
-        print(f"tenuki eval policy-match: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
-    return 0
+        return policy_match(args.policy, args.opponent, games=args.games, size=args.size, komi=args.komi,
+                            seed=args.seed)
+
+    return _run_eval("policy-match", args, compute, (CheckpointError, ClusterError, ValueError, FileNotFoundError))
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
