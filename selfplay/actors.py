@@ -34,9 +34,9 @@ ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 0}
 
 
 def _limit_threads(count: int) -> None:
-    import torch
+    from agents.torch_cpu import configure_torch_cpu
 
-    torch.set_num_threads(count)
+    configure_torch_cpu(count)
     os.environ.setdefault("OMP_NUM_THREADS", str(count))
 
 

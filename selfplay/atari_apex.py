@@ -59,6 +59,8 @@ import numpy as np
 import ray
 from ray.exceptions import RayTaskError
 
+from agents.torch_cpu import configure_torch_cpu
+
 from .atari_apex_actors import (
     ACTOR_FAILURES,
     ACTOR_OPTIONS,
@@ -548,7 +550,7 @@ def run_apex(config: Any, run_dir: str | Path, *, actors: int | None = None, max
     if per_actor < 1:
         raise ApexRunError(f"envs_per_actor must be >= 1, got {per_actor}")
     threads = torch.get_num_threads()
-    torch.set_num_threads(config.train.torch_threads)
+    configure_torch_cpu(config.train.torch_threads)
     run = None
     try:
         run = ApexRun(config, run_dir, actors=count, envs_per_actor=per_actor, chunk_steps=chunk_steps,

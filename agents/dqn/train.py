@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from agents.torch_cpu import configure_torch_cpu
 from envs.atari.protocols import get_protocol
 from envs.atari.vector import AtariVecEnv
 from envs.atomic import atomic_write
@@ -74,7 +74,7 @@ class DQNTrainer:
         self.run_dir = Path(run_dir)
         self.log = log
         tc, ac = config.train, config.agent
-        torch.set_num_threads(tc.torch_threads)
+        configure_torch_cpu(tc.torch_threads)
         self.protocol = get_protocol(config.env.protocol)
         self.env = AtariVecEnv(config.env.game, config.env.num_envs, self.protocol, training=True, seed=tc.seed)
         self.replay = FrameReplay(ac.replay_capacity, config.env.num_envs, stack=self.protocol.stack,

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from agents.torch_cpu import configure_torch_cpu
 from selfplay.atomic import atomic_write
 from selfplay.config import ConfigError, parse_section
 from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config
@@ -299,7 +300,7 @@ class SLTrainer:
 def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progress: bool = True,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train (or resume) until ``train.max_steps`` / ``train.max_hours``; returns a summary."""
-    torch.set_num_threads(config.train.torch_threads)
+    configure_torch_cpu(config.train.torch_threads)
     trainer = SLTrainer(config, run_dir)
     tc = config.train
     run = trainer.run_dir
