@@ -37,12 +37,15 @@ import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
+from envs.go.layout import BLACK
+
 from .config import SelfPlayConfig, dump_config, load_config
 from .learner import TrainingDiverged, write_json_atomic
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.yaml"
 SNAPSHOT_FILE = "replay.npz"
+RECENT_RESULTS = 200  # games behind the black_win_rate and mean_moves columns of metrics.csv
 # ObjectLostError: a result (weights, records over Ray's inline limit) left in the object store of a node
 # that died before the driver fetched it; the call is handled as failed
 ACTOR_FAILURES = (RayActorError, WorkerCrashedError, GetTimeoutError, ObjectLostError)
@@ -130,6 +133,9 @@ class Coordinator:
         self.retry_game_ids: deque[int] = deque()
         self.events: deque[str] = deque(maxlen=8)
         self._recent_games: deque[tuple[float, int]] = deque(maxlen=400)  # (elapsed, games) for games/hour
+        # (black's score 1 / 0.5 / 0, moves) of the last games: a run that drifts to one colour winning
+        # everything (a value net sure of the result from move 1) shows here first
+        self._recent_results: deque[tuple[float, int]] = deque(maxlen=RECENT_RESULTS)
         self._last_snapshot = time.monotonic()
         self._rng = np.random.default_rng(config.run.seed + 7919 * self.state.sessions)
         self.metrics = None
@@ -240,6 +246,13 @@ class Coordinator:
     def elapsed(self) -> float:
         return self.elapsed_at_start + time.monotonic() - self.started
 
+    def recent_results(self) -> dict[str, float]:
+        """``black_win_rate`` (draws count half) and ``mean_moves`` over the last ``RECENT_RESULTS`` games."""
+        if not self._recent_results:
+            return {}
+        scores, moves = zip(*self._recent_results, strict=True)
+        return {"black_win_rate": round(float(np.mean(scores)), 3), "mean_moves": round(float(np.mean(moves)), 1)}
+
     def games_per_hour(self) -> float:
         if len(self._recent_games) < 2:
             return math.nan
@@ -321,6 +334,8 @@ class Coordinator:
         state.positions += positions
         state.moves += record.moves
         self._recent_games.append((self.elapsed, state.games))
+        self._recent_results.append((1.0 if record.winner == BLACK else 0.5 if record.winner == 0 else 0.0,
+                                     record.moves))
         if record.resign_disabled and record.would_resign:
             state.resign_checks += 1
             state.false_positives += bool(record.false_positive())
@@ -382,6 +397,7 @@ class Coordinator:
             "games_per_hour": round(self.games_per_hour(), 1), "positions_per_s": round(state.positions / max(elapsed, 1e-9), 2),
             "window": self.buffer_stats.get("window"), "resign_threshold": state.resign_threshold,
             "false_positive_rate": state.false_positive_rate,
+            **self.recent_results(),
             **{k: round(metrics[k], 5) for k in ("loss", "policy_loss", "value_loss", "policy_kl") if k in metrics},
             **(extra or {}),
         }

@@ -1,7 +1,8 @@
 """Run metrics: a CSV (one row per network version), TensorBoard scalars and PNG plots.
 
 ``RUN_DIR/metrics.csv`` columns are ``COLUMNS``; a resumed run appends to the same file (rows of a
-version already written are not repeated). Plots (``RUN_DIR/plots/*.png``, matplotlib's Agg
+version already written are not repeated) under that file's own header (a file written by an older
+tenuki keeps its columns). Plots (``RUN_DIR/plots/*.png``, matplotlib's Agg
 backend): losses against versions, self-play games per hour, Elo against the previous best
 (chained into a curve) and the score against GNU Go.
 """
@@ -16,7 +17,7 @@ from typing import Any
 COLUMNS = [
     "version", "elapsed_s", "games", "positions", "samples_trained", "games_per_hour", "positions_per_s",
     "loss", "policy_loss", "value_loss", "policy_kl", "window", "resign_threshold", "false_positive_rate",
-    "elo", "gate_score", "gnugo_score", "gnugo_elo",
+    "elo", "gate_score", "gnugo_score", "gnugo_elo", "black_win_rate", "mean_moves",
 ]
 
 
@@ -38,6 +39,12 @@ class MetricsWriter:
     def __init__(self, run_dir: Path, tensorboard: bool = True):
         self.run_dir = Path(run_dir)
         self.csv_path = self.run_dir / "metrics.csv"
+        self.columns = list(COLUMNS)
+        if self.csv_path.exists():
+            with self.csv_path.open(newline="") as stream:
+                header = next(csv.reader(stream), None)
+            if header:
+                self.columns = header
         self.written = {int(_number(r.get("version"))) for r in read_rows(self.csv_path)
                         if not math.isnan(_number(r.get("version")))}
         self._tb = None
@@ -55,10 +62,10 @@ class MetricsWriter:
             return
         new = not self.csv_path.exists()
         with self.csv_path.open("a", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(stream, fieldnames=self.columns, extrasaction="ignore")
             if new:
                 writer.writeheader()
-            writer.writerow({k: ("" if values.get(k) is None else values.get(k)) for k in COLUMNS})
+            writer.writerow({k: ("" if values.get(k) is None else values.get(k)) for k in self.columns})
         self.written.add(version)
         if self._tb is not None:
             for key in COLUMNS[1:]:

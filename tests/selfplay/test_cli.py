@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -47,6 +48,9 @@ def test_smoke_config_trains_and_status_summarises_it(tmp_path):
     assert state["gates"], "the gating match at version 3 finished before the run stopped"
     rows = (run_dir / "metrics.csv").read_text().splitlines()
     assert len(rows) == 1 + 3  # header + one row per version
+    with (run_dir / "metrics.csv").open(newline="") as stream:
+        last = list(csv.DictReader(stream))[-1]
+    assert 0.0 <= float(last["black_win_rate"]) <= 1.0 and float(last["mean_moves"]) > 0  # colour balance
 
     status = _tenuki("selfplay", "status", str(run_dir), "--json", timeout=120)
     assert status.returncode == 0, status.stderr

@@ -268,6 +268,21 @@ def test_metrics_writer_writes_one_row_per_version(tmp_path):
     assert (tmp_path / "metrics.csv").read_text().count("version,") == 1  # one header
 
 
+def test_metrics_writer_keeps_the_columns_of_an_older_file(tmp_path):
+    from selfplay.metrics import COLUMNS, MetricsWriter
+
+    old = [c for c in COLUMNS if c not in ("black_win_rate", "mean_moves")]  # a run of an older tenuki
+    (tmp_path / "metrics.csv").write_text(",".join(old) + "\n1,600.0,10\n")
+    writer = MetricsWriter(tmp_path, tensorboard=False)
+    writer.row(_row(2, black_win_rate=0.55, mean_moves=81.0))
+    writer.close()
+    with (tmp_path / "metrics.csv").open(newline="") as stream:
+        reader = csv.DictReader(stream)
+        rows = list(reader)
+    assert reader.fieldnames == old and all(None not in row for row in rows)  # no cell without a column
+    assert [r["version"] for r in rows] == ["1", "2"] and float(rows[1]["loss"]) == pytest.approx(2.8)
+
+
 def test_plot_run_draws_the_three_plots(tmp_path):
     from selfplay.metrics import MetricsWriter, plot_run
 
