@@ -36,6 +36,9 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
         elif args.config:
             config = load_config(args.config)
             run_dir = Path(args.run_dir or Path("runs") / "atari" / Path(args.config).stem)
+            if (run_dir / "checkpoints" / "state.json").exists():  # never mix a new config into a run silently
+                raise RunDirError(f"{run_dir} already holds a run: continue it with --resume {run_dir} (its stored "
+                                  "config), or choose another --run-dir")
         else:
             print("tenuki atari train: give --config PATH (a new run) or --resume RUN_DIR", file=sys.stderr)
             return 2

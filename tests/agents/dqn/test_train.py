@@ -94,3 +94,5 @@ def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) ->
     done = tenuki("atari", "evaluate", "--checkpoint", str(run / "final.safetensors"), "--episodes", "1", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["game"] == "Pong"
+    again = tenuki("atari", "train", "--config", str(config), "--run-dir", str(run))  # a new config into that run
+    assert again.returncode == 2 and "already holds a run" in again.stderr and "--resume" in again.stderr
