@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -90,6 +91,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     from play.dead_stones import DEFAULT_PLAYOUTS
     from play.terminal import PlayOptions, PlayOptionsError, TerminalGame
 
+    if sys.stdin.isatty():
+        # Ctrl-C saves the game and quits, even when we were started with SIGINT ignored (Python then
+        # installs no handler: a shell's background job, a parent process that ignores it)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     options = PlayOptions(size=args.size, komi=args.komi, handicap=args.handicap, color=args.color,
                           player=args.player, visits=args.visits, seconds_per_move=args.seconds_per_move,
                           seed=args.seed, sgf_out=args.sgf_out, weights=args.weights, value_weights=args.value_weights,

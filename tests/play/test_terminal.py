@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -300,6 +301,23 @@ def test_pty_ctrl_c_at_the_prompt_saves(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0 and len(load_sgf(tmp_path / "int.sgf").moves) == 2
+
+
+def test_pty_ctrl_c_saves_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
+    # a parent that ignores SIGINT (a shell's background job, some test runners) passes that on: Python then
+    # installs no KeyboardInterrupt handler, and Ctrl-C would do nothing
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50", TERM="dumb")
+    child = pexpect.spawn(sys.executable, ["-m", "play.terminal_cli", "--player", "random", "--seed", "7", "--size",
+                                           "5", "--sgf-out", "ign.sgf", "--no-color"], cwd=str(tmp_path), env=env,
+                          encoding="utf-8", timeout=60, dimensions=(50, 100),
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    child.expect(PROMPT)
+    _play_some_move(child, ["C3", "B2"])
+    child.sendintr()
+    child.expect("Game saved to ign.sgf")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and len(load_sgf(tmp_path / "ign.sgf").moves) == 2
 
 
 def test_pty_mcts_hint_shows_visits_and_winrate(tmp_path: Path) -> None:
