@@ -184,7 +184,7 @@ def test_count_removes_dead_stones_and_records_the_result(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------- through a pty
 
 
-def _spawn(tmp_path: Path, *args: str, color: bool = False) -> pexpect.spawn:
+def _spawn(tmp_path: Path, *args: str, color: bool = False, preexec_fn=None) -> pexpect.spawn:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50")
     env.pop("NO_COLOR", None)
     env["TERM"] = "xterm-256color" if color else "dumb"
@@ -192,7 +192,7 @@ def _spawn(tmp_path: Path, *args: str, color: bool = False) -> pexpect.spawn:
     if not color:
         argv.append("--no-color")
     return pexpect.spawn(sys.executable, argv, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60,
-                         dimensions=(50, 100))
+                         dimensions=(50, 100), preexec_fn=preexec_fn)
 
 
 def _play_some_move(child: pexpect.spawn, candidates: list[str]) -> str:
@@ -292,8 +292,12 @@ def test_pty_color_board_white_and_ctrl_d(tmp_path: Path) -> None:
     assert record.size == 7 and record.moves[0][0] == BLACK and record.black_name == "tenuki random"
 
 
-def test_pty_ctrl_c_at_the_prompt_saves(tmp_path: Path) -> None:
-    child = _spawn(tmp_path, "--size", "5", "--sgf-out", "int.sgf")
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["default", "sigint-ignored-by-parent"])
+def test_pty_ctrl_c_at_the_prompt_saves(tmp_path: Path, sigint_ignored: bool) -> None:
+    # a parent that ignores SIGINT (a shell's background job, some test runners) passes that on: Python then
+    # installs no KeyboardInterrupt handler, and Ctrl-C would do nothing without the CLI's own handler
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    child = _spawn(tmp_path, "--size", "5", "--sgf-out", "int.sgf", preexec_fn=ignore)
     child.expect(PROMPT)
     _play_some_move(child, ["C3", "B2"])
     child.sendintr()
@@ -301,23 +305,6 @@ def test_pty_ctrl_c_at_the_prompt_saves(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0 and len(load_sgf(tmp_path / "int.sgf").moves) == 2
-
-
-def test_pty_ctrl_c_saves_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
-    # a parent that ignores SIGINT (a shell's background job, some test runners) passes that on: Python then
-    # installs no KeyboardInterrupt handler, and Ctrl-C would do nothing
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50", TERM="dumb")
-    child = pexpect.spawn(sys.executable, ["-m", "play.terminal_cli", "--player", "random", "--seed", "7", "--size",
-                                           "5", "--sgf-out", "ign.sgf", "--no-color"], cwd=str(tmp_path), env=env,
-                          encoding="utf-8", timeout=60, dimensions=(50, 100),
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    child.expect(PROMPT)
-    _play_some_move(child, ["C3", "B2"])
-    child.sendintr()
-    child.expect("Game saved to ign.sgf")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and len(load_sgf(tmp_path / "ign.sgf").moves) == 2
 
 
 def test_pty_mcts_hint_shows_visits_and_winrate(tmp_path: Path) -> None:
