@@ -123,6 +123,7 @@ class LearnerConfig:
     weight_decay: float = 1e-4  # L2 (AlphaZero: c = 1e-4)
     max_grad_norm: float = 0.0  # clip the gradient's global norm (0: no clipping)
     value_weight: float = 1.0
+    ownership_weight: float = 0.0  # > 0: the network gets KataGo's ownership head, trained with this weight
     steps_per_version: int = 100  # optimizer steps between published weight versions
     max_train_ratio: float = 4.0  # samples trained / samples generated never exceeds this
     cpus: float = 0.0  # Ray logical CPUs the learner reserves
@@ -206,6 +207,7 @@ _RANGES: yaml_config.Ranges = {
     "learner.max_grad_norm": (lambda v: v >= 0.0, "a number >= 0 (0: no clipping)"),
     "learner.steps_per_version": (lambda v: v >= 1, "an integer >= 1"),
     "learner.max_train_ratio": (lambda v: v > 0.0, "a number > 0"),
+    "learner.ownership_weight": (lambda v: v >= 0.0, "a number >= 0 (0: no ownership head)"),
     "learner.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
     "evaluator.every_versions": (lambda v: v >= 0, "an integer >= 0"),
     "evaluator.games": (lambda v: v >= 1, "an integer >= 1"),

@@ -398,7 +398,8 @@ class Coordinator:
             "window": self.buffer_stats.get("window"), "resign_threshold": state.resign_threshold,
             "false_positive_rate": state.false_positive_rate,
             **self.recent_results(),
-            **{k: round(metrics[k], 5) for k in ("loss", "policy_loss", "value_loss", "policy_kl") if k in metrics},
+            **{k: round(metrics[k], 5) for k in ("loss", "policy_loss", "value_loss", "policy_kl", "ownership_loss")
+               if k in metrics},
             **(extra or {}),
         }
         self.metrics.row(row)

@@ -24,7 +24,10 @@ data, Atari actors) register their own generator in ``GAME_GENERATORS``.
   0 for a draw (Tromp-Taylor area count, or the resignation).
 
 Samples (``GameRecord.samples``): ``planes`` uint8[P, 17, N, N] (the AlphaZero planes, 0/1),
-``policy`` float32[P, N*N+1], ``value`` float32[P].
+``policy`` float32[P, N*N+1], ``value`` float32[P]; with ``learner.ownership_weight`` > 0 also
+KataGo's ownership target ``ownership`` int8[P, N*N] (the final Tromp-Taylor area owner of each
+point: +1 the side to move at that position, -1 the opponent, 0 neutral) and ``ownership_valid``
+float32[P] (0 in a resigned game, whose final position says nothing about ownership).
 """
 
 from __future__ import annotations
@@ -157,10 +160,12 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         history.push(board.stones())
         if sc.tree_reuse:
             searcher.advance(action)
+    owner = None
     if resigned_by:
         winner, margin = 3 - resigned_by, None
     else:
-        margin = float(board.score("area").margin)
+        score = board.score("area")
+        margin, owner = float(score.margin), score.owner.reshape(-1)
         winner = BLACK if margin > 0 else WHITE if margin < 0 else 0
     result_text = _result_string(winner, margin, bool(resigned_by))
     players = np.asarray(player_out, np.int64)
@@ -174,6 +179,8 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         "policy": np.stack(policy_out) if policy_out else np.zeros((0, num_actions), np.float32),
         "value": values.reshape(-1),
     }
+    if cfg.learner.ownership_weight > 0:
+        samples.update(ownership_targets(owner, players, size))
     sgf = None
     if context.keep_sgf:
         from envs.go.sgf import record_from_board, write_sgf
@@ -186,10 +193,28 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
                       seconds=time.perf_counter() - start, worker=context.worker, sgf=sgf)
 
 
+def ownership_targets(owner: np.ndarray | None, players: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """KataGo's ownership targets for samples whose side to move is ``players`` int[P]: ``owner``
+    int8[N*N] holds the final area owner of each point (BLACK, WHITE or 0), None after a
+    resignation (the targets are then zero and marked invalid)."""
+    count = players.shape[0]
+    if owner is None:
+        return {"ownership": np.zeros((count, size * size), np.int8), "ownership_valid": np.zeros(count, np.float32)}
+    owner = np.asarray(owner, np.int64)[None, :]  # [1, N*N]
+    mover = players.astype(np.int64)[:, None]  # [P, 1]
+    target = np.where(owner == mover, 1, np.where(owner == 3 - mover, -1, 0)) * (owner > 0)
+    return {"ownership": target.astype(np.int8), "ownership_valid": np.ones(count, np.float32)}
+
+
 GameGenerator = Callable[[GameContext, int, int], GameRecord]
 
-def alphazero_fields(size: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    return {"planes": ((17, size, size), "bool"), "policy": ((size * size + 1,), "float32"), "value": ((), "float32")}
+
+def alphazero_fields(size: int, ownership: bool = False) -> dict[str, tuple[tuple[int, ...], str]]:
+    fields = {"planes": ((17, size, size), "bool"), "policy": ((size * size + 1,), "float32"),
+              "value": ((), "float32")}
+    if ownership:
+        fields.update({"ownership": ((size * size,), "int8"), "ownership_valid": ((), "float32")})
+    return fields
 
 
 def _alphago(name: str):
@@ -225,4 +250,6 @@ SAMPLE_FIELDS: dict[str, Callable[[int], dict[str, tuple[tuple[int, ...], str]]]
 
 def sample_fields(config: SelfPlayConfig) -> dict[str, tuple[tuple[int, ...], str]]:
     """The replay buffer's fields for a config: name -> (shape of one sample, dtype)."""
+    if config.workers.game_generator == "alphazero":
+        return alphazero_fields(config.game.size, ownership=config.learner.ownership_weight > 0)
     return SAMPLE_FIELDS[config.workers.game_generator](config.game.size)

@@ -48,7 +48,9 @@ def build_model(config: SelfPlayConfig) -> torch.nn.Module:
         planes = 49 if net.architecture == "alphago_value" else 48
         return build_network(net.architecture, board_size=config.game.size, in_planes=planes, filters=net.filters,
                              layers=net.layers)
-    return build_network(net.architecture, board_size=config.game.size, blocks=net.blocks, channels=net.channels)
+    extra = {"ownership_head": True} if config.learner.ownership_weight > 0 else {}
+    return build_network(net.architecture, board_size=config.game.size, blocks=net.blocks, channels=net.channels,
+                         **extra)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -93,7 +95,10 @@ class LearnerCore:
         """Start from another run's network (the RL policy from the SL policy), version 0."""
         model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
         try:
-            self.model.load_state_dict(model.state_dict())
+            missing, unexpected = self.model.load_state_dict(model.state_dict(), strict=False)
+            missing = [name for name in missing if not name.startswith("ownership_conv.")]  # a new head starts fresh
+            if missing or unexpected:
+                raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
         except RuntimeError as error:
             raise CheckpointError(f"network.init_checkpoint {path}: {meta.kwargs} does not fit the config's "
                                   f"network: {error}") from error

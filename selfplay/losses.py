@@ -6,7 +6,10 @@ else, so other stages (the AlphaGo RL policy's REINFORCE, value regression) add 
 
 ``alphazero`` (Silver et al. 2017, Methods, eq. 1): l = (z - v)^2 - pi^T log p + c ||theta||^2.
 The L2 term is the optimizer's weight decay (``learner.weight_decay``), not part of this sum;
-``value_weight`` scales the value term (1 in the paper).
+``value_weight`` scales the value term (1 in the paper). With ``learner.ownership_weight`` w > 0
+the network's ownership head adds KataGo's auxiliary term (Wu 2019, eq. in section 4.1):
+w / N^2 * sum over points of the cross-entropy between the predicted owner probability
+(1 + tanh(logit)) / 2 and the final owner (1 + o) / 2, o in {-1, 0, +1} (KataGo uses w = 1.5).
 """
 
 from __future__ import annotations
@@ -27,10 +30,22 @@ def alphazero_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     planes = batch["planes"].float()  # [B, 17, N, N]
     target_policy = batch["policy"]  # [B, N*N+1], rows sum to 1
     target_value = batch["value"]  # [B]
-    logits, value = model(planes)  # [B, N*N+1], [B]
+    ownership_weight = config.learner.ownership_weight
+    if ownership_weight > 0:
+        logits, value, ownership_logits = model.forward_with_ownership(planes)  # [B, N*N+1], [B], [B, N*N]
+    else:
+        logits, value = model(planes)  # [B, N*N+1], [B]
     policy_loss = -(target_policy * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
     value_loss = F.mse_loss(value, target_value)
     total = policy_loss + config.learner.value_weight * value_loss
+    extra: dict[str, float] = {}
+    if ownership_weight > 0:
+        target = (batch["ownership"].float() + 1.0) / 2.0  # [B, N*N] in {0, 0.5, 1}
+        per_point = F.binary_cross_entropy_with_logits(2.0 * ownership_logits, target, reduction="none")
+        valid = batch["ownership_valid"].float()  # [B]
+        ownership_loss = (per_point.mean(dim=1) * valid).sum() / valid.sum().clamp_min(1.0)
+        total = total + ownership_weight * ownership_loss
+        extra["ownership_loss"] = ownership_loss.item()
     total_value, policy_value, value_value = total.item(), policy_loss.item(), value_loss.item()
     with torch.no_grad():
         entropy = -(target_policy * torch.log(target_policy.clamp_min(1e-12))).sum(dim=1).mean()
@@ -39,6 +54,7 @@ def alphazero_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
         "policy_loss": policy_value,
         "value_loss": value_value,
         "policy_kl": policy_value - entropy.item(),  # cross-entropy minus the targets' entropy
+        **extra,
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 COLUMNS = [
     "version", "elapsed_s", "games", "positions", "samples_trained", "games_per_hour", "positions_per_s",
     "loss", "policy_loss", "value_loss", "policy_kl", "window", "resign_threshold", "false_positive_rate",
-    "elo", "gate_score", "gnugo_score", "gnugo_elo", "black_win_rate", "mean_moves",
+    "elo", "gate_score", "gnugo_score", "gnugo_elo", "black_win_rate", "mean_moves", "ownership_loss",
 ]
 
 

@@ -152,8 +152,8 @@ class ReplayStore:
         return batch
 
     def apply_symmetries(self, batch: dict[str, np.ndarray], ks: np.ndarray) -> dict[str, np.ndarray]:
-        """Transform sample i by symmetry ks[i]: ``planes`` [B, C, N, N] and the board part of
-        ``policy`` [B, N*N+1]; other fields are invariant."""
+        """Transform sample i by symmetry ks[i]: ``planes`` [B, C, N, N], the board part of
+        ``policy`` [B, N*N+1] and ``ownership`` [B, N*N]; other fields are invariant."""
         n = self.board_size
         points = n * n
         index = self._sym[ks]  # [B, N*N]
@@ -166,6 +166,8 @@ class ReplayStore:
             policy = batch["policy"].copy()
             policy[:, :points] = np.take_along_axis(batch["policy"][:, :points], index, axis=1)
             out["policy"] = policy
+        if "ownership" in batch:
+            out["ownership"] = np.take_along_axis(batch["ownership"], index, axis=1)
         return out
 
     # ------------------------------------------------------------------ snapshots

@@ -9,6 +9,11 @@ Silver et al. 2017, "Mastering the game of Go without human knowledge", Nature 5
 - value head: conv 1x1 (1 filter) -> BN -> ReLU -> fully connected to 256 -> ReLU
   -> fully connected to 1 -> tanh.
 
+Optional (``ownership_head=True``): KataGo's ownership head (Wu 2019, "Accelerating Self-Play
+Learning in Go", section 4.1), here a single conv 1x1 (1 filter, with bias) on the trunk giving one
+logit per point; tanh(logit) predicts who owns the point at the end of the game (+1 the side to
+move, -1 the opponent). It is an auxiliary training target only: search reads policy and value.
+
 The defaults (19 residual blocks of 256 filters) are the paper's 20-block network ("a single
 convolutional block followed by 19 residual blocks"); ``blocks`` counts residual blocks only.
 
@@ -68,6 +73,7 @@ class AlphaZeroNet(GoNetwork):
         blocks: int = 19,
         channels: int = 256,
         value_hidden: int = VALUE_HIDDEN,
+        ownership_head: bool = False,
     ):
         super().__init__(board_size, in_planes)
         self.blocks = check_positive_int("blocks", blocks)
@@ -85,19 +91,35 @@ class AlphaZeroNet(GoNetwork):
         self.value_fc1 = nn.Linear(points, value_hidden)  # [B, N*N] -> [B, 256]
         self.value_fc2 = nn.Linear(value_hidden, 1)  # [B, 256] -> [B, 1]
 
+        self.ownership_head = bool(ownership_head)
+        if self.ownership_head:
+            self.ownership_conv = nn.Conv2d(channels, 1, 1)  # -> [B, 1, N, N] logits
+
     def init_kwargs(self) -> dict[str, Any]:
-        return {
+        kwargs: dict[str, Any] = {
             "board_size": self.board_size,
             "in_planes": self.in_planes,
             "blocks": self.blocks,
             "channels": self.channels,
             "value_hidden": self.value_hidden,
         }
+        if self.ownership_head:  # absent otherwise, so checkpoints without the head read as before
+            kwargs["ownership_head"] = True
+        return kwargs
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``planes`` [B, C, N, N] -> (policy_logits [B, N*N+1], value [B])."""
-        trunk = self.tower(F.relu(self.stem(planes)))  # [B, channels, N, N]
+        return self._heads(self.tower(F.relu(self.stem(planes))))
 
+    def forward_with_ownership(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``planes`` [B, C, N, N] -> (policy_logits [B, N*N+1], value [B], ownership_logits [B, N*N])."""
+        if not self.ownership_head:
+            raise ValueError("this network has no ownership head (build it with ownership_head=True)")
+        trunk = self.tower(F.relu(self.stem(planes)))  # [B, channels, N, N]
+        policy_logits, value = self._heads(trunk)
+        return policy_logits, value, self.ownership_conv(trunk).flatten(1)
+
+    def _heads(self, trunk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         policy = F.relu(self.policy_conv(trunk)).flatten(1)  # [B, 2*N*N]
         policy_logits = self.policy_fc(policy)  # [B, N*N+1]
 
