@@ -229,6 +229,11 @@ class GTPEngine:
         self.player = self.player_factory(size)
         return ""
 
+    def cmd_query_boardsize(self, args: list[str]) -> str:
+        """GNU Go's extension: the current board size."""
+        self._args(args, 0)
+        return str(self.board.size)
+
     def cmd_clear_board(self, args: list[str]) -> str:
         self._new_board(self.board.size)
         self.player = self.player_factory(self.board.size)

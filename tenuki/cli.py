@@ -54,6 +54,15 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     options = {"seed": args.seed}
     if args.resign is not None:
         options["resign_threshold"] = args.resign
+    if args.size is None:
+        args.size = 19
+        if args.weights is not None:  # a 9x9 network starts on 9x9 (GTP's boardsize still changes it)
+            from agents.go.checkpoint import CheckpointError, read_checkpoint_meta
+
+            try:
+                args.size = int(read_checkpoint_meta(args.weights).kwargs.get("board_size", 19))
+            except (CheckpointError, OSError, ValueError):
+                pass  # the player's own loading below names the problem
 
     def factory(size: int):
         return make(args.player, size, weights=args.weights, value_weights=args.value_weights, **options)
@@ -95,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     gtp.add_argument("--value-weights", default=None,
                      help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
                           "with the shipped policy, else rollouts alone)")
-    gtp.add_argument("--size", type=int, default=19, help="initial board size (default 19)")
+    gtp.add_argument("--size", type=int, default=None,
+                     help="initial board size (default: the --weights network's size, else 19)")
     gtp.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
     gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")
     gtp.add_argument("--seed", type=int, default=0)

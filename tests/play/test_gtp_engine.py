@@ -219,6 +219,23 @@ def test_subprocess_framing_eof_and_startup_time():
     assert startup < 2.0, f"first answer after {startup:.2f} s"
 
 
+def test_weights_without_size_start_on_the_network_board(tmp_path):
+    from agents.go.checkpoint import save_checkpoint
+    from agents.go.resnet import AlphaZeroNet
+
+    path = save_checkpoint(tmp_path / "net7", AlphaZeroNet(7, blocks=1, channels=4))
+    cmd = [sys.executable, "-m", "tenuki", "gtp", "--player", "az-mcts", "--visits", "4", "--weights", str(path)]
+    done = subprocess.run(cmd, input="query_boardsize\ngenmove b\nboardsize 19\n", text=True, capture_output=True,
+                          cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    answers = done.stdout.split("\n\n")
+    assert answers[0] == "= 7" and answers[1].startswith("= ")
+    assert answers[2].startswith("?")  # the 7x7 network cannot play 19x19: refused, the engine keeps answering
+    explicit = subprocess.run([*cmd, "--size", "9"], input="query_boardsize\n", text=True, capture_output=True,
+                              cwd=ROOT, timeout=300, check=False)
+    assert explicit.returncode == 2 and "7x7" in explicit.stderr  # an explicit --size is kept (and refused)
+
+
 @pytest.mark.gnugo
 @pytest.mark.skipif(not Path(GNUGO).exists(), reason="GNU Go is not installed")
 def test_side_by_side_with_gnugo_random_games():
