@@ -146,9 +146,12 @@ def test_smoke_run(smoke_run):
     assert summary["epsilons"] == pytest.approx(apex_epsilons(2))
     assert summary["updates"] == expected_updates(300)
     assert summary["updates_per_s"] > 0 and summary["steps_per_s"] > 0
-    # weights broadcast: versions published every 5 updates, both actors acted with a new one
+    # weights broadcast: versions published every 5 updates and acted with. Not every actor needs a
+    # new one: when the scheduler runs one actor's chunks first, the other may finish its single
+    # chunk before the first update (seen once in a full `make test`: actor_versions [2, 0]).
     assert summary["weight_version"] == summary["updates"] // 5
-    assert min(summary["actor_versions"]) >= 1
+    assert max(summary["actor_versions"]) >= 1
+    assert all(0 <= v <= summary["weight_version"] for v in summary["actor_versions"])
     assert summary["actor_failures"] == 0
 
     state = json.loads((run_dir / STATE_FILE).read_text())
