@@ -119,6 +119,8 @@ class LearnerConfig:
     loss: str = "alphazero"  # a name of selfplay.losses.LOSSES
     batch_size: int = 256
     learning_rate: float = 0.02
+    lr_drop_version: int = 0  # from this weight version on, train at learning_rate * lr_drop_factor (0: never)
+    lr_drop_factor: float = 0.1  # AlphaGo Zero / AlphaZero drop the rate 10x in steps
     momentum: float = 0.9
     weight_decay: float = 1e-4  # L2 (AlphaZero: c = 1e-4)
     max_grad_norm: float = 0.0  # clip the gradient's global norm (0: no clipping)
@@ -203,6 +205,8 @@ _RANGES: yaml_config.Ranges = {
     "learner.batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "learner.learning_rate": (lambda v: v > 0.0, "a number > 0"),
     "learner.momentum": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "learner.lr_drop_version": (lambda v: v >= 0, "an integer >= 0 (0: never)"),
+    "learner.lr_drop_factor": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     "learner.weight_decay": (lambda v: v >= 0.0, "a number >= 0"),
     "learner.max_grad_norm": (lambda v: v >= 0.0, "a number >= 0 (0: no clipping)"),
     "learner.steps_per_version": (lambda v: v >= 1, "an integer >= 1"),

@@ -179,10 +179,21 @@ class LearnerCore:
     def weights(self) -> dict[str, np.ndarray]:
         return state_dict_to_numpy(self.model)
 
+    @property
+    def learning_rate(self) -> float:
+        """The step schedule: ``learning_rate``, times ``lr_drop_factor`` once the version reaches
+        ``lr_drop_version``. A function of the version alone, so a resumed learner (whose optimizer
+        state carries the rate it was saved with) trains at the same rate as an uninterrupted one."""
+        lc = self.config.learner
+        dropped = lc.lr_drop_version > 0 and self.version >= lc.lr_drop_version
+        return lc.learning_rate * (lc.lr_drop_factor if dropped else 1.0)
+
     def train(self, batches: Iterator[dict[str, np.ndarray]], steps: int,
               on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
         """``steps`` optimizer steps on ``batches``; returns the mean of each metric. The version
         is not advanced here (``new_version`` does that)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
         self.model.train()
         totals: dict[str, float] = {}
         for i in range(steps):

@@ -192,6 +192,27 @@ def test_save_then_resume_restores_everything(tmp_path):
     assert resumed.step == learner.step == 7
 
 
+def test_the_learning_rate_drops_at_its_version_and_stays_dropped_after_a_resume(tmp_path):
+    config = _config(lr_drop_version=2, lr_drop_factor=0.25)
+    learner = LearnerCore(config, tmp_path)
+    data = _dataset(16, seed=5)
+    seen = []
+    for _ in range(3):
+        learner.train(itertools.repeat(data), 1)
+        seen.append(learner.optimizer.param_groups[0]["lr"])
+        learner.new_version()
+        learner.save()
+    assert seen == pytest.approx([0.02, 0.02, 0.005])  # versions 0 and 1 at the base rate, 2 dropped
+    resumed = LearnerCore(config, tmp_path)  # the saved optimizer state carries lr 0.005; version 3
+    resumed.train(itertools.repeat(data), 1)
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
+    # the same checkpoint without a drop in the config trains at the base rate again
+    undropped = LearnerCore(_config(), tmp_path)  # same checkpoint, no drop configured
+    undropped.train(itertools.repeat(data), 1)
+    assert undropped.optimizer.param_groups[0]["lr"] == pytest.approx(0.02)
+    assert LearnerCore(_config(lr_drop_version=0), None).learning_rate == pytest.approx(0.02)
+
+
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_version(tmp_path, capsys):
     _, saved = _trained(tmp_path, steps=3, versions=2)
     folder = tmp_path / "checkpoints"
