@@ -16,7 +16,7 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
 
     from .checkpoint import CheckpointError
     from .dataset import DatasetError
-    from .sl_train import load_sl_config, train_sl_policy
+    from .sl_train import TrainingDiverged, load_sl_config, train_sl_policy
 
     try:
         config = load_sl_config(args.config)
@@ -31,6 +31,10 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
     except (ConfigError, CheckpointError, DatasetError, FileNotFoundError) as error:
         print(f"tenuki train sl-policy: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"tenuki train sl-policy: training diverged: {error}; lower optim.learning_rate or set "
+              f"optim.max_grad_norm", file=sys.stderr)
+        return 3
     if args.json:
         print(json.dumps(summary))
     else:

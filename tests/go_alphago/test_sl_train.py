@@ -18,7 +18,10 @@ from agents.go.dataset import build_dataset
 from agents.go.evaluate import evaluate_checkpoint, result_winner
 from agents.go.sl_train import (
     SLTrainer,
+    TrainingDiverged,
+    _StreamParts,
     evaluate_policy,
+    learning_rate,
     legal_mask,
     load_sl_config,
     sl_config_from_dict,
@@ -107,6 +110,77 @@ def test_resume_continues_the_same_step_samples_and_optimizer_state(tiny_data: P
     assert summary["step"] == 30 and summary["samples"] == 30 * 32
     state = json.loads((tmp_path / "run" / "checkpoints" / "trainer.json").read_text())
     assert state["step"] == 30
+
+
+def test_linear_schedule_warms_up_then_falls_to_zero_at_the_budget():
+    optim = sl_config_from_dict({"optim": {"schedule": "linear", "learning_rate": 0.01, "warmup_steps": 10},
+                                 "train": {"max_steps": 100, "max_hours": 0}}).optim
+    assert learning_rate(optim, 0, 0.0) == pytest.approx(0.001)  # (0 + 1) / 10 of the rate
+    assert learning_rate(optim, 9, 0.09) == pytest.approx(0.01 * 0.91)
+    assert learning_rate(optim, 50, 0.5) == pytest.approx(0.005)
+    assert learning_rate(optim, 100, 1.0) == 0.0
+    with pytest.raises(ConfigError, match="optim.schedule"):
+        sl_config_from_dict({"optim": {"schedule": "linear"}, "train": {"max_steps": 0, "max_hours": 0}})
+    with pytest.raises(ConfigError, match="train.device"):
+        sl_config_from_dict({"train": {"device": "tpu"}})
+
+
+def test_linear_schedule_progress_is_the_larger_share_of_steps_and_hours(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=40, max_hours=1.0))
+    trainer = SLTrainer(config)
+    trainer.step, trainer.elapsed_s = 10, 0.0
+    assert trainer.progress() == pytest.approx(0.25)
+    trainer.elapsed_s = 1800.0
+    assert trainer.progress() == pytest.approx(0.5)
+
+
+def test_he_init_keeps_the_signal_of_a_deep_relu_stack(tiny_data: Path, tmp_path: Path):
+    def output_std(init: str) -> float:
+        data = tiny_config(tiny_data, tmp_path / init)
+        data["network"] = {"filters": 32, "layers": 13, "init": init}
+        model = SLTrainer(sl_config_from_dict(data)).model
+        planes = torch.from_numpy(validation_set(sl_config_from_dict(data))[0][:64]).float()
+        with torch.no_grad():
+            return float(model.trunk(planes).pow(2).mean().sqrt() / planes.pow(2).mean().sqrt())
+
+    torch_gain, he_gain = output_std("torch"), output_std("he")
+    # He's gain keeps the root mean square of the activations of the same order through 12 ReLU layers;
+    # PyTorch's default (weights at a third of that variance) lets it sink layer after layer.
+    assert 0.1 < he_gain < 10 and torch_gain < he_gain / 3, (torch_gain, he_gain)
+
+
+def test_loader_workers_split_the_games_between_them(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", loader_workers=2))
+    loader = torch.utils.data.DataLoader(_StreamParts(config, seed=7), batch_size=None, num_workers=2)
+    parts = [(planes.numpy(), actions.numpy()) for planes, actions in loader]  # one epoch from each worker
+    single = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run"))
+    whole = list(iter(_StreamParts(single, seed=7)))  # no worker: the whole split in this process
+    count = sum(a.size for _, a in parts)
+    assert count == sum(a.numpy().size for _, a in whole) > 0
+    assert all(p.dtype == np.uint8 and p.shape[1:] == (48, 19, 19) for p, _ in parts)
+
+
+def test_training_with_loader_workers_and_the_linear_schedule(tiny_data: Path, tmp_path: Path):
+    data = tiny_config(tiny_data, tmp_path / "run", max_steps=30, eval_every=30, loader_workers=2)
+    data["optim"] = {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 32, "schedule": "linear",
+                     "warmup_steps": 5, "max_grad_norm": 5.0}
+    data["network"]["init"] = "he"
+    summary = train_sl_policy(sl_config_from_dict(data), progress=False, log=lambda _: None)
+    assert summary["step"] == 30 and summary["samples"] == 30 * 32
+    assert summary["val_top5"] > 5 * 5 / 250
+
+
+def test_a_non_finite_loss_stops_training_before_the_step(tiny_data: Path, tmp_path: Path):
+    trainer = SLTrainer(sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run")))
+    planes, actions = validation_set(trainer.config)
+    with torch.no_grad():
+        trainer.model.position_bias.fill_(float("nan"))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with pytest.raises(TrainingDiverged, match="step 0"):
+        trainer.train_step(planes[:32], actions[:32])
+    assert trainer.step == 0
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(tensor, before[name], ) or torch.isnan(tensor).all()
 
 
 def test_cli_train_then_eval_print_one_json_object(tiny_data: Path, data_dir: Path, tmp_path: Path, capsys):
