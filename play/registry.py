@@ -152,5 +152,7 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
                 raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
                                         f"{value.board_size}, not {size}x{size}")
             model = combine_policy_value(model, value)
-        evaluator = TorchEvaluator(model)
+        from agents.go.evaluator import fast_cpu_options
+
+        evaluator = TorchEvaluator(model, **fast_cpu_options())  # play: batch norm folded, NHWC, bfloat16 where native
     return make_player(name, evaluator=evaluator, **options)

@@ -19,7 +19,7 @@ import torch
 
 from agents.go import checkpoint as checkpoint_module
 from agents.go.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint
-from agents.go.evaluator import TorchEvaluator, combine_policy_value
+from agents.go.evaluator import TorchEvaluator, combine_policy_value, fast_cpu_options
 from agents.go.networks import (
     ARCHITECTURES,
     AlphaGoPolicyNet,
@@ -178,6 +178,41 @@ def test_evaluator_is_batch_independent(architecture: str) -> None:
         row_logits, row_values = evaluator(planes[row : row + 1])
         np.testing.assert_allclose(row_logits[0], logits[row], atol=1e-5, rtol=0)
         np.testing.assert_allclose(row_values[0], values[row], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("architecture", sorted(SMALL))
+def test_fused_evaluator_answers_like_the_plain_one(architecture: str) -> None:
+    net = small_net(architecture)
+    plain, fused = TorchEvaluator(net), TorchEvaluator(small_net(architecture), fuse=True)
+    norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fused._network.modules())
+    assert norms == 0 and sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == (
+        2 * 2 + 3 if architecture == "alphazero_resnet" else 0)  # 2 blocks of 2, stem, 2 heads
+    for batch in (16, 1, 7):
+        planes = random_planes(net, batch, seed=batch)
+        for got, want in zip(fused(planes), plain(planes)):
+            assert got.shape == want.shape and got.dtype == np.float32
+            np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+    # new weights (a learner's next version) are fused again, not left stale
+    other = small_net(architecture, seed=5)
+    fused.load_state_dict(other.state_dict())
+    planes = random_planes(net, 4)
+    np.testing.assert_allclose(fused(planes)[0], TorchEvaluator(other)(planes)[0], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("architecture", sorted(SMALL))
+def test_fast_cpu_evaluator_stays_close_to_float32(architecture: str) -> None:
+    net = small_net(architecture)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    plain = TorchEvaluator(small_net(architecture))
+    fast = TorchEvaluator(net, fuse=True, channels_last=True, autocast_bfloat16=True)
+    planes = random_planes(net, 16)
+    (logits, values), (want_logits, want_values) = fast(planes), plain(planes)
+    assert logits.dtype == values.dtype == np.float32 and logits.shape == want_logits.shape
+    np.testing.assert_allclose(logits, want_logits, atol=0.1, rtol=0.02)  # bfloat16: 8 bits of mantissa
+    np.testing.assert_allclose(values, want_values, atol=0.03, rtol=0)
+    for name, tensor in net.state_dict().items():  # the prepared copy never touches the model
+        assert torch.equal(tensor, before[name]) and tensor.is_contiguous()
+    assert set(fast_cpu_options()) == {"fuse", "channels_last", "autocast_bfloat16"}
 
 
 def test_evaluator_runs_in_inference_mode() -> None:
