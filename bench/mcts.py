@@ -8,7 +8,9 @@
   including pass, capped at 2*N*N game moves; ``open_spiel_rollout_sims_per_s`` is OpenSpiel's
   MCTSBot with RandomRolloutEvaluator(n_rollouts=1) on its Go game: the same work.
 - ``nn_sims_per_s`` / ``nn_time_share``: PUCT with a 6-block x 64-channel AlphaZero network on the
-  CPU (batch 16); the share of the wall time spent inside the network.
+  CPU (batch 16); the share of the wall time spent inside the network. ``nn_fast_*``: the same with
+  the evaluator the players use (``fast_cpu_options``: batch norm folded, NHWC, bfloat16 autocast
+  where the CPU has it), and ``nn_fast_vs_plain`` the ratio.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def bench_open_spiel(size: int, seconds: float, sims_per_search: int) -> float |
     return _timed(run, seconds)
 
 
-def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, channels: int) -> tuple[float, float]:
+def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, channels: int,
+                  fast: bool = False) -> tuple[float, float]:
     import torch
 
     from agents.go.evaluator import TorchEvaluator
@@ -84,9 +87,12 @@ def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, 
     from envs.go.board import Board
     from search.mcts import MCTS, MCTSConfig
 
+    from agents.go.evaluator import fast_cpu_options
+
     torch.set_num_threads(1)
+    torch.manual_seed(0)
     net = AlphaZeroNet(size, blocks=blocks, channels=channels)
-    evaluator = TorchEvaluator(net)
+    evaluator = TorchEvaluator(net, **(fast_cpu_options() if fast else {}))
     spent = [0.0]
 
     def timed_evaluator(planes: np.ndarray):
@@ -126,6 +132,13 @@ def main(argv: list[str] | None = None) -> dict:
         rate, share = bench_network(args.size, args.seconds, args.sims, args.blocks, args.channels)
         result["nn_sims_per_s"] = round(rate, 1)
         result["nn_time_share"] = round(share, 3)
+        fast_rate, fast_share = bench_network(args.size, args.seconds, args.sims, args.blocks, args.channels, fast=True)
+        result["nn_fast_sims_per_s"] = round(fast_rate, 1)  # the evaluator of play: fused, NHWC, bfloat16 if native
+        result["nn_fast_time_share"] = round(fast_share, 3)
+        result["nn_fast_vs_plain"] = round(fast_rate / rate, 2)
+        from agents.go.evaluator import fast_cpu_options
+
+        result["nn_fast_options"] = fast_cpu_options()
         result["network"] = f"AlphaZeroNet {args.blocks}x{args.channels}, CPU, batch 16, 1 thread"
     return print_result(result, t0)
 
