@@ -26,7 +26,9 @@ NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
 # Networks shipped with tenuki, by board size: the default weights of ``policy`` and ``az-mcts``.
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
 SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``tenuki selfplay``)
-SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19.safetensors"}  # AlphaGo SL policy (``tenuki train sl-policy``)
+# AlphaGo SL policy (``tenuki train sl-policy``): the 13x192 net of configs/sl/policy19-gpu.yaml (49.1% top-1;
+# sl-policy19, the 6x64 CPU net at 42.75%, stays in the weights folder: the RL policy starts from it).
+SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
 SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net: none shipped yet (README)
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only once that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section). The 9x9 net does not yet.
