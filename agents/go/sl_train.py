@@ -203,14 +203,16 @@ class _StreamParts(torch.utils.data.IterableDataset):
     def __init__(self, config: SLConfig, seed: int):
         super().__init__()
         self.config, self.seed = config, seed
+        self._stream = None  # one per worker, kept across epochs (persistent workers): each epoch a new order
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        part = (info.id, info.num_workers) if info is not None else None
-        c = self.config
-        stream = _open_stream(c, "train", seed=self.seed, symmetries=c.data.symmetries, max_positions=None,
-                              batch_size=c.optim.batch_size, shuffle_buffer=c.data.shuffle_buffer, part=part)
-        for planes, actions, _values in stream:
+        if self._stream is None:
+            info = torch.utils.data.get_worker_info()
+            part = (info.id, info.num_workers) if info is not None else None
+            c = self.config
+            self._stream = _open_stream(c, "train", seed=self.seed, symmetries=c.data.symmetries, max_positions=None,
+                                        batch_size=c.optim.batch_size, shuffle_buffer=c.data.shuffle_buffer, part=part)
+        for planes, actions, _values in self._stream:
             yield torch.from_numpy(planes), torch.from_numpy(actions)
 
 

@@ -157,6 +157,9 @@ def test_loader_workers_split_the_games_between_them(tiny_data: Path, tmp_path: 
     whole = list(iter(_StreamParts(single, seed=7)))  # no worker: the whole split in this process
     count = sum(a.size for _, a in parts)
     assert count == sum(a.numpy().size for _, a in whole) > 0
+    dataset = _StreamParts(single, seed=7)
+    first, second = (np.concatenate([a.numpy() for _, a in dataset]) for _ in range(2))
+    assert first.size == second.size and not np.array_equal(first, second)  # each epoch in a new order
     assert all(p.dtype == np.uint8 and p.shape[1:] == (48, 19, 19) for p, _ in parts)
 
 
