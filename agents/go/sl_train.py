@@ -308,6 +308,9 @@ class SLTrainer:
         self.run_dir = Path(run_dir or config.run_dir)
         torch.manual_seed(config.train.seed)
         self.device = torch.device(config.train.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"train.device: {config.train.device!r} but this machine has no CUDA GPU that torch "
+                              f"can use; set train.device: cpu")
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest convolutions
         self.model = AlphaGoPolicyNet(board_size, in_planes=NUM_PLANES, filters=config.network.filters,

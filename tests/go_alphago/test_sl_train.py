@@ -125,6 +125,13 @@ def test_linear_schedule_warms_up_then_falls_to_zero_at_the_budget():
         sl_config_from_dict({"train": {"device": "tpu"}})
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error of a machine without a GPU")
+def test_a_cuda_config_without_a_gpu_is_a_config_error(tiny_data: Path, tmp_path: Path):
+    with pytest.raises(ConfigError, match="train.device: 'cuda'.*no CUDA GPU"):
+        SLTrainer(sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", device="cuda")))
+    assert not (tmp_path / "run").exists()
+
+
 def test_linear_schedule_progress_is_the_larger_share_of_steps_and_hours(tiny_data: Path, tmp_path: Path):
     config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=40, max_hours=1.0))
     trainer = SLTrainer(config)
