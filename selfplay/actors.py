@@ -49,13 +49,13 @@ class SelfPlayWorker:
         from agents.go.evaluator import TorchEvaluator
 
         from .games import GAME_GENERATORS
-        from .learner import build_model
+        from .learner import build_model, evaluator_options
 
         self.config = config
         self.index = index
         self.generate = GAME_GENERATORS[config.workers.game_generator]
         self.model = build_model(config)
-        self.evaluator = TorchEvaluator(self.model)
+        self.evaluator = TorchEvaluator(self.model, **evaluator_options(config))
         self.version = -1
         self.games_played = 0
         self.cache: dict = {}  # per-worker state of the game generator (searchers, fixed networks)
@@ -103,11 +103,11 @@ class SelfPlayWorker:
         if self.opponent is None or self.opponent[0] != version:
             from agents.go.evaluator import TorchEvaluator
 
-            from .learner import build_model, numpy_to_state_dict
+            from .learner import build_model, evaluator_options, numpy_to_state_dict
 
             model = build_model(self.config)
             model.load_state_dict(numpy_to_state_dict(ray.get(box[0])))
-            self.opponent = (version, TorchEvaluator(model.eval()))
+            self.opponent = (version, TorchEvaluator(model.eval(), **evaluator_options(self.config)))
         return self.opponent[1], version
 
     def play(self, version: int, weights_box: list, game_ids: list[int], seeds: list[int],

@@ -99,6 +99,7 @@ class WorkersConfig:
     max_in_flight: int = 2  # calls queued per worker (backpressure)
     game_generator: str = "alphazero"  # a name of selfplay.games.GAME_GENERATORS
     torch_threads: int = 1
+    fast_inference: bool = True  # batch norm folded, NHWC, bfloat16 where the CPU has it (agents.go.evaluator)
     opponent_pool_every: int = 0  # versions between snapshots into the opponent pool (0: no pool)
     sl_policy: str = ""  # value-data games: the SL policy checkpoint (moves before the random move)
     rl_policy: str = ""  # value-data games: the RL policy checkpoint (moves after it)

@@ -31,12 +31,12 @@ def _player(config: SelfPlayConfig, weights: dict[str, np.ndarray], seed: int):
     from agents.go.evaluator import TorchEvaluator
     from search.mcts import MCTS, MCTSConfig
 
-    from .learner import build_model, numpy_to_state_dict
+    from .learner import build_model, evaluator_options, numpy_to_state_dict
 
     model = build_model(config)
     model.load_state_dict(numpy_to_state_dict(weights))
     sc = config.search
-    return MCTS(TorchEvaluator(model), MCTSConfig(num_simulations=config.evaluator.visits, batch_size=sc.batch_size,
+    return MCTS(TorchEvaluator(model, **evaluator_options(config)), MCTSConfig(num_simulations=config.evaluator.visits, batch_size=sc.batch_size,
                                                  c_init=sc.c_init, c_base=sc.c_base, seed=seed,
                                                  max_depth=max(2 * config.game.size ** 2, 64)))
 

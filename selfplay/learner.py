@@ -42,6 +42,14 @@ def version_name(version: int) -> str:
     return f"v{version:06d}"
 
 
+def evaluator_options(config: SelfPlayConfig) -> dict[str, bool]:
+    """The workers' ``TorchEvaluator`` options: the fast CPU path (``fast_cpu_options``) unless
+    ``workers.fast_inference`` is off."""
+    from agents.go.evaluator import fast_cpu_options
+
+    return fast_cpu_options() if config.workers.fast_inference else {}
+
+
 def build_model(config: SelfPlayConfig) -> torch.nn.Module:
     net = config.network
     if net.architecture.startswith("alphago"):

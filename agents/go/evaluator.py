@@ -42,8 +42,8 @@ class TorchEvaluator:
     CPUs with AVX512-BF16 / AMX), and ``fuse`` (each convolution followed by batch norm becomes one
     convolution with the norm folded into its weights and bias, ``torch.nn.utils.fusion``: the same
     answers to float rounding). These compute with a prepared copy of the model; ``load_state_dict``
-    loads the new weights and prepares the copy again. Play (``play.registry``) uses them; training
-    and self-play do not.
+    loads the new weights and prepares the copy again. Play (``play.registry``) and the self-play
+    workers (``workers.fast_inference``) use them; training does not.
 
     Copies: a C-contiguous, writeable float32 batch is handed to torch as is (``torch.from_numpy``,
     no copy on the CPU); anything else (another dtype, a strided view such as a flipped symmetry,

@@ -127,3 +127,26 @@ def test_round_trip_of_non_default_values(tmp_path):
     assert again == config
     assert again.run.name == "x y: z" and again.search.tree_reuse is False and again.game.size == 7
     assert again != SelfPlayConfig()
+
+
+def test_workers_fast_inference_selects_the_evaluator_options(tmp_path):
+    """On by default (batch norm folded, NHWC); `workers.fast_inference: false` is the plain float32 path;
+    a non-boolean is a ConfigError naming the key."""
+    import numpy as np
+
+    from agents.go.evaluator import TorchEvaluator
+    from selfplay.learner import build_model, evaluator_options
+
+    fast = config_from_dict({"network": {"blocks": 1, "channels": 8}})
+    plain = config_from_dict({"network": {"blocks": 1, "channels": 8}, "workers": {"fast_inference": False}})
+    assert evaluator_options(plain) == {}
+    options = evaluator_options(fast)
+    assert options["fuse"] and options["channels_last"]
+    model = build_model(fast).eval()
+    planes = np.random.default_rng(0).integers(0, 2, (4, model.in_planes, 9, 9)).astype(np.float32)
+    plain_logits, plain_values = TorchEvaluator(model)(planes)
+    fast_logits, fast_values = TorchEvaluator(model, **options)(planes)
+    np.testing.assert_allclose(fast_logits, plain_logits, atol=0.1)
+    np.testing.assert_allclose(fast_values, plain_values, atol=0.03)
+    with pytest.raises(ConfigError, match="workers.fast_inference"):
+        load_config(_write(tmp_path, "workers:\n  fast_inference: 3\n"))
