@@ -134,8 +134,10 @@ def _fixed_policy(context: GameContext, key: str, path: str) -> Evaluator:
 
         if not path:
             raise ValueError(f"workers.{key}: value-data games need a policy checkpoint")
+        from .learner import evaluator_options
+
         model, _ = load_checkpoint(path, architecture="alphago_policy")
-        cache[path] = TorchEvaluator(model)
+        cache[path] = TorchEvaluator(model, **evaluator_options(context.config))
     return cache[path]
 
 

@@ -100,7 +100,17 @@ class LearnerCore:
             self._initialise(Path(config.network.init_checkpoint))
 
     def _initialise(self, path: Path) -> None:
-        """Start from another run's network (the RL policy from the SL policy), version 0."""
+        """Start from another run's network (the RL policy from the SL policy), version 0.
+
+        A value network (``alphago_value``) may start from a policy network (``alphago_policy``) of
+        the same width and depth: its trunk takes the policy's convolutions (the value net's extra
+        input plane, the colour to play, starts with zero weights) and its head starts fresh.
+        """
+        if self.config.network.architecture == "alphago_value":
+            model, meta = load_checkpoint(path)
+            if meta.architecture == "alphago_policy":
+                self._initialise_value_trunk(path, model)
+                return
         model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
         try:
             missing, unexpected = self.model.load_state_dict(model.state_dict(), strict=False)
@@ -110,6 +120,28 @@ class LearnerCore:
         except RuntimeError as error:
             raise CheckpointError(f"network.init_checkpoint {path}: {meta.kwargs} does not fit the config's "
                                   f"network: {error}") from error
+
+    def _initialise_value_trunk(self, path: Path, policy: torch.nn.Module) -> None:
+        """The value network's trunk from a policy network's (see ``_initialise``)."""
+        source, target = policy.trunk.state_dict(), self.model.trunk.state_dict()
+        shapes_fit = source.keys() == target.keys() and all(
+            source[name].shape == target[name].shape or (name == "0.weight" and source[name].shape[0] ==
+                                                         target[name].shape[0] and source[name].shape[2:] ==
+                                                         target[name].shape[2:] and source[name].shape[1] <
+                                                         target[name].shape[1])
+            for name in source)
+        if not shapes_fit:
+            shapes = {name: tuple(t.shape) for name, t in source.items()}
+            raise CheckpointError(f"network.init_checkpoint {path}: the policy network's trunk {shapes} does not "
+                                  f"fit the value network's (filters {self.config.network.filters}, layers "
+                                  f"{self.config.network.layers})")
+        with torch.no_grad():
+            for name, tensor in source.items():
+                if name == "0.weight" and tensor.shape != target[name].shape:
+                    target[name].zero_()
+                    target[name][:, :tensor.shape[1]] = tensor  # the policy's planes; the rest start at zero
+                else:
+                    target[name].copy_(tensor)
 
     # ------------------------------------------------------------------ checkpoints
 

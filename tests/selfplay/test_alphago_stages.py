@@ -536,6 +536,31 @@ def test_an_init_checkpoint_that_does_not_fit_is_a_checkpoint_error(tmp_path, ot
         LearnerCore(_config(network={"init_checkpoint": str(path)}))
 
 
+def test_a_value_learner_starts_its_trunk_from_a_policy_checkpoint(tmp_path):
+    """The value net takes the policy's convolutions (the colour plane's weights start at zero) and
+    answers exactly as a value net with that trunk; its head is the fresh one."""
+    source = _policy_net(321)
+    path = tmp_path / "sl"
+    save_checkpoint(path, source)
+    fresh = LearnerCore(_config(VALUE_STAGE))
+    learner = LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(path)}))
+    trunk, policy_trunk = learner.model.trunk, source.trunk
+    assert torch.equal(trunk[0].weight[:, :48], policy_trunk[0].weight)
+    assert torch.count_nonzero(trunk[0].weight[:, 48:]) == 0
+    for name, tensor in policy_trunk.state_dict().items():
+        if name != "0.weight":
+            assert torch.equal(trunk.state_dict()[name], tensor), name
+    _assert_same_state({k: v for k, v in _state(learner.model).items() if not k.startswith("trunk.")},
+                       {k: v for k, v in _state(fresh.model).items() if not k.startswith("trunk.")})
+    planes = torch.from_numpy(np.random.default_rng(0).integers(0, 2, (3, 49, N, N)).astype(np.float32))
+    with torch.no_grad():  # the colour plane has no effect yet: the trunk's output is the policy's on 48 planes
+        np.testing.assert_allclose(trunk(planes).numpy(), policy_trunk(planes[:, :48]).numpy(), atol=1e-5)
+    wider = tmp_path / "wider"
+    save_checkpoint(wider, _policy_net(0, filters=2 * FILTERS))
+    with pytest.raises(CheckpointError, match="does not fit the value network"):
+        LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(wider)}))
+
+
 # ------------------------------------------------------------------------------- a run on Ray
 
 
