@@ -36,9 +36,9 @@ def _player(config: SelfPlayConfig, weights: dict[str, np.ndarray], seed: int):
     model = build_model(config)
     model.load_state_dict(numpy_to_state_dict(weights))
     sc = config.search
-    return MCTS(TorchEvaluator(model, **evaluator_options(config)), MCTSConfig(num_simulations=config.evaluator.visits, batch_size=sc.batch_size,
-                                                 c_init=sc.c_init, c_base=sc.c_base, seed=seed,
-                                                 max_depth=max(2 * config.game.size ** 2, 64)))
+    search_config = MCTSConfig(num_simulations=config.evaluator.visits, batch_size=sc.batch_size, c_init=sc.c_init,
+                               c_base=sc.c_base, seed=seed, max_depth=max(2 * config.game.size ** 2, 64))
+    return MCTS(TorchEvaluator(model, **evaluator_options(config)), search_config)
 
 
 def play_pair_game(config: SelfPlayConfig, black, white, rng: np.random.Generator) -> int:

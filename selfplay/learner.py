@@ -124,17 +124,17 @@ class LearnerCore:
     def _initialise_value_trunk(self, path: Path, policy: torch.nn.Module) -> None:
         """The value network's trunk from a policy network's (see ``_initialise``)."""
         source, target = policy.trunk.state_dict(), self.model.trunk.state_dict()
-        shapes_fit = source.keys() == target.keys() and all(
-            source[name].shape == target[name].shape or (name == "0.weight" and source[name].shape[0] ==
-                                                         target[name].shape[0] and source[name].shape[2:] ==
-                                                         target[name].shape[2:] and source[name].shape[1] <
-                                                         target[name].shape[1])
-            for name in source)
-        if not shapes_fit:
+
+        def fits(name: str) -> bool:  # the same shape, or the first layer with fewer input planes
+            a, b = source[name].shape, target[name].shape
+            return a == b or (name == "0.weight" and a[0] == b[0] and a[2:] == b[2:] and a[1] < b[1])
+
+        if policy.board_size != self.model.board_size or source.keys() != target.keys() or not all(map(fits, source)):
             shapes = {name: tuple(t.shape) for name, t in source.items()}
-            raise CheckpointError(f"network.init_checkpoint {path}: the policy network's trunk {shapes} does not "
-                                  f"fit the value network's (filters {self.config.network.filters}, layers "
-                                  f"{self.config.network.layers})")
+            raise CheckpointError(f"network.init_checkpoint {path}: the {policy.board_size}x{policy.board_size} "
+                                  f"policy network's trunk {shapes} does not fit the value network's "
+                                  f"({self.model.board_size}x{self.model.board_size}, filters "
+                                  f"{self.config.network.filters}, layers {self.config.network.layers})")
         with torch.no_grad():
             for name, tensor in source.items():
                 if name == "0.weight" and tensor.shape != target[name].shape:

@@ -555,10 +555,10 @@ def test_a_value_learner_starts_its_trunk_from_a_policy_checkpoint(tmp_path):
     planes = torch.from_numpy(np.random.default_rng(0).integers(0, 2, (3, 49, N, N)).astype(np.float32))
     with torch.no_grad():  # the colour plane has no effect yet: the trunk's output is the policy's on 48 planes
         np.testing.assert_allclose(trunk(planes).numpy(), policy_trunk(planes[:, :48]).numpy(), atol=1e-5)
-    wider = tmp_path / "wider"
-    save_checkpoint(wider, _policy_net(0, filters=2 * FILTERS))
-    with pytest.raises(CheckpointError, match="does not fit the value network"):
-        LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(wider)}))
+    for name, other in (("wider", _policy_net(0, filters=2 * FILTERS)), ("smaller_board", _policy_net(0, size=7))):
+        save_checkpoint(tmp_path / name, other)
+        with pytest.raises(CheckpointError, match="does not fit the value network"):
+            LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(tmp_path / name)}))
 
 
 # ------------------------------------------------------------------------------- a run on Ray
