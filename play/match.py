@@ -20,7 +20,8 @@ An engine loses the game, which goes on record as a forfeit (``B+F`` / ``W+F``),
 - answers ``genmove`` with a move illegal on the referee's board or not a vertex (``illegal move``),
 - answers ``genmove`` with ``?`` (``genmove error``),
 - takes longer than the per-move timeout (``timeout``: ``3 * seconds_per_move + 10`` s with a
-  time limit, else 60 s, or ``--timeout``),
+  time limit, else 60 s, or ``--timeout``; an engine's first ``genmove`` of a game may take the
+  start-up timeout instead when that is longer: engines load networks and compiled kernels lazily),
 - dies or breaks the protocol (``crash``), also while being told the opponent's move,
 - refuses the opponent's move that the referee accepted (``rejected move``: the engines would
   play different games), or refuses ``boardsize`` / ``clear_board`` / ``komi`` (``setup failed``).
@@ -297,6 +298,8 @@ class _Seat:
 
     def genmove(self, config: MatchConfig) -> str:
         timeout = config.genmove_timeout
+        if self.genmoves == 0:  # the engine may load its network / compiled kernels on its first move
+            timeout = max(timeout, config.startup_timeout)
         if self.knows_time_left:
             with contextlib.suppress(GTPError):
                 self.send("time_left", self.color_name, f"{config.seconds_per_move:g}", 1, timeout=timeout)

@@ -52,7 +52,8 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                         help="seconds an engine may take for one move before it forfeits "
                              f"(default 3 * seconds-per-move + 10, or {DEFAULT_MOVE_TIMEOUT_S:g})")
     parser.add_argument("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT_S, metavar="S",
-                        help=f"seconds for each set-up command, e.g. the first (default "
+                        help=f"seconds for each set-up command and for an engine's first genmove of a "
+                             f"game when longer than --timeout (engines load networks lazily; default "
                              f"{DEFAULT_STARTUP_TIMEOUT_S:g})")
     parser.add_argument("--max-moves", type=int, default=None,
                         help="adjudicate by the count after this many moves (default 2*N*N + 20)")

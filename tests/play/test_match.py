@@ -31,11 +31,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #   pass     always passes              illegal  answers A1 every time (occupied from its 2nd move)
 #   crash    exits                      sleep    sleeps 30 s (past any test timeout)
 #   refuse   answers "? no move"        resign   resigns
+#   slowstart  sleeps 3 s on its first genmove (a network loading), then passes at once
 # An optional second argument is its final_score answer (default: "? cannot score").
 FAKE_ENGINE = r"""
 import sys, time
 mode = sys.argv[1]
 score = sys.argv[2] if len(sys.argv) > 2 else None
+started = False
 def answer(text="", ok=True):
     print(("= " if ok else "? ") + text + "\n", flush=True)
 for line in sys.stdin:
@@ -60,10 +62,14 @@ for line in sys.stdin:
             sys.exit(3)
         if mode == "sleep":
             time.sleep(30)
+        if mode == "slowstart":
+            if not started:
+                time.sleep(3)
+            started = True
         if mode == "refuse":
             answer("no move", ok=False)
         else:
-            answer({"pass": "pass", "illegal": "A1", "resign": "resign"}[mode])
+            answer({"pass": "pass", "illegal": "A1", "resign": "resign", "slowstart": "pass"}[mode])
     else:
         answer("unknown command", ok=False)
 """
@@ -204,7 +210,8 @@ def test_gnugo_vs_gnugo_summary_and_sgfs(tmp_path: Path) -> None:
     ("illegal", "illegal move"), ("crash", "crash"), ("sleep", "timeout"), ("refuse", "genmove error"),
 ])
 def test_a_failing_engine_forfeits_and_the_match_goes_on(tmp_path: Path, mode: str, reason: str) -> None:
-    summary = run_match(config(fake(mode), GNUGO_CMD, games=2, size=9, move_timeout=1.0, sgf_dir=tmp_path))
+    summary = run_match(config(fake(mode), GNUGO_CMD, games=2, size=9, move_timeout=1.0, startup_timeout=2.0,
+                               sgf_dir=tmp_path))
     assert [g.winner for g in summary.games] == ["B", "B"]  # the fake engine lost as black and as white
     assert [g.result for g in summary.games] == ["W+F", "B+F"]
     assert [(f["engine"], f["reason"]) for f in summary.forfeits] == [("A", reason)] * 2
@@ -212,6 +219,17 @@ def test_a_failing_engine_forfeits_and_the_match_goes_on(tmp_path: Path, mode: s
     for game in summary.games:
         record = load_sgf(game.sgf_path, check=True)
         assert record.result == game.result and f"loses by {reason}" in record.extra["C"][0]
+
+
+def test_an_engines_first_genmove_may_take_the_startup_timeout() -> None:
+    # 3 s on the first move only: within the start-up timeout (10 s), past the move timeout (1 s).
+    summary = run_match(config(fake("slowstart"), fake("pass"), games=2, size=5, move_timeout=1.0,
+                               startup_timeout=10.0))
+    assert summary.forfeits == [] and all(g.moves == 2 for g in summary.games)
+    # With a start-up timeout shorter than the load, the first move is a timeout like any other.
+    summary = run_match(config(fake("slowstart"), fake("pass"), games=1, size=5, move_timeout=1.0,
+                               startup_timeout=1.5))
+    assert [(f["engine"], f["reason"]) for f in summary.forfeits] == [("A", "timeout")]
 
 
 def test_cli_json_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
