@@ -32,7 +32,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="your colour (default black)")
     parser.add_argument("--player", default="auto", choices=PLAYER_NAMES,
                         help="the bot (default auto: the strongest tenuki has for the board size -- the shipped "
-                             "AlphaGo SL policy on 19x19, mcts (UCT with light rollouts) elsewhere)")
+                             "AlphaZero net with az-mcts on 9x9, the shipped AlphaGo SL policy on 19x19, mcts (UCT with light "
+                             "rollouts) elsewhere)")
     parser.add_argument("--weights", default=None,
                         help="network checkpoint for the policy, az-mcts and alphago players")
     parser.add_argument("--value-weights", default=None,

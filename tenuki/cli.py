@@ -97,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     from play.registry import PLAYER_NAMES
 
     gtp = sub.add_parser("gtp", help="run as a GTP engine on stdin/stdout", description=cmd_gtp.__doc__)
-    gtp.add_argument("--player", choices=PLAYER_NAMES, default="mcts", help="who chooses the moves (default mcts)")
+    gtp.add_argument("--player", choices=PLAYER_NAMES, default="auto",
+                     help="who chooses the moves (default auto: the strongest tenuki has for the board size, chosen "
+                          "again at each boardsize -- az-mcts with the shipped net on 9x9, the AlphaGo SL policy on "
+                          "19x19, mcts elsewhere)")
     gtp.add_argument("--visits", type=int, default=None, help="simulations a move (overrides time control)")
     gtp.add_argument("--seconds-per-move", type=float, default=None, help="seconds a move (else GTP time control)")
     gtp.add_argument("--weights", default=None, help="network checkpoint (.safetensors) for policy/az-mcts/alphago")

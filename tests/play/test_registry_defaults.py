@@ -89,3 +89,27 @@ def test_auto_keeps_mcts_where_the_shipped_az_net_does_not_beat_it(shipped, monk
 def test_the_19x19_sl_policy_is_shipped():
     assert registry.shipped_policy(19) is not None
     assert registry.resolve("auto", 19)[0] == "policy"
+
+
+def test_the_9x9_az_net_is_shipped_and_auto_plays_it():
+    # The shipped 9x9 net beats mcts at equal time (README), so auto plays az-mcts with it on 9x9.
+    shipped = registry.shipped_weights(9)
+    assert shipped is not None and 9 in registry.AUTO_AZ_SIZES
+    assert registry.resolve("auto", 9) == ("az-mcts", str(shipped))
+    assert registry.resolve("auto", 13) == ("mcts", None)
+
+
+def test_tenuki_gtp_defaults_to_auto_and_follows_boardsize():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tenuki.cli import build_parser
+
+    assert build_parser().parse_args(["gtp"]).player == "auto"
+    script = "boardsize 9\ngenmove b\nboardsize 7\ngenmove w\nquit\n"
+    done = subprocess.run([sys.executable, "-m", "tenuki", "gtp", "--visits", "16"], input=script, text=True,
+                          capture_output=True, timeout=180, cwd=Path(__file__).resolve().parents[2], check=False)
+    answers = [line for line in done.stdout.splitlines() if line.startswith(("=", "?"))]
+    assert done.returncode == 0 and len(answers) == 5 and all(a.startswith("=") for a in answers), done.stderr
+    assert answers[1] != "= " and answers[3] != "= "  # a move on 9x9 (az-mcts) and on 7x7 (mcts)
