@@ -123,25 +123,12 @@ class LearnerCore:
 
     def _initialise_value_trunk(self, path: Path, policy: torch.nn.Module) -> None:
         """The value network's trunk from a policy network's (see ``_initialise``)."""
-        source, target = policy.trunk.state_dict(), self.model.trunk.state_dict()
+        from agents.go.alphago_nets import copy_policy_trunk
 
-        def fits(name: str) -> bool:  # the same shape, or the first layer with fewer input planes
-            a, b = source[name].shape, target[name].shape
-            return a == b or (name == "0.weight" and a[0] == b[0] and a[2:] == b[2:] and a[1] < b[1])
-
-        if policy.board_size != self.model.board_size or source.keys() != target.keys() or not all(map(fits, source)):
-            shapes = {name: tuple(t.shape) for name, t in source.items()}
-            raise CheckpointError(f"network.init_checkpoint {path}: the {policy.board_size}x{policy.board_size} "
-                                  f"policy network's trunk {shapes} does not fit the value network's "
-                                  f"({self.model.board_size}x{self.model.board_size}, filters "
-                                  f"{self.config.network.filters}, layers {self.config.network.layers})")
-        with torch.no_grad():
-            for name, tensor in source.items():
-                if name == "0.weight" and tensor.shape != target[name].shape:
-                    target[name].zero_()
-                    target[name][:, :tensor.shape[1]] = tensor  # the policy's planes; the rest start at zero
-                else:
-                    target[name].copy_(tensor)
+        try:
+            copy_policy_trunk(self.model, policy)
+        except ValueError as error:
+            raise CheckpointError(f"network.init_checkpoint {path}: {error}") from error
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -155,6 +155,32 @@ class AlphaGoValueNet(GoNetwork):
         return value.new_zeros(value.shape[0], self.num_actions), value
 
 
+def copy_policy_trunk(value: AlphaGoValueNet, policy: AlphaGoPolicyNet) -> None:
+    """Start a value network from a policy network's trunk (transfer: the SL policy's features).
+
+    The value network's first layer reads one more plane (the colour to play): its weights for the
+    policy's planes are copied and those for the extra planes start at zero. The value head starts
+    fresh. Raises ``ValueError`` when the board sizes, widths or depths differ.
+    """
+    source, target = policy.trunk.state_dict(), value.trunk.state_dict()
+
+    def fits(name: str) -> bool:  # the same shape, or the first layer with fewer input planes
+        a, b = source[name].shape, target[name].shape
+        return a == b or (name == "0.weight" and a[0] == b[0] and a[2:] == b[2:] and a[1] < b[1])
+
+    if policy.board_size != value.board_size or source.keys() != target.keys() or not all(map(fits, source)):
+        raise ValueError(f"the policy network ({policy.board_size}x{policy.board_size}, filters {policy.filters}, "
+                         f"layers {policy.layers}) does not fit the value network ({value.board_size}x"
+                         f"{value.board_size}, filters {value.filters}, layers {value.layers})")
+    with torch.no_grad():
+        for name, tensor in source.items():
+            if name == "0.weight" and tensor.shape != target[name].shape:
+                target[name].zero_()
+                target[name][:, : tensor.shape[1]] = tensor  # the policy's planes; the rest start at zero
+            else:
+                target[name].copy_(tensor)
+
+
 class AlphaGoPolicyValue(GoNetwork):
     """The AlphaGo policy and value networks answering together: the prior and the leaf value.
 

@@ -7,11 +7,24 @@ import json
 import sys
 
 DEFAULT_SL_CONFIG = "configs/sl/policy19.yaml"
+DEFAULT_SL_VALUE_CONFIG = "configs/sl/value19.yaml"
 
 
 def cmd_train_sl_policy(args: argparse.Namespace) -> int:
     """Train AlphaGo's supervised policy network on expert games (shards of `tenuki data build`).
     Started again on the same run directory, it resumes from the last checkpoint."""
+    return _train_supervised(args, "policy")
+
+
+def cmd_train_sl_value(args: argparse.Namespace) -> int:
+    """Train a value network on expert games (shards of `tenuki data build`): the result of each
+    game for the side to move, a few random positions of each game an epoch (a deviation from the
+    paper, which generated its value data by self-play: `tenuki train value`). Started again on the
+    same run directory, it resumes from the last checkpoint."""
+    return _train_supervised(args, "value")
+
+
+def _train_supervised(args: argparse.Namespace, target: str) -> int:
     from selfplay.config import ConfigError
 
     from .checkpoint import CheckpointError
@@ -20,6 +33,9 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
 
     try:
         config = load_sl_config(args.config)
+        if config.target != target:
+            raise ConfigError(f"{args.config} trains the {config.target} network (target: {config.target}); "
+                              f"use `tenuki train sl-{config.target}`")
         if args.data:
             config.data.dir = args.data
         if args.max_steps is not None:
@@ -29,17 +45,22 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
         log = (lambda _: None) if args.json else (lambda text: print(text, flush=True))
         summary = train_sl_policy(config, run_dir=args.run_dir, progress=not args.json and sys.stderr.isatty(), log=log)
     except (ConfigError, CheckpointError, DatasetError, FileNotFoundError) as error:
-        print(f"tenuki train sl-policy: {error}", file=sys.stderr)
+        print(f"tenuki train sl-{target}: {error}", file=sys.stderr)
         return 2
     except TrainingDiverged as error:
-        print(f"tenuki train sl-policy: training diverged: {error}; lower optim.learning_rate or set "
+        print(f"tenuki train sl-{target}: training diverged: {error}; lower optim.learning_rate or set "
               f"optim.max_grad_norm", file=sys.stderr)
         return 3
+    best = f"{summary['run_dir']}/best.safetensors"
     if args.json:
         print(json.dumps(summary))
+    elif target == "value":
+        print(f"best validation MSE {summary['best_val_mse']:.3f} (always answering 0: "
+              f"{summary['val_zero_mse']:.3f}); network: {best}")
+        print(f"try it: tenuki gtp --player alphago --value-weights {best}")
     else:
-        print(f"best validation top-1 {summary['best_val_top1']:.3f}; network: {summary['run_dir']}/best.safetensors")
-        print(f"try it: tenuki play --player policy --weights {summary['run_dir']}/best.safetensors")
+        print(f"best validation top-1 {summary['best_val_top1']:.3f}; network: {best}")
+        print(f"try it: tenuki play --player policy --weights {best}")
     return 0
 
 
@@ -112,15 +133,19 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train the AlphaGo pipeline's networks (sl-policy, rollout, ...)",
                             description="Training jobs of the AlphaGo pipeline (Silver et al. 2016).")
     jobs = parser.add_subparsers(dest="job", metavar="JOB", required=True)
-    sl = jobs.add_parser("sl-policy", help="supervised policy network from expert games",
-                         description=cmd_train_sl_policy.__doc__)
-    sl.add_argument("--config", default=DEFAULT_SL_CONFIG, help=f"YAML config (default {DEFAULT_SL_CONFIG})")
-    sl.add_argument("--data", default=None, help="dataset folder of `tenuki data build` (default: the config's)")
-    sl.add_argument("--run-dir", default=None, help="where checkpoints and logs go (default: the config's)")
-    sl.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumes included)")
-    sl.add_argument("--max-hours", type=float, default=None, help="stop after this many hours (resumes included)")
-    sl.add_argument("--json", action="store_true", help="print ONE JSON summary at the end, nothing else")
-    sl.set_defaults(func=cmd_train_sl_policy)
+    for name, help_text, command, default in (
+            ("sl-policy", "supervised policy network from expert games", cmd_train_sl_policy, DEFAULT_SL_CONFIG),
+            ("sl-value", "value network from the results of expert games (a deviation from the paper)",
+             cmd_train_sl_value, DEFAULT_SL_VALUE_CONFIG)):
+        sl = jobs.add_parser(name, help=help_text, description=command.__doc__)
+        sl.add_argument("--config", default=default, help=f"YAML config (default {default})")
+        sl.add_argument("--data", default=None, help="dataset folder of `tenuki data build` (default: the config's)")
+        sl.add_argument("--run-dir", default=None, help="where checkpoints and logs go (default: the config's)")
+        sl.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumes included)")
+        sl.add_argument("--max-hours", type=float, default=None,
+                        help="stop after this many hours (resumes included)")
+        sl.add_argument("--json", action="store_true", help="print ONE JSON summary at the end, nothing else")
+        sl.set_defaults(func=command)
     from selfplay.cli import add_launch_arguments
 
     rl = jobs.add_parser("rl-policy", help="REINFORCE self-play of the policy against a pool of its earlier versions",

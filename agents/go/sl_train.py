@@ -1,4 +1,5 @@
-"""Supervised training of AlphaGo's policy network p_sigma on expert games (``tenuki train sl-policy``).
+"""Supervised training on expert games: AlphaGo's policy network p_sigma (``tenuki train sl-policy``)
+and, as a deviation, a value network on the games' results (``tenuki train sl-value``).
 
 Silver et al. 2016, Methods, "Supervised learning of policy networks": positions of strong human
 games, the 48 feature planes (``agents.go.features``), a random one of the 8 symmetries, the
@@ -21,6 +22,15 @@ log-likelihood of the human move maximised by SGD. Here:
   evaluation) and ``tensorboard/``. Every save is atomic; a run started again on the same
   directory resumes with the same step, sample and optimizer state (the data order after a resume
   is a fresh random draw: positions are sampled, not replayed in a fixed order).
+
+``target: value`` trains the value network v_theta (49 planes, tanh output) by MSE on the result of
+each game for the side to move (``data.positions_per_game`` random positions of each game an epoch,
+1 by default in ``configs/sl/value19.yaml``), optionally from a policy checkpoint's trunk
+(``network.init_checkpoint``); the validation figure is the MSE (the best checkpoint: the lowest).
+The paper generated value data by self-play (``tenuki train value``) because successive positions
+of one game are strongly correlated and training on all of them overfits (KGS: 0.19 train / 0.37
+test MSE); one position per game per epoch keeps that correlation out of a batch while using
+real games that cost nothing to generate (a self-play game costs ~1 s of this CPU).
 """
 
 from __future__ import annotations
@@ -43,12 +53,14 @@ from selfplay.atomic import atomic_write
 from selfplay.config import ConfigError, parse_section
 from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config
 
-from .alphago_nets import AlphaGoPolicyNet
+from .alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet, copy_policy_trunk
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .features import NUM_PLANES, P_LIBS_AFTER, feature_fn
+from .features import NUM_PLANES, NUM_VALUE_PLANES, P_LIBS_AFTER, alphago_planes, feature_fn
 from .train_state import load_optimizer_state, save_optimizer_state
 
 TRAINER_FILE = "trainer.json"
+TARGETS = ("policy", "value")
+ARCHITECTURE = {"policy": "alphago_policy", "value": "alphago_value"}
 
 
 @dataclass
@@ -56,6 +68,8 @@ class DataSection:
     dir: str = "data/go19"  # shards written by `tenuki data build`
     shuffle_buffer: int = 20000  # positions mixed before batching (consecutive positions are correlated)
     symmetries: bool = True  # a random one of the 8 board symmetries a sample
+    positions_per_game: int = 0  # random positions of each game an epoch (0: every position)
+    val_positions_per_game: int = 0  # the same for the validation set (0: as positions_per_game)
 
 
 @dataclass
@@ -63,6 +77,7 @@ class NetworkSection:
     filters: int = 64  # AlphaGo: 192 (match version), 128 / 256 / 384 in its Figure 2
     layers: int = 6  # convolution layers, the final 1x1 included (AlphaGo: 13)
     init: str = "torch"  # "torch": PyTorch's default; "he": He et al. 2015 (keeps the signal alive in deep ReLU stacks)
+    init_checkpoint: str = ""  # start from this checkpoint (a value net: from a policy net's trunk); not on resume
 
 
 @dataclass
@@ -96,6 +111,7 @@ class TrainSection:
 
 @dataclass
 class SLConfig:
+    target: str = "policy"  # "policy": the human move (p_sigma); "value": the game's result (v_theta)
     run_dir: str = "runs/sl-policy19"
     data: DataSection = field(default_factory=DataSection)
     network: NetworkSection = field(default_factory=NetworkSection)
@@ -107,6 +123,9 @@ class SLConfig:
 
 
 _RANGES: Ranges = {
+    "target": (lambda v: v in TARGETS, '"policy" or "value"'),
+    "data.positions_per_game": (lambda v: v >= 0, "an integer >= 0 (0: every position)"),
+    "data.val_positions_per_game": (lambda v: v >= 0, "an integer >= 0 (0: as data.positions_per_game)"),
     "data.shuffle_buffer": (lambda v: v >= 1, "an integer >= 1"),
     "network.filters": (lambda v: v >= 1, "an integer >= 1"),
     "network.layers": (lambda v: v >= 2, "an integer >= 2"),
@@ -175,14 +194,20 @@ def policy_metrics(logits: torch.Tensor, actions: torch.Tensor) -> dict[str, flo
     }
 
 
-def _batches(stream, epochs: int | None = 1) -> Any:
-    """(planes, actions) of ``epochs`` passes over the stream (None: for ever)."""
+def _labels(config: SLConfig) -> int:
+    """The field of a ``Batch`` a target learns: the move (1) or the result for the mover (2)."""
+    return 2 if config.target == "value" else 1
+
+
+def _batches(stream, epochs: int | None = 1, labels: int = 1) -> Any:
+    """(planes, labels) of ``epochs`` passes over the stream (None: for ever); ``labels``: the
+    field of the batch (1: the moves, 2: the results)."""
     epoch = 0
     while epochs is None or epoch < epochs:
         empty = True
         for batch in stream:
             empty = False
-            yield batch[0], batch[1]
+            yield batch[0], batch[labels]
         if empty:
             raise ConfigError("data.dir: a split of the dataset has no positions")
         epoch += 1
@@ -192,8 +217,18 @@ def _open_stream(config: SLConfig, split: str, seed: int, symmetries: bool, max_
                  batch_size: int, shuffle_buffer: int, part: tuple[int, int] | None = None):
     from .dataset import PositionStream
 
-    return PositionStream(config.data.dir, split, feature_fn(), batch_size=batch_size, shuffle_buffer=shuffle_buffer,
-                          symmetries=symmetries, seed=seed, max_positions=max_positions, progress=False, part=part)
+    features = value_features if config.target == "value" else feature_fn()
+    per_game = config.data.positions_per_game
+    if split == "val" and config.data.val_positions_per_game:
+        per_game = config.data.val_positions_per_game
+    return PositionStream(config.data.dir, split, features, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
+                          symmetries=symmetries, seed=seed, max_positions=max_positions, progress=False, part=part,
+                          positions_per_game=per_game or None)
+
+
+def value_features(board) -> np.ndarray:
+    """The value network's 49 planes (the 48 and the colour to play) of ``board``."""
+    return alphago_planes(board, value=True)
 
 
 class _StreamParts(torch.utils.data.IterableDataset):
@@ -212,18 +247,19 @@ class _StreamParts(torch.utils.data.IterableDataset):
             c = self.config
             self._stream = _open_stream(c, "train", seed=self.seed, symmetries=c.data.symmetries, max_positions=None,
                                         batch_size=c.optim.batch_size, shuffle_buffer=c.data.shuffle_buffer, part=part)
-        for planes, actions, _values in self._stream:
-            yield torch.from_numpy(planes), torch.from_numpy(actions)
+        labels = _labels(self.config)
+        for batch in self._stream:
+            yield torch.from_numpy(batch[0]), torch.from_numpy(batch[labels])
 
 
 def _training_batches(config: SLConfig, seed: int):
-    """Endless (planes, actions) training batches: from the stream in this process, or from
+    """Endless (planes, labels) training batches: from the stream in this process, or from
     ``train.loader_workers`` DataLoader processes (pinned memory for a GPU)."""
     workers = config.train.loader_workers
     if workers <= 0:
         stream = _open_stream(config, "train", seed=seed, symmetries=config.data.symmetries, max_positions=None,
                               batch_size=config.optim.batch_size, shuffle_buffer=config.data.shuffle_buffer)
-        yield from _batches(stream, epochs=None)
+        yield from _batches(stream, epochs=None, labels=_labels(config))
         return
     loader = torch.utils.data.DataLoader(_StreamParts(config, seed), batch_size=None, num_workers=workers,
                                          pin_memory=config.train.device != "cpu", persistent_workers=True,
@@ -237,17 +273,20 @@ def _training_batches(config: SLConfig, seed: int):
             raise ConfigError("data.dir: the train split of the dataset has no positions")
 
 
-def validation_set(config: SLConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed validation positions: (planes uint8[V, 48, N, N], actions int64[V])."""
-    planes, actions = [], []
-    stream = _open_stream(config, "val", seed=12345, symmetries=False, max_positions=config.train.val_positions,
+def validation_set(config: SLConfig, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
+    """The fixed validation positions: (planes uint8[V, C, N, N], labels[V]): the moves (int64) for
+    the policy, the results for the side to move (float32) for the value network. ``split="train"``:
+    as many fixed positions of the training games (the value run's train MSE)."""
+    planes, labels = [], []
+    dtype = np.float32 if config.target == "value" else np.int64
+    stream = _open_stream(config, split, seed=12345, symmetries=False, max_positions=config.train.val_positions,
                           batch_size=256, shuffle_buffer=2048)
-    for x, a in _batches(stream):
+    for x, y in _batches(stream, labels=_labels(config)):
         planes.append(np.asarray(x, np.uint8))
-        actions.append(np.asarray(a, np.int64))
+        labels.append(np.asarray(y, dtype))
     if not planes:
-        raise ConfigError(f"data.dir: {config.data.dir} has no validation positions")
-    return np.concatenate(planes)[: config.train.val_positions], np.concatenate(actions)[: config.train.val_positions]
+        raise ConfigError(f"data.dir: {config.data.dir} has no {split} positions")
+    return np.concatenate(planes)[: config.train.val_positions], np.concatenate(labels)[: config.train.val_positions]
 
 
 @torch.no_grad()
@@ -266,6 +305,22 @@ def evaluate_policy(model: torch.nn.Module, planes: np.ndarray, actions: np.ndar
         top5 += m["top5"] * len(a)
     n = max(len(actions), 1)
     return {"loss": loss / n, "top1": top1 / n, "top5": top5 / n, "positions": len(actions)}
+
+
+@torch.no_grad()
+def evaluate_value(model: torch.nn.Module, planes: np.ndarray, values: np.ndarray, batch_size: int = 256) -> dict[str, float]:
+    """MSE of ``model``'s value against the results, with the MSE of always answering 0 (the share
+    of decided games) for scale."""
+    model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    total = 0.0
+    for i in range(0, len(values), batch_size):
+        x = torch.from_numpy(planes[i : i + batch_size]).to(device).float()
+        z = torch.from_numpy(values[i : i + batch_size]).to(device).float()
+        total += float(((model(x).float() - z) ** 2).sum())
+    n = max(len(values), 1)
+    return {"loss": total / n, "mse": total / n, "zero_mse": float(np.mean(np.square(values))) if len(values) else 0.0,
+            "positions": len(values)}
 
 
 def build_optimizer(model: torch.nn.Module, optim: OptimSection) -> torch.optim.Optimizer:
@@ -301,7 +356,8 @@ def he_initialise(model: torch.nn.Module) -> None:
 
 
 class SLTrainer:
-    """State of a supervised policy run on its run directory (resumes when it finds one)."""
+    """State of a supervised run (policy or value network) on its run directory (resumes when it
+    finds one)."""
 
     def __init__(self, config: SLConfig, run_dir: str | Path | None = None, board_size: int = 19):
         self.config = config
@@ -313,8 +369,10 @@ class SLTrainer:
                               f"can use; set train.device: cpu")
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest convolutions
-        self.model = AlphaGoPolicyNet(board_size, in_planes=NUM_PLANES, filters=config.network.filters,
-                                      layers=config.network.layers)
+        self.value = config.target == "value"
+        network = AlphaGoValueNet if self.value else AlphaGoPolicyNet
+        self.model = network(board_size, in_planes=NUM_VALUE_PLANES if self.value else NUM_PLANES,
+                             filters=config.network.filters, layers=config.network.layers)
         if config.network.init == "he":
             he_initialise(self.model)
         self.model = self.model.to(self.device)
@@ -324,8 +382,11 @@ class SLTrainer:
         self.step = 0
         self.samples = 0
         self.elapsed_s = 0.0
-        self.best_top1 = -1.0
+        self.best_top1 = -1.0  # the policy's best validation top-1
+        self.best_mse = math.inf  # the value network's best validation MSE
         self.resumed = self._resume()
+        if not self.resumed and config.network.init_checkpoint:
+            self._initialise(Path(config.network.init_checkpoint))
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -340,7 +401,7 @@ class SLTrainer:
             step, samples = int(state["step"]), int(state["samples"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CheckpointError(f"{state_path} is damaged ({error}); move the run directory away to start afresh") from error
-        model, meta = load_checkpoint(self.checkpoint_dir / "latest", architecture="alphago_policy")
+        model, meta = load_checkpoint(self.checkpoint_dir / "latest", architecture=ARCHITECTURE[self.config.target])
         if meta.kwargs.get("filters") != self.model.filters or meta.kwargs.get("layers") != self.model.layers:
             raise CheckpointError(f"{self.checkpoint_dir / 'latest'} is a {meta.kwargs} network, the config asks for "
                                   f"filters {self.model.filters}, layers {self.model.layers}")
@@ -349,17 +410,34 @@ class SLTrainer:
         self.step, self.samples = step, samples
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.best_top1 = float(state.get("best_top1", -1.0))
+        self.best_mse = float(state.get("best_mse", math.inf))
         return True
+
+    def _initialise(self, path: Path) -> None:
+        """``network.init_checkpoint``: the same kind of network, or a policy's trunk for a value net."""
+        model, meta = load_checkpoint(path)
+        try:
+            if self.value and meta.architecture == "alphago_policy":
+                copy_policy_trunk(self.model, model)
+            elif meta.architecture != ARCHITECTURE[self.config.target]:
+                raise ValueError(f"it holds a {meta.architecture!r} network")
+            else:
+                self.model.load_state_dict(model.state_dict())
+        except (ValueError, RuntimeError) as error:
+            raise CheckpointError(f"network.init_checkpoint {path} cannot start a {self.config.target} network "
+                                  f"(filters {self.model.filters}, layers {self.model.layers}): {error}") from error
 
     def save(self, best: bool = False) -> Path:
         folder = self.checkpoint_dir
         info = {"step": self.step, "samples": self.samples, "sl": self.config.to_dict()}
         save_optimizer_state(self.optimizer, folder / "latest.optimizer.safetensors")
         path = save_checkpoint(folder / "latest", self.model, step=self.step, config=info)
+        score = {"val_mse": self.best_mse} if self.value else {"val_top1": self.best_top1}
         if best:
-            save_checkpoint(self.run_dir / "best", self.model, step=self.step, config={**info, "val_top1": self.best_top1})
+            save_checkpoint(self.run_dir / "best", self.model, step=self.step, config={**info, **score})
         state = {"step": self.step, "samples": self.samples, "elapsed_s": round(self.elapsed_s, 1),
-                 "best_top1": self.best_top1, "checkpoint": "latest"}
+                 **({"best_mse": self.best_mse} if self.value else {"best_top1": self.best_top1}),
+                 "checkpoint": "latest"}
         atomic_write(folder / TRAINER_FILE, lambda stream: stream.write(json.dumps(state, indent=1).encode()))
         return path
 
@@ -370,20 +448,39 @@ class SLTrainer:
                   self.elapsed_s / (tc.max_hours * 3600) if tc.max_hours else 0.0]
         return min(1.0, max(shares))
 
-    def train_step(self, planes: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> dict[str, float]:
+    def evaluate(self, planes: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """The validation figures: loss, top-1, top-5 (policy) or loss = mse, zero_mse (value)."""
+        return (evaluate_value if self.value else evaluate_policy)(self.model, planes, labels)
+
+    def improved(self, evaluation: dict[str, float]) -> bool:
+        """Record ``evaluation`` as the best so far when it is (higher top-1, or lower MSE)."""
+        if self.value:
+            better = evaluation["mse"] < self.best_mse
+            self.best_mse = min(self.best_mse, evaluation["mse"])
+        else:
+            better = evaluation["top1"] > self.best_top1
+            self.best_top1 = max(self.best_top1, evaluation["top1"])
+        return better
+
+    def train_step(self, planes: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor) -> dict[str, float]:
+        """One step on a batch: ``labels`` are the moves (policy) or the results for the mover (value)."""
         self.model.train()
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config.optim, self.step, self.progress())
         x = torch.as_tensor(np.ascontiguousarray(planes) if isinstance(planes, np.ndarray) else planes)
-        a = torch.as_tensor(np.asarray(actions, np.int64) if isinstance(actions, np.ndarray) else actions)
+        a = torch.as_tensor(np.asarray(labels) if isinstance(labels, np.ndarray) else labels)
         x = x.to(self.device, non_blocking=True).float()
-        a = a.to(self.device, non_blocking=True).long()
+        a = a.to(self.device, non_blocking=True)
+        a = a.float() if self.value else a.long()
         if self.config.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.train.precision == "bfloat16"):
             raw = self.model(x)
-        logits = masked_logits(raw.float(), x, a)
-        loss = F.cross_entropy(logits, a)
+        if self.value:
+            loss = F.mse_loss(raw.float(), a)
+        else:
+            logits = masked_logits(raw.float(), x, a)
+            loss = F.cross_entropy(logits, a)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss is {loss.item()} at step {self.step} (learning rate "
                                    f"{self.optimizer.param_groups[0]['lr']:.3g}); the last checkpoint is kept")
@@ -394,12 +491,15 @@ class SLTrainer:
         self.optimizer.step()
         self.step += 1
         self.samples += int(a.shape[0])
+        if self.value:
+            return {"loss": loss.item(), "mse": loss.item()}
         return {"loss": loss.item(), **policy_metrics(logits.detach(), a)}
 
 
 def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progress: bool = True,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train (or resume) until ``train.max_steps`` / ``train.max_hours``; returns a summary."""
+    """Train (or resume) until ``train.max_steps`` / ``train.max_hours``; returns a summary (the
+    policy or the value network, ``config.target``)."""
     configure_torch_cpu(config.train.torch_threads)
     trainer = SLTrainer(config, run_dir)
     tc = config.train
@@ -408,7 +508,9 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
     (run / "config.yaml").write_text(dump_yaml_config(config))
     if trainer.resumed:
         log(f"resuming {run} at step {trainer.step} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
-    val_planes, val_actions = validation_set(config)
+    val_planes, val_labels = validation_set(config)
+    keys = ("loss", "mse") if trainer.value else ("loss", "top1", "top5")
+    probe = validation_set(config, "train") if trainer.value else None  # train MSE on fixed training positions
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(run / "tensorboard"))
@@ -421,31 +523,32 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
     batches = _training_batches(config, seed=tc.seed * 1_000_003 + trainer.step)
     budget_s = tc.max_hours * 3600 if tc.max_hours > 0 else math.inf
     start, start_elapsed = time.perf_counter(), trainer.elapsed_s
-    last = {"loss": math.nan, "top1": math.nan}
+    last = dict.fromkeys(keys, math.nan)
     evaluation: dict[str, float] = {}
 
     def evaluate() -> None:
         nonlocal evaluation
-        evaluation = {**evaluate_policy(trainer.model, val_planes, val_actions), "step": trainer.step}
-        for key in ("loss", "top1", "top5"):
+        evaluation = {**trainer.evaluate(val_planes, val_labels), "step": trainer.step}
+        for key in keys:
             writer.add_scalar(f"val/{key}", evaluation[key], trainer.step)
         line = {"step": trainer.step, "samples": trainer.samples, "hours": round(trainer.elapsed_s / 3600, 4),
-                "train_loss": last["loss"], "val_loss": evaluation["loss"], "val_top1": evaluation["top1"],
-                "val_top5": evaluation["top5"]}
+                "train_loss": last["loss"], **{f"val_{key}": evaluation[key] for key in keys}}
+        if probe is not None:
+            evaluation["train_mse"] = trainer.evaluate(*probe)["mse"]
+            writer.add_scalar("train/fixed_positions_mse", evaluation["train_mse"], trainer.step)
+            line.update(val_zero_mse=evaluation["zero_mse"], train_positions_mse=evaluation["train_mse"])
         with (run / "metrics.jsonl").open("a") as out:
             out.write(json.dumps(line) + "\n")
-        best = evaluation["top1"] > trainer.best_top1
-        if best:
-            trainer.best_top1 = evaluation["top1"]
-        trainer.save(best=best)
-        log(f"step {trainer.step}: val top1 {evaluation['top1']:.3f} top5 {evaluation['top5']:.3f} "
-            f"loss {evaluation['loss']:.3f} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
+        trainer.save(best=trainer.improved(evaluation))
+        figures = " ".join(f"{key} {evaluation[key]:.3f}" for key in keys[1:])
+        log(f"step {trainer.step}: val {figures} loss {evaluation['loss']:.3f} "
+            f"({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
 
     bar = None
     if progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        bar = Progress(TextColumn("sl-policy"), BarColumn(), TextColumn("step {task.completed:.0f}"),
+        bar = Progress(TextColumn(f"sl-{config.target}"), BarColumn(), TextColumn("step {task.completed:.0f}"),
                        TextColumn("{task.fields[info]}"), TimeElapsedColumn())
         task = bar.add_task("train", total=tc.max_steps or None, completed=trainer.step, info="")
         bar.start()
@@ -458,14 +561,14 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
             trainer.elapsed_s = start_elapsed + time.perf_counter() - start
             window.append(metrics)
             if trainer.step % tc.log_every == 0:
-                last = {k: float(np.mean([m[k] for m in window])) for k in ("loss", "top1", "top5")}
+                last = {k: float(np.mean([m[k] for m in window])) for k in keys}
                 window.clear()
                 for key, value in last.items():
                     writer.add_scalar(f"train/{key}", value, trainer.step)
                 writer.add_scalar("train/samples_per_s", trainer.samples / max(trainer.elapsed_s, 1e-9), trainer.step)
                 if bar is not None:
                     bar.update(task, completed=trainer.step,
-                               info=f"loss {last['loss']:.3f} top1 {last['top1']:.3f}")
+                               info=" ".join(f"{k} {last[k]:.3f}" for k in keys[:2]))
             if trainer.step % tc.eval_every == 0:
                 evaluate()
             elif trainer.step % tc.checkpoint_every == 0:
@@ -478,10 +581,11 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
     if evaluation.get("step") != trainer.step:
         evaluate()
     writer.close()
+    best = {"best_val_mse": trainer.best_mse, "val_zero_mse": evaluation["zero_mse"],
+            "train_positions_mse": evaluation["train_mse"]} if trainer.value else {"best_val_top1": trainer.best_top1}
     return {
-        "run_dir": str(run), "step": trainer.step, "samples": trainer.samples,
-        "hours": round(trainer.elapsed_s / 3600, 4), "val_top1": evaluation["top1"], "val_top5": evaluation["top5"],
-        "val_loss": evaluation["loss"], "best_val_top1": trainer.best_top1,
+        "run_dir": str(run), "target": config.target, "step": trainer.step, "samples": trainer.samples,
+        "hours": round(trainer.elapsed_s / 3600, 4), **{f"val_{key}": evaluation[key] for key in keys}, **best,
         "stopped_by": "signal" if stop["signal"] is not None else "budget",
         "network": {"filters": config.network.filters, "layers": config.network.layers},
     }
