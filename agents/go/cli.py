@@ -18,7 +18,8 @@ def cmd_train_sl_policy(args: argparse.Namespace) -> int:
 
 def cmd_train_sl_value(args: argparse.Namespace) -> int:
     """Train a value network on expert games (shards of `tenuki data build`): the result of each
-    game for the side to move, a few random positions of each game an epoch (a deviation from the
+    game for the side to move, data.positions_per_game random positions of each game an epoch, games
+    without a known winner left out (a deviation from the
     paper, which generated its value data by self-play: `tenuki train value`). Started again on the
     same run directory, it resumes from the last checkpoint."""
     return _train_supervised(args, "value")

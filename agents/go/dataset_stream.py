@@ -56,7 +56,8 @@ class PositionStream:
 
     Each epoch visits the games in a new order (shards and games permuted, seed + epoch number),
     replays each one and calls ``feature_fn(board) -> planes[C, 19, 19]`` (any dtype) before each move
-    (before each of ``positions_per_game`` random moves of the game when given). Positions go
+    (before each of ``positions_per_game`` random moves of the game when given; ``decided_only``:
+    only games with a known winner, for value targets). Positions go
     through a shuffle buffer of ``shuffle_buffer`` samples (0: none) so a batch mixes many games; with
     ``symmetries`` each sample gets a uniformly random one of the 8 board symmetries, applied to
     planes and move label alike. The last batch of an epoch may be smaller; ``max_positions`` ends
@@ -71,7 +72,7 @@ class PositionStream:
     def __init__(self, directory: str | Path, split: str, feature_fn: Callable[[Board], np.ndarray],
                  batch_size: int = 256, shuffle_buffer: int = 16384, symmetries: bool = True, seed: int = 0,
                  max_positions: int | None = None, progress: bool = False, positions_per_game: int | None = None,
-                 shuffle_games: bool = True, part: tuple[int, int] | None = None):
+                 shuffle_games: bool = True, part: tuple[int, int] | None = None, decided_only: bool = False):
         for name, value, least in (("batch_size", batch_size, 1), ("shuffle_buffer", shuffle_buffer, 0),
                                    ("max_positions", max_positions, 0), ("positions_per_game", positions_per_game, 1)):
             if value is not None and (not isinstance(value, (int, np.integer)) or value < least):
@@ -81,6 +82,7 @@ class PositionStream:
         self.feature_fn, self.batch_size, self.shuffle_buffer = feature_fn, int(batch_size), int(shuffle_buffer)
         self.symmetries, self.seed, self.max_positions = symmetries, seed, max_positions
         self.progress, self.positions_per_game, self.shuffle_games = progress, positions_per_game, shuffle_games
+        self.decided_only = decided_only
         self.epoch = 0
 
     def __iter__(self) -> Iterator[Batch]:
@@ -88,7 +90,7 @@ class PositionStream:
         order_seed = int(np.random.default_rng([self.seed, self.epoch]).integers(2**63))  # shared by parts
         self.epoch += 1
         total = self.max_positions
-        if self.positions_per_game is None and self.part == (0, 1):
+        if self.positions_per_game is None and self.part == (0, 1) and not self.decided_only:
             total = min(total if total is not None else self.games.positions, self.games.positions)
         with _progress(self.progress, f"{self.games.split} positions", "{task.fields[rate]}") as bar:
             task = bar.add_task("positions", total=total, rate="") if bar else None
@@ -104,6 +106,8 @@ class PositionStream:
         """(planes, action, value for the mover) of each chosen position, games in epoch order."""
         k = self.positions_per_game
         for game in self.games.iter_games(shuffle=self.shuffle_games, seed=order_seed, part=self.part):
+            if self.decided_only and game.winner == 0:  # a draw or an unknown result (stored alike)
+                continue
             chosen, last = None, game.actions.size - 1
             if k is not None and k < game.actions.size:
                 picks = rng.choice(game.actions.size, k, replace=False)

@@ -55,7 +55,7 @@ from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml
 
 from .alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet, copy_policy_trunk
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .features import NUM_PLANES, NUM_VALUE_PLANES, P_LIBS_AFTER, alphago_planes, feature_fn
+from .features import NUM_PLANES, NUM_VALUE_PLANES, P_LIBS_AFTER, feature_fn
 from .train_state import load_optimizer_state, save_optimizer_state
 
 TRAINER_FILE = "trainer.json"
@@ -112,7 +112,7 @@ class TrainSection:
 @dataclass
 class SLConfig:
     target: str = "policy"  # "policy": the human move (p_sigma); "value": the game's result (v_theta)
-    run_dir: str = "runs/sl-policy19"
+    run_dir: str = "runs/sl-policy19"  # target value: runs/sl-value19 by default
     data: DataSection = field(default_factory=DataSection)
     network: NetworkSection = field(default_factory=NetworkSection)
     optim: OptimSection = field(default_factory=OptimSection)
@@ -154,6 +154,8 @@ _RANGES: Ranges = {
 
 def sl_config_from_dict(data: Any) -> SLConfig:
     config = parse_section(SLConfig, data, "")
+    if config.target == "value" and not (isinstance(data, dict) and "run_dir" in data):
+        config.run_dir = "runs/sl-value19"  # not the policy's default folder
     check_ranges(config, _RANGES, ConfigError)
     if config.optim.schedule == "linear" and not (config.train.max_steps or config.train.max_hours):
         raise ConfigError("optim.schedule: linear decays to 0 at the end of the budget; set train.max_steps "
@@ -217,18 +219,13 @@ def _open_stream(config: SLConfig, split: str, seed: int, symmetries: bool, max_
                  batch_size: int, shuffle_buffer: int, part: tuple[int, int] | None = None):
     from .dataset import PositionStream
 
-    features = value_features if config.target == "value" else feature_fn()
+    features = feature_fn(value=config.target == "value")
     per_game = config.data.positions_per_game
     if split == "val" and config.data.val_positions_per_game:
         per_game = config.data.val_positions_per_game
     return PositionStream(config.data.dir, split, features, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
                           symmetries=symmetries, seed=seed, max_positions=max_positions, progress=False, part=part,
-                          positions_per_game=per_game or None)
-
-
-def value_features(board) -> np.ndarray:
-    """The value network's 49 planes (the 48 and the colour to play) of ``board``."""
-    return alphago_planes(board, value=True)
+                          positions_per_game=per_game or None, decided_only=config.target == "value")
 
 
 class _StreamParts(torch.utils.data.IterableDataset):
@@ -355,6 +352,11 @@ def he_initialise(model: torch.nn.Module) -> None:
 # ----------------------------------------------------------------------------- the trainer
 
 
+def _finite_or_none(x: float) -> float | None:
+    """JSON has no infinity: ``None`` for "no evaluation yet"."""
+    return x if math.isfinite(x) else None
+
+
 class SLTrainer:
     """State of a supervised run (policy or value network) on its run directory (resumes when it
     finds one)."""
@@ -410,7 +412,7 @@ class SLTrainer:
         self.step, self.samples = step, samples
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.best_top1 = float(state.get("best_top1", -1.0))
-        self.best_mse = float(state.get("best_mse", math.inf))
+        self.best_mse = math.inf if state.get("best_mse") is None else float(state["best_mse"])
         return True
 
     def _initialise(self, path: Path) -> None:
@@ -436,7 +438,7 @@ class SLTrainer:
         if best:
             save_checkpoint(self.run_dir / "best", self.model, step=self.step, config={**info, **score})
         state = {"step": self.step, "samples": self.samples, "elapsed_s": round(self.elapsed_s, 1),
-                 **({"best_mse": self.best_mse} if self.value else {"best_top1": self.best_top1}),
+                 **({"best_mse": _finite_or_none(self.best_mse)} if self.value else {"best_top1": self.best_top1}),
                  "checkpoint": "latest"}
         atomic_write(folder / TRAINER_FILE, lambda stream: stream.write(json.dumps(state, indent=1).encode()))
         return path
@@ -510,7 +512,9 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
         log(f"resuming {run} at step {trainer.step} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
     val_planes, val_labels = validation_set(config)
     keys = ("loss", "mse") if trainer.value else ("loss", "top1", "top5")
-    probe = validation_set(config, "train") if trainer.value else None  # train MSE on fixed training positions
+    # The value run's train MSE: fixed positions of training games (one a game, like an epoch's draw; the
+    # network has seen other positions of those games, and these ones only if an epoch drew them).
+    probe = validation_set(config, "train") if trainer.value else None
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(run / "tensorboard"))
@@ -532,7 +536,8 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
         for key in keys:
             writer.add_scalar(f"val/{key}", evaluation[key], trainer.step)
         line = {"step": trainer.step, "samples": trainer.samples, "hours": round(trainer.elapsed_s / 3600, 4),
-                "train_loss": last["loss"], **{f"val_{key}": evaluation[key] for key in keys}}
+                "train_loss": last["loss"] if math.isfinite(last["loss"]) else None,  # None: no log point yet
+                **{f"val_{key}": evaluation[key] for key in keys}}
         if probe is not None:
             evaluation["train_mse"] = trainer.evaluate(*probe)["mse"]
             writer.add_scalar("train/fixed_positions_mse", evaluation["train_mse"], trainer.step)
@@ -540,9 +545,12 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
         with (run / "metrics.jsonl").open("a") as out:
             out.write(json.dumps(line) + "\n")
         trainer.save(best=trainer.improved(evaluation))
-        figures = " ".join(f"{key} {evaluation[key]:.3f}" for key in keys[1:])
-        log(f"step {trainer.step}: val {figures} loss {evaluation['loss']:.3f} "
-            f"({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
+        if trainer.value:
+            figures = (f"mse {evaluation['mse']:.3f} (always 0: {evaluation['zero_mse']:.3f}), "
+                       f"training games' positions {evaluation['train_mse']:.3f}")
+        else:
+            figures = f"top1 {evaluation['top1']:.3f} top5 {evaluation['top5']:.3f} loss {evaluation['loss']:.3f}"
+        log(f"step {trainer.step}: val {figures} ({trainer.samples:,} samples, {trainer.elapsed_s / 3600:.2f} h)")
 
     bar = None
     if progress:
@@ -568,7 +576,7 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
                 writer.add_scalar("train/samples_per_s", trainer.samples / max(trainer.elapsed_s, 1e-9), trainer.step)
                 if bar is not None:
                     bar.update(task, completed=trainer.step,
-                               info=" ".join(f"{k} {last[k]:.3f}" for k in keys[:2]))
+                               info=" ".join(f"{k} {last[k]:.3f}" for k in (keys[1:] if trainer.value else keys[:2])))
             if trainer.step % tc.eval_every == 0:
                 evaluate()
             elif trainer.step % tc.checkpoint_every == 0:
