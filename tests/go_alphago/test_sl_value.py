@@ -18,7 +18,14 @@ import yaml
 from agents.go.alphago_nets import AlphaGoPolicyNet
 from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.go.dataset import GameShards, build_dataset
-from agents.go.sl_train import SLTrainer, _open_stream, evaluate_value, sl_config_from_dict, train_sl_policy, validation_set
+from agents.go.sl_train import (
+    SLTrainer,
+    _open_stream,
+    evaluate_value,
+    sl_config_from_dict,
+    train_sl_policy,
+    validation_set,
+)
 from selfplay.config import ConfigError
 from tenuki.cli import main
 
@@ -47,7 +54,7 @@ def value_config(data: Path, run_dir: Path, per_game: int = 1, **train) -> dict:
 def test_the_labels_are_the_result_for_the_side_to_move(tiny_data: Path):
     config = sl_config_from_dict(value_config(tiny_data, Path("unused"), per_game=0))
     planes, values = validation_set(config)
-    assert planes.shape[1:] == (49, 19, 19)
+    assert planes.shape[1:] == (49, 19, 19) and set(np.unique(values)) <= {-1.0, 1.0}
     games = list(GameShards(tiny_data, "val").iter_games())
     # Unshuffled replay of the first game: the colour plane says who moves, the label flips with it.
     stream = _open_stream(config, "val", seed=0, symmetries=False, max_positions=None, batch_size=8,
@@ -102,7 +109,7 @@ def test_the_network_fits_a_batch_and_the_mse_is_the_loss(tiny_data: Path, tmp_p
         predicted = trainer.model(torch.from_numpy(planes).float())
     assert before["mse"] == pytest.approx(float(np.mean((predicted.numpy() - values) ** 2)), rel=1e-5)
     for _ in range(150):
-        metrics = trainer.train_step(planes, values)
+        trainer.train_step(planes, values)
     after = evaluate_value(trainer.model, planes, values)
     assert after["mse"] < 0.2 * before["zero_mse"], (before, after)
     assert trainer.step == 150 and trainer.samples == 150 * 32
