@@ -82,12 +82,10 @@ def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, 
                   fast: bool = False) -> tuple[float, float]:
     import torch
 
-    from agents.go.evaluator import TorchEvaluator
+    from agents.go.evaluator import TorchEvaluator, fast_cpu_options
     from agents.go.resnet import AlphaZeroNet
     from envs.go.board import Board
     from search.mcts import MCTS, MCTSConfig
-
-    from agents.go.evaluator import fast_cpu_options
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
