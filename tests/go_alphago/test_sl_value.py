@@ -190,3 +190,14 @@ def test_the_commands_refuse_the_other_targets_config(tiny_data: Path, tmp_path:
     policy_config = Path(__file__).parents[2] / "configs" / "sl" / "policy19.yaml"
     assert main(["train", "sl-value", "--config", str(policy_config)]) == 2
     assert "tenuki train sl-policy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs" / "sl").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_sl_config_loads(path: Path):
+    from agents.go.sl_train import load_sl_config
+
+    config = load_sl_config(path)
+    assert config.run_dir.startswith(f"runs/sl-{config.target}")
+    init = config.network.init_checkpoint
+    assert not init or (Path(__file__).parents[2] / init).exists(), init

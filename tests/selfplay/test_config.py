@@ -31,6 +31,14 @@ def test_every_shipped_config_loads(path):
     assert config.replay.window_min <= config.replay.window_max
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "configs" / "rl").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_alphago_stage_config_loads_and_names_shipped_weights(path):
+    config = load_config(path)
+    assert config.network.architecture.startswith("alphago_")
+    for weights in (config.network.init_checkpoint, config.workers.sl_policy, config.workers.rl_policy):
+        assert not weights or (ROOT / weights).exists(), weights
+
+
 def test_smoke_config_values_are_read_not_defaulted():
     config = load_config(ROOT / "configs" / "selfplay" / "smoke.yaml")
     assert config.run.name == "smoke"
