@@ -14,7 +14,6 @@ import yaml
 
 from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
 from agents.go.checkpoint import load_checkpoint, save_checkpoint
-from agents.go.dataset import build_dataset
 from agents.go.evaluate import evaluate_checkpoint, result_winner
 from agents.go.sl_train import (
     SLTrainer,
@@ -32,25 +31,9 @@ from agents.go.train_state import read_optimizer_state
 from selfplay.config import ConfigError
 from tenuki.cli import main
 
+from .conftest import tiny_config
+
 pytestmark = pytest.mark.data
-
-
-@pytest.fixture(scope="module")
-def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("go19")
-    build_dataset([data_dir / "go" / "tom9d.tar.gz"], out, val_fraction=0.2, max_games=40, progress=False)
-    return out
-
-
-def tiny_config(data: Path, run_dir: Path, **train) -> dict:
-    return {
-        "run_dir": str(run_dir),
-        "data": {"dir": str(data), "shuffle_buffer": 2000},
-        "network": {"filters": 8, "layers": 3},
-        "optim": {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9, "batch_size": 32},
-        "train": {"max_steps": 60, "max_hours": 0.0, "eval_every": 30, "checkpoint_every": 10, "val_positions": 400,
-                  "log_every": 10, "torch_threads": 1, **train},
-    }
 
 
 def test_config_errors_name_the_key(tmp_path: Path):

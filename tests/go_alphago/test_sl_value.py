@@ -17,7 +17,7 @@ import yaml
 
 from agents.go.alphago_nets import AlphaGoPolicyNet
 from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from agents.go.dataset import GameShards, build_dataset
+from agents.go.dataset import GameShards
 from agents.go.sl_train import (
     SLTrainer,
     _open_stream,
@@ -29,26 +29,17 @@ from agents.go.sl_train import (
 from selfplay.config import ConfigError
 from tenuki.cli import main
 
+from .conftest import tiny_config
+
 pytestmark = pytest.mark.data
 
 
-@pytest.fixture(scope="module")
-def tiny_data(data_dir: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("go19v")
-    build_dataset([data_dir / "go" / "tom9d.tar.gz"], out, val_fraction=0.2, max_games=40, progress=False)
-    return out
-
-
 def value_config(data: Path, run_dir: Path, per_game: int = 1, **train) -> dict:
-    return {
-        "target": "value",
-        "run_dir": str(run_dir),
-        "data": {"dir": str(data), "shuffle_buffer": 64, "positions_per_game": per_game},
-        "network": {"filters": 8, "layers": 3},
-        "optim": {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 16},
-        "train": {"max_steps": 12, "max_hours": 0.0, "eval_every": 6, "checkpoint_every": 3, "val_positions": 400,
-                  "log_every": 3, "torch_threads": 1, **train},
-    }
+    config = tiny_config(data, run_dir, **{"max_steps": 12, "eval_every": 6, "checkpoint_every": 3,
+                                           "log_every": 3, **train})
+    config["data"].update(shuffle_buffer=64, positions_per_game=per_game)
+    config["optim"] = {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 16}
+    return {"target": "value", **config}
 
 
 def test_the_labels_are_the_result_for_the_side_to_move(tiny_data: Path):
