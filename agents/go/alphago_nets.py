@@ -26,7 +26,13 @@ Deviations, all forced by or harmless to the rest of tenuki:
   decision really rests on the search. ``forward`` returns logits: the paper's softmax is applied by
   the caller (after masking illegal moves).
 - **Value net layer 13.** The paper does not say whether the 1x1 layer has a per-position bias or a
-  ReLU; being a hidden layer, it gets a ReLU, and an ordinary (shared) bias.
+  ReLU. It gets an ordinary (shared) bias and, by default, *no* ReLU (``head_relu=False``): with a
+  ReLU this single filter is the only path from the trunk to the fully connected layers, and in
+  training it died on 98% of the points within minutes, so the network output barely depended on
+  the position (validation MSE 0.993 after 0.13 h of ``tenuki train sl-value``, always-0: 1.000);
+  without it the same run reached 0.972 after 0.07 h and kept falling (2026-11-30).
+  ``head_relu=True`` builds the ReLU version; checkpoints saved before the option existed had it
+  and load with it (``checkpoint.load_checkpoint``).
 - **Value net initialisation.** He (Kaiming) normal weights for the ReLU layers and zero biases.
   With PyTorch's default initialisation the activations of this unnormalised 12-13 layer stack
   shrink layer by layer and the single-filter 1x1 layer's ReLU starts dead on (almost) every
@@ -43,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .network_base import GoNetwork, check_positive_int
+from .network_base import GoNetwork, check_bool, check_positive_int
 
 VALUE_HIDDEN = 256  # width of the value network's fully connected hidden layer (layer 14)
 
@@ -108,7 +114,8 @@ class AlphaGoValueNet(GoNetwork):
     """AlphaGo's value network v_theta (Silver et al. 2016, Methods, "Neural network architecture").
 
     ``forward(planes [B, C, N, N]) -> value [B]`` in [-1, 1] for the side to move. ``evaluate`` adds
-    uniform policy logits (zeros) for search.
+    uniform policy logits (zeros) for search. ``head_relu``: a ReLU after the 1x1 layer 13 (off by
+    default; see the module docstring).
     """
 
     architecture = "alphago_value"
@@ -120,8 +127,10 @@ class AlphaGoValueNet(GoNetwork):
         filters: int = 192,
         layers: int = 13,
         value_hidden: int = VALUE_HIDDEN,
+        head_relu: bool = False,
     ):
         super().__init__(board_size, in_planes)
+        self.head_relu = check_bool("head_relu", head_relu)
         self.filters = check_positive_int("filters", filters)
         self.layers = _check_layers(layers)
         self.value_hidden = check_positive_int("value_hidden", value_hidden)
@@ -142,11 +151,14 @@ class AlphaGoValueNet(GoNetwork):
             "filters": self.filters,
             "layers": self.layers,
             "value_hidden": self.value_hidden,
+            "head_relu": self.head_relu,
         }
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         """``planes`` [B, C, N, N] -> value [B]."""
-        x = F.relu(self.head(self.trunk(planes))).flatten(1)  # [B, N*N]
+        x = self.head(self.trunk(planes)).flatten(1)  # [B, N*N]
+        if self.head_relu:
+            x = F.relu(x)
         x = F.relu(self.fc_hidden(x))  # [B, 256]
         return torch.tanh(self.fc_out(x)).squeeze(1)  # [B]
 

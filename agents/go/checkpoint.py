@@ -30,7 +30,8 @@ description of another. Training writes a fresh name per step, so only overwritt
 Loading validates everything before touching weights: the sidecar's keys and types, the
 architecture name, the size and hash of the weights file, the safetensors header, then every tensor
 name and shape against a network built on the ``meta`` device from ``kwargs`` (so absurd ``kwargs``
-allocate nothing). Each failure is a ``CheckpointError`` naming the file and what was wrong.
+allocate nothing; an argument added later that an old sidecar lacks takes the value of
+``LEGACY_KWARGS``, the behaviour the checkpoint was trained with). Each failure is a ``CheckpointError`` naming the file and what was wrong.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ from .networks import ARCHITECTURES, build_network
 
 FORMAT_NAME = "tenuki-checkpoint"
 FORMAT_VERSION = 1
+# Constructor arguments added after checkpoints were written without them: the value that rebuilds
+# those old checkpoints as they were trained (a new default would change their outputs).
+LEGACY_KWARGS: dict[str, dict[str, Any]] = {"alphago_value": {"head_relu": True}}
 __all__ = [
     "SIDECAR_SUFFIX",
     "WEIGHTS_SUFFIX",
@@ -165,7 +169,8 @@ def load_checkpoint(
         raise CheckpointError(
             f"checkpoint {weights_path} holds a {meta.architecture!r} network, expected {architecture!r}"
         )
-    skeleton = network_skeleton(build_network, ARCHITECTURES, meta.architecture, meta.kwargs, weights_path,
+    kwargs = {**LEGACY_KWARGS.get(meta.architecture, {}), **meta.kwargs}
+    skeleton = network_skeleton(build_network, ARCHITECTURES, meta.architecture, kwargs, weights_path,
                                 sidecar_path, CheckpointError)
     tensors = read_verified_tensors(
         weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256, CheckpointError

@@ -33,6 +33,13 @@ def check_positive_int(name: str, value: Any) -> int:
     return value
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is a bool, else a ``ValueError`` naming it (a checkpoint's kwargs are JSON)."""
+    if value is not True and value is not False:
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 class GoNetwork(nn.Module):
     """Base of the Go networks: board size, input planes, the ``evaluate`` protocol.
 

@@ -149,6 +149,7 @@ def test_alphazero_parameter_count() -> None:
         (AlphaZeroNet, {"board_size": True}, "board_size"),
         (AlphaGoPolicyNet, {"board_size": 9, "layers": 1}, "layers"),
         (AlphaGoValueNet, {"board_size": 9, "filters": 2.5}, "filters"),
+        (AlphaGoValueNet, {"board_size": 9, "head_relu": 1}, "head_relu"),
     ],
 )
 def test_constructor_arguments_checked(cls: type, kwargs: dict, message: str) -> None:
@@ -460,3 +461,38 @@ def test_alphago_value_net_output_depends_on_the_position_at_initialisation() ->
         alive = torch.relu(net.head(net.trunk(planes))) > 0
     assert values.std() > 1e-3
     assert alive.float().mean() > 0.2
+
+
+def test_alphago_value_head_relu_option() -> None:
+    """Layer 13 is linear by default; ``head_relu=True`` clamps it (the first version's head)."""
+    torch.manual_seed(0)
+    net = AlphaGoValueNet(9, filters=8, layers=3)
+    relu = AlphaGoValueNet(9, filters=8, layers=3, head_relu=True)
+    relu.load_state_dict(net.state_dict())
+    assert not net.head_relu and relu.init_kwargs()["head_relu"] is True
+    planes = (torch.rand(16, 49, 9, 9) < 0.3).float()
+    with torch.no_grad():
+        shift = net.head(net.trunk(planes)).max() + 0.1
+        net.head.bias -= shift  # layer 13 now negative on every point
+        relu.head.bias -= shift
+        linear_out, clamped_out = net(planes), relu(planes)
+    assert linear_out.std() > 1e-4  # the linear head still passes the position on
+    assert torch.allclose(clamped_out, clamped_out[0].expand_as(clamped_out))  # the ReLU head does not
+
+
+def test_value_checkpoint_without_head_relu_loads_as_trained(tmp_path: Path) -> None:
+    """A sidecar written before ``head_relu`` existed rebuilds the ReLU head it was trained with."""
+    torch.manual_seed(0)
+    old = AlphaGoValueNet(9, filters=8, layers=3, head_relu=True).eval()
+    save_checkpoint(tmp_path / "old", old, step=5, config={})
+    sidecar = tmp_path / "old.json"
+    record = json.loads(sidecar.read_text())
+    del record["kwargs"]["head_relu"]
+    sidecar.write_text(json.dumps(record))
+    loaded, meta = load_checkpoint(tmp_path / "old", architecture="alphago_value")
+    assert "head_relu" not in meta.kwargs and loaded.head_relu is True
+    planes = (torch.rand(8, 49, 9, 9) < 0.3).float()
+    with torch.no_grad():
+        assert torch.equal(loaded(planes), old(planes))
+    save_checkpoint(tmp_path / "new", AlphaGoValueNet(9, filters=8, layers=3), step=0, config={})
+    assert load_checkpoint(tmp_path / "new")[0].head_relu is False
