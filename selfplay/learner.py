@@ -112,6 +112,11 @@ class LearnerCore:
                 self._initialise_value_trunk(path, model)
                 return
         model, meta = load_checkpoint(path, architecture=self.config.network.architecture)
+        mine, theirs = dict(self.model.init_kwargs()), dict(model.init_kwargs())
+        mine.pop("ownership_head", None), theirs.pop("ownership_head", None)  # a new head may start fresh
+        if mine != theirs:  # tensors of the same shapes, another network (a value head's old ReLU)
+            raise CheckpointError(f"network.init_checkpoint {path}: {theirs} does not fit the config's "
+                                  f"network {mine}")
         try:
             missing, unexpected = self.model.load_state_dict(model.state_dict(), strict=False)
             missing = [name for name in missing if not name.startswith("ownership_conv.")]  # a new head starts fresh

@@ -423,6 +423,9 @@ class SLTrainer:
                 copy_policy_trunk(self.model, model)
             elif meta.architecture != ARCHITECTURE[self.config.target]:
                 raise ValueError(f"it holds a {meta.architecture!r} network")
+            elif model.init_kwargs() != self.model.init_kwargs():  # e.g. a value head with its old ReLU
+                raise ValueError(f"it holds a network built with {model.init_kwargs()}, "
+                                 f"the config builds {self.model.init_kwargs()}")
             else:
                 self.model.load_state_dict(model.state_dict())
         except (ValueError, RuntimeError) as error:

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from agents.go.alphago_nets import AlphaGoPolicyNet
+from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
 from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.go.dataset import GameShards
 from agents.go.sl_train import (
@@ -163,6 +163,22 @@ def test_a_value_run_starts_from_a_policy_trunk(tiny_data: Path, tmp_path: Path)
     data["network"]["init_checkpoint"] = str(tmp_path / "wide")
     data["run_dir"] = str(tmp_path / "fresh")
     with pytest.raises(CheckpointError, match="init_checkpoint .*does not fit the value network"):
+        SLTrainer(sl_config_from_dict(data))
+
+
+def test_a_value_run_starts_from_a_value_checkpoint_with_the_same_head(tiny_data: Path, tmp_path: Path):
+    torch.manual_seed(6)
+    source = AlphaGoValueNet(19, filters=8, layers=3)
+    save_checkpoint(tmp_path / "value", source)
+    data = value_config(tiny_data, tmp_path / "run")
+    data["network"]["init_checkpoint"] = str(tmp_path / "value")
+    trainer = SLTrainer(sl_config_from_dict(data))
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[name], tensor), name
+    save_checkpoint(tmp_path / "relu", AlphaGoValueNet(19, filters=8, layers=3, head_relu=True))
+    data["network"]["init_checkpoint"] = str(tmp_path / "relu")
+    data["run_dir"] = str(tmp_path / "fresh")
+    with pytest.raises(CheckpointError, match="head_relu"):
         SLTrainer(sl_config_from_dict(data))
 
 

@@ -561,6 +561,19 @@ def test_a_value_learner_starts_its_trunk_from_a_policy_checkpoint(tmp_path):
             LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(tmp_path / name)}))
 
 
+def test_a_value_learner_starts_from_a_value_checkpoint_with_the_same_head(tmp_path):
+    """A whole value net (e.g. ``tenuki train sl-value``'s) starts the value stage; one whose layer 13
+    has the old ReLU (same tensors, another network) is refused rather than silently changed."""
+    torch.manual_seed(3)
+    source = AlphaGoValueNet(N, filters=FILTERS, layers=LAYERS)
+    save_checkpoint(tmp_path / "value", source)
+    learner = LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(tmp_path / "value")}))
+    _assert_same_state(_state(learner.model), _state(source))
+    save_checkpoint(tmp_path / "relu", AlphaGoValueNet(N, filters=FILTERS, layers=LAYERS, head_relu=True))
+    with pytest.raises(CheckpointError, match="head_relu"):
+        LearnerCore(_config(VALUE_STAGE, network={"init_checkpoint": str(tmp_path / "relu")}))
+
+
 # ------------------------------------------------------------------------------- a run on Ray
 
 
