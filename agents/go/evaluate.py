@@ -8,7 +8,9 @@ the position before each move:
   of human moves that are the network's first / among its first five legal moves;
 - a network with a value (``alphago_value``, ``alphazero_resnet``): ``value_mse``, the mean squared
   error of the value against the game's result seen by the side to move (+1 won, -1 lost; games
-  without a known winner are left out of the value figure).
+  without a known winner are left out of the value figure), and ``value_mse_by_move``, the same
+  figure for the positions before moves 1-50, 51-100, ... (a value net is expected to know little
+  about the opening and more and more as the game goes on).
 
 Each architecture reads its own planes: the 48 / 49 AlphaGo features or the 17 AlphaZero planes.
 Games on another board size than the network's, and games with an illegal move (from that move
@@ -32,6 +34,9 @@ from envs.go.sgf_archives import LoadStats, iter_games
 from .checkpoint import load_checkpoint
 from .features import alphago_planes
 from .sl_train import masked_logits
+
+PHASE_MOVES = 50  # value_mse_by_move: buckets of 50 moves, the last one open
+PHASE_NAMES = ("1-50", "51-100", "101-150", "151-200", "201-250", "251+")
 
 
 def result_winner(result: str | None) -> int:
@@ -92,14 +97,17 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
     if keep is not None:
         counts["skipped_not_held_out"] = 0
     totals = {"positions": 0, "top1": 0.0, "top5": 0.0, "value_se": 0.0, "value_positions": 0}
-    pending: list[tuple[np.ndarray, int, float]] = []
+    pending: list[tuple[np.ndarray, int, float, int]] = []
+    phase_se = np.zeros(len(PHASE_NAMES))
+    phase_n = np.zeros(len(PHASE_NAMES), dtype=np.int64)
 
     def flush() -> None:
         if not pending:
             return
-        x = torch.from_numpy(np.stack([p for p, _, _ in pending])).float()
-        actions = torch.tensor([a for _, a, _ in pending], dtype=torch.int64)
-        outcomes = torch.tensor([z for _, _, z in pending], dtype=torch.float32)
+        x = torch.from_numpy(np.stack([p for p, _, _, _ in pending])).float()
+        actions = torch.tensor([a for _, a, _, _ in pending], dtype=torch.int64)
+        outcomes = torch.tensor([z for _, _, z, _ in pending], dtype=torch.float32)
+        phases = np.array([phase for _, _, _, phase in pending])
         with torch.no_grad():
             logits, values = model.evaluate(x)
         if has_policy:
@@ -110,8 +118,11 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
             totals["top5"] += float((top5 == actions[:, None]).any(dim=1).sum())
         if has_value:
             known = outcomes != 0
-            totals["value_se"] += float(((values[known] - outcomes[known]) ** 2).sum())
+            errors = ((values.float() - outcomes) ** 2).numpy()
+            totals["value_se"] += float(errors[known.numpy()].sum())
             totals["value_positions"] += int(known.sum())
+            np.add.at(phase_se, phases[known.numpy()], errors[known.numpy()])
+            np.add.at(phase_n, phases[known.numpy()], 1)
         totals["positions"] += len(pending)
         pending.clear()
 
@@ -126,12 +137,12 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
         counts["games"] += 1
         winner = result_winner(record.result)
         try:
-            for board, color, action in record.positions():
+            for move, (board, color, action) in enumerate(record.positions()):
                 z = 0.0 if winner == 0 else (1.0 if (winner == 1) == (color == 1) else -1.0)
                 if board.to_play != color:
                     counts["skipped_out_of_turn"] += 1  # one side played twice: the planes would be the wrong side's
                     continue
-                pending.append((planes_of(board), int(action), z))
+                pending.append((planes_of(board), int(action), z, min(move // PHASE_MOVES, len(PHASE_NAMES) - 1)))
                 if len(pending) >= batch_size:
                     flush()
                 if max_positions and totals["positions"] + len(pending) >= max_positions:
@@ -154,4 +165,6 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
     if has_value:
         out["value_positions"] = totals["value_positions"]
         out["value_mse"] = round(totals["value_se"] / max(totals["value_positions"], 1), 5)
+        out["value_mse_by_move"] = {name: {"positions": int(count), "value_mse": round(se / count, 5)}
+                                    for name, se, count in zip(PHASE_NAMES, phase_se, phase_n, strict=True) if count}
     return out

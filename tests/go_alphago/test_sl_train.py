@@ -201,6 +201,23 @@ def test_value_checkpoint_reports_the_mse_against_results(data_dir: Path, tmp_pa
     # A fresh network answers near 0, so its MSE against +-1 outcomes is close to 1.
     assert 0.5 < result["value_mse"] < 1.5
     assert "top1" not in result
+    phases = result["value_mse_by_move"]
+    assert sum(p["positions"] for p in phases.values()) == result["value_positions"]
+    weighted = sum(p["positions"] * p["value_mse"] for p in phases.values()) / result["value_positions"]
+    assert weighted == pytest.approx(result["value_mse"], abs=1e-4)
+
+
+def test_value_mse_by_move_of_a_network_that_always_answers_zero(data_dir: Path, tmp_path: Path):
+    """Value 0 against outcomes of +-1: an MSE of exactly 1 in every phase of the game."""
+    net = AlphaGoValueNet(19, filters=8, layers=3)
+    with torch.no_grad():
+        net.fc_out.weight.zero_()
+        net.fc_out.bias.zero_()
+    path = save_checkpoint(tmp_path / "zero", net)
+    result = evaluate_checkpoint(path, data_dir / "go" / "tom9d.tar.gz", max_positions=600)
+    phases = result["value_mse_by_move"]
+    assert list(phases)[:3] == ["1-50", "51-100", "101-150"] and len(phases) >= 4
+    assert result["value_mse"] == 1.0 and all(p["value_mse"] == 1.0 for p in phases.values())
 
 
 @pytest.mark.parametrize("text, winner", [("B+0.5", 1), ("W+R", -1), ("b+T", 1), ("0", 0), ("Void", 0), (None, 0)])
