@@ -29,7 +29,10 @@ SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``te
 # AlphaGo SL policy (``tenuki train sl-policy``): the 13x192 net of configs/sl/policy19-gpu.yaml (49.1% top-1;
 # sl-policy19, the 6x64 CPU net at 42.75%, stays in the weights folder: the RL policy starts from it).
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
-SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}  # AlphaGo value net: none shipped yet (README)
+# The value net ``alphago`` takes by default with the shipped policy: none yet. sl-value19 and rl-value19 are
+# shipped (README: test MSE 0.66 / 0.65), but whether they make the player stronger is not measured; pass
+# them with --value-weights.
+SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only where that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
 # won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s).
