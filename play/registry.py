@@ -31,8 +31,8 @@ SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``te
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
 # The value net ``alphago`` takes by default with the shipped policy: none yet. sl-value19 and rl-value19 are
 # shipped (README: test MSE 0.66 / 0.65), but whether they make the player stronger is not measured; pass
-# them with --value-weights.
-SHIPPED_VALUE = {19: WEIGHTS_DIR / "value19.safetensors"}
+# them with --value-weights. An entry here names a shipped file (tests/play/test_registry_defaults.py).
+SHIPPED_VALUE: dict[int, Path] = {}
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only where that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
 # won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s).

@@ -89,11 +89,12 @@ def cmd_eval_policy(args: argparse.Namespace) -> int:
     from envs.go.sgf import SGFError
 
     from .checkpoint import CheckpointError
-    from .evaluate import evaluate_checkpoint
+    from .dataset_shards import DatasetError
+    from .evaluate import EvaluationError, evaluate_checkpoint
 
     return _run_eval("policy", args, lambda: evaluate_checkpoint(
         args.checkpoint, args.games, max_positions=args.max_positions, held_out=args.held_out),
-        (CheckpointError, SGFError, FileNotFoundError))
+        (CheckpointError, SGFError, EvaluationError, DatasetError, FileNotFoundError))
 
 
 def cmd_eval_value(args: argparse.Namespace) -> int:

@@ -13,8 +13,10 @@ the position before each move:
   about the opening and more and more as the game goes on).
 
 Each architecture reads its own planes: the 48 / 49 AlphaGo features or the 17 AlphaZero planes.
-Games on another board size than the network's, and games with an illegal move (from that move
-on), are skipped and counted. ``held_out`` (a dataset folder written by ``tenuki data build``)
+Games are replayed under the dataset's ko rule (``tenuki data build``: simple ko). Games on
+another board size than the network's, and games with an illegal move (the whole game, as the
+dataset does), are skipped and counted; nothing left to score is an ``EvaluationError``, not a
+score of 0. ``held_out`` (a dataset folder written by ``tenuki data build``)
 keeps only the games that dataset put in its validation split (same content digest, seed and
 fraction), so a network trained on that dataset is scored on games it never saw.
 """
@@ -32,8 +34,14 @@ from envs.go.sgf import SGFError
 from envs.go.sgf_archives import LoadStats, iter_games
 
 from .checkpoint import load_checkpoint
+from .dataset_shards import KO_RULE
 from .features import alphago_planes
 from .sl_train import masked_logits
+
+
+class EvaluationError(ValueError):
+    """``tenuki eval policy`` cannot score: a bad argument, or no position to score."""
+
 
 PHASE_MOVES = 50  # value_mse_by_move: buckets of 50 moves, the last one open
 PHASE_NAMES = ("1-50", "51-100", "101-150", "151-200", "201-250", "251+")
@@ -86,6 +94,10 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
                         batch_size: int = 256, held_out: str | Path | None = None) -> dict[str, Any]:
     """Score a checkpoint on the positions of ``games`` (only the validation games of the dataset
     ``held_out`` when given); returns the JSON-ready figures."""
+    if max_positions < 0:
+        raise EvaluationError(f"max_positions must be >= 0 (0: every position), got {max_positions}")
+    if not Path(games).exists():
+        raise EvaluationError(f"{games}: no such file or folder of games")
     keep = held_out_filter(held_out) if held_out is not None else None
     model, meta = load_checkpoint(checkpoint)
     size = int(meta.kwargs.get("board_size", 19))
@@ -134,26 +146,38 @@ def evaluate_checkpoint(checkpoint: str | Path, games: str | Path, max_positions
         if keep is not None and not keep(record):
             counts["skipped_not_held_out"] += 1
             continue
-        counts["games"] += 1
         winner = result_winner(record.result)
-        try:
-            for move, (board, color, action) in enumerate(record.positions()):
+        game: list[tuple[np.ndarray, int, float, int]] = []
+        out_of_turn = 0
+        try:  # the whole game first: a game with an illegal move is skipped whole, as the dataset does
+            for move, (board, color, action) in enumerate(record.positions(ko_rule=KO_RULE)):
                 z = 0.0 if winner == 0 else (1.0 if (winner == 1) == (color == 1) else -1.0)
                 if board.to_play != color:
-                    counts["skipped_out_of_turn"] += 1  # one side played twice: the planes would be the wrong side's
+                    out_of_turn += 1  # one side played twice: the planes would be the wrong side's
                     continue
-                pending.append((planes_of(board), int(action), z, min(move // PHASE_MOVES, len(PHASE_NAMES) - 1)))
-                if len(pending) >= batch_size:
-                    flush()
-                if max_positions and totals["positions"] + len(pending) >= max_positions:
+                game.append((planes_of(board), int(action), z, min(move // PHASE_MOVES, len(PHASE_NAMES) - 1)))
+                if max_positions and totals["positions"] + len(pending) + len(game) >= max_positions:
                     done = True
                     break
         except SGFError:
             counts["skipped_illegal"] += 1
+            continue
+        counts["games"] += 1
+        counts["skipped_out_of_turn"] += out_of_turn
+        for position in game:
+            pending.append(position)
+            if len(pending) >= batch_size:
+                flush()
         if done:
             break
     flush()
-    n = max(totals["positions"], 1)
+    if totals["positions"] == 0:
+        raise EvaluationError(
+            f"no position of {games} to score: {counts['games']} games read, {counts['skipped_size']} of another "
+            f"board size than the network's {size}x{size}, {counts['skipped_illegal']} with an illegal move, "
+            f"{stats.skipped} unreadable" + (f", {counts['skipped_not_held_out']} not in the validation split of "
+                                             f"{held_out}" if keep is not None else ""))
+    n = totals["positions"]
     out: dict[str, Any] = {
         "checkpoint": str(checkpoint), "architecture": meta.architecture, "games_path": str(games),
         "held_out": None if held_out is None else str(held_out),

@@ -16,12 +16,16 @@ log-likelihood of the human move maximised by SGD. Here:
 - optimiser: SGD with momentum or Adam, step decay of the learning rate (the paper: plain SGD,
   alpha 0.003 halved every 80 million steps, minibatch 16, 50 GPUs for 3 weeks — far beyond 2 CPU
   cores, hence momentum and a bigger rate);
-- run directory: ``checkpoints/latest`` (network, ``agents.go.checkpoint``) with
-  ``latest.optimizer.safetensors`` and ``trainer.json`` (step counters, elapsed time, best
-  accuracy), ``best`` (the best validation top-1 so far), ``metrics.jsonl`` (one line per
-  evaluation) and ``tensorboard/``. Every save is atomic; a run started again on the same
-  directory resumes with the same step, sample and optimizer state (the data order after a resume
-  is a fresh random draw: positions are sampled, not replayed in a fixed order).
+- run directory: ``checkpoints/step-NNNNNNNN`` (network, ``agents.go.checkpoint``) with
+  ``step-NNNNNNNN.optimizer.safetensors``, then ``checkpoints/trainer.json``, the commit record
+  (the checkpoint's name, step counters, elapsed time, best accuracy, the last evaluation),
+  replaced atomically once both files are in place; the previous step's files are removed only
+  after that. A crash at any point therefore resumes from one consistent save (weights, optimizer
+  and counters of the same step). Also ``best`` (the best validation top-1 so far),
+  ``metrics.jsonl`` (one line per evaluation) and ``tensorboard/``. A run started again on the
+  same directory resumes with the same step, sample and optimizer state (the data order after a
+  resume is a fresh random draw: positions are sampled, not replayed in a fixed order). Runs
+  saved before this layout (``checkpoints/latest``, named in their ``trainer.json``) resume too.
 
 ``target: value`` trains the value network v_theta (49 planes, tanh output) by MSE on the result of
 each game for the side to move (``data.positions_per_game`` random positions of each game an epoch,
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -59,6 +64,7 @@ from .features import NUM_PLANES, NUM_VALUE_PLANES, P_LIBS_AFTER, feature_fn
 from .train_state import load_optimizer_state, save_optimizer_state
 
 TRAINER_FILE = "trainer.json"
+CHECKPOINT_NAME = re.compile(r"latest|step-\d{8,}")  # the names trainer.json may commit
 TARGETS = ("policy", "value")
 ARCHITECTURE = {"policy": "alphago_policy", "value": "alphago_value"}
 
@@ -386,6 +392,8 @@ class SLTrainer:
         self.elapsed_s = 0.0
         self.best_top1 = -1.0  # the policy's best validation top-1
         self.best_mse = math.inf  # the value network's best validation MSE
+        self.checkpoint_name: str | None = None  # the committed checkpoint (named in trainer.json)
+        self.last_evaluation: dict[str, Any] = {}  # the validation figures of the last evaluation, with its step
         self.resumed = self._resume()
         if not self.resumed and config.network.init_checkpoint:
             self._initialise(Path(config.network.init_checkpoint))
@@ -403,12 +411,23 @@ class SLTrainer:
             step, samples = int(state["step"]), int(state["samples"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CheckpointError(f"{state_path} is damaged ({error}); move the run directory away to start afresh") from error
-        model, meta = load_checkpoint(self.checkpoint_dir / "latest", architecture=ARCHITECTURE[self.config.target])
+        name = state.get("checkpoint", "latest")
+        if not isinstance(name, str) or not CHECKPOINT_NAME.fullmatch(name):
+            raise CheckpointError(f"{state_path} names the checkpoint {name!r}, not latest or step-NNNNNNNN; "
+                                  "move the run directory away to start afresh")
+        path = self.checkpoint_dir / name
+        model, meta = load_checkpoint(path, architecture=ARCHITECTURE[self.config.target])
         if meta.kwargs.get("filters") != self.model.filters or meta.kwargs.get("layers") != self.model.layers:
-            raise CheckpointError(f"{self.checkpoint_dir / 'latest'} is a {meta.kwargs} network, the config asks for "
+            raise CheckpointError(f"{path} is a {meta.kwargs} network, the config asks for "
                                   f"filters {self.model.filters}, layers {self.model.layers}")
+        if meta.step != step:
+            raise CheckpointError(f"{path} holds step {meta.step}, {state_path} says step {step}")
         self.model.load_state_dict(model.state_dict())
-        load_optimizer_state(self.optimizer, self.checkpoint_dir / "latest.optimizer.safetensors", self.device)
+        load_optimizer_state(self.optimizer, path.with_name(name + ".optimizer.safetensors"), self.device)
+        self.checkpoint_name = name
+        evaluation = state.get("evaluation")
+        if isinstance(evaluation, dict) and evaluation.get("step") == step:
+            self.last_evaluation = evaluation
         self.step, self.samples = step, samples
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.best_top1 = float(state.get("best_top1", -1.0))
@@ -432,18 +451,29 @@ class SLTrainer:
             raise CheckpointError(f"network.init_checkpoint {path} cannot start a {self.config.target} network "
                                   f"(filters {self.model.filters}, layers {self.model.layers}): {error}") from error
 
-    def save(self, best: bool = False) -> Path:
+    def save(self, best: bool = False, evaluation: dict[str, float] | None = None) -> Path:
+        """Commit the current step: its network and optimizer state under a fresh name, then
+        ``trainer.json`` naming them (atomic), then remove the previous step's files. ``evaluation``
+        (the validation figures of this step, if any) is kept in the record for a later resume."""
         folder = self.checkpoint_dir
+        name = f"step-{self.step:08d}"
         info = {"step": self.step, "samples": self.samples, "sl": self.config.to_dict()}
-        save_optimizer_state(self.optimizer, folder / "latest.optimizer.safetensors")
-        path = save_checkpoint(folder / "latest", self.model, step=self.step, config=info)
+        save_optimizer_state(self.optimizer, folder / f"{name}.optimizer.safetensors")
+        path = save_checkpoint(folder / name, self.model, step=self.step, config=info)
         score = {"val_mse": self.best_mse} if self.value else {"val_top1": self.best_top1}
         if best:
             save_checkpoint(self.run_dir / "best", self.model, step=self.step, config={**info, **score})
+        if evaluation is not None:
+            self.last_evaluation = {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in evaluation.items()}
         state = {"step": self.step, "samples": self.samples, "elapsed_s": round(self.elapsed_s, 1),
                  **({"best_mse": _finite_or_none(self.best_mse)} if self.value else {"best_top1": self.best_top1}),
-                 "checkpoint": "latest"}
+                 "checkpoint": name,
+                 **({"evaluation": self.last_evaluation} if self.last_evaluation.get("step") == self.step else {})}
         atomic_write(folder / TRAINER_FILE, lambda stream: stream.write(json.dumps(state, indent=1).encode()))
+        previous, self.checkpoint_name = self.checkpoint_name, name
+        if previous is not None and previous != name:
+            for suffix in (".safetensors", ".json", ".optimizer.safetensors"):
+                folder.joinpath(previous + suffix).unlink(missing_ok=True)
         return path
 
     def progress(self) -> float:
@@ -531,7 +561,9 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
     budget_s = tc.max_hours * 3600 if tc.max_hours > 0 else math.inf
     start, start_elapsed = time.perf_counter(), trainer.elapsed_s
     last = dict.fromkeys(keys, math.nan)
-    evaluation: dict[str, float] = {}
+    # A resume of a finished run trains no step: the figures of its last evaluation are the summary's
+    # (no second metrics line, no second save).
+    evaluation: dict[str, float] = dict(trainer.last_evaluation)
 
     def evaluate() -> None:
         nonlocal evaluation
@@ -547,7 +579,7 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
             line.update(val_zero_mse=evaluation["zero_mse"], train_positions_mse=evaluation["train_mse"])
         with (run / "metrics.jsonl").open("a") as out:
             out.write(json.dumps(line) + "\n")
-        trainer.save(best=trainer.improved(evaluation))
+        trainer.save(best=trainer.improved(evaluation), evaluation=evaluation)
         if trainer.value:
             figures = (f"mse {evaluation['mse']:.3f} (always 0: {evaluation['zero_mse']:.3f}), "
                        f"training games' positions {evaluation['train_mse']:.3f}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -13,12 +14,13 @@ import torch
 import yaml
 
 from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
-from agents.go.checkpoint import load_checkpoint, save_checkpoint
+from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.go.evaluate import evaluate_checkpoint, result_winner
 from agents.go.sl_train import (
     SLTrainer,
     TrainingDiverged,
     _StreamParts,
+    _training_batches,
     evaluate_policy,
     learning_rate,
     legal_mask,
@@ -81,18 +83,74 @@ def test_resume_continues_the_same_step_samples_and_optimizer_state(tiny_data: P
     train_sl_policy(config, progress=False, log=lambda _: None)
     first = SLTrainer(config)
     assert first.resumed and first.step == 20 and first.samples == 20 * 32
-    saved, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest")
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert json.loads((checkpoints / "trainer.json").read_text())["checkpoint"] == "step-00000020"
+    saved, _ = load_checkpoint(checkpoints / "step-00000020")
     for name, tensor in saved.state_dict().items():
         assert torch.equal(first.model.state_dict()[name], tensor)
-    momentum = read_optimizer_state(tmp_path / "run" / "checkpoints" / "latest.optimizer.safetensors")
+    momentum = read_optimizer_state(checkpoints / "step-00000020.optimizer.safetensors")
     restored = first.optimizer.state_dict()["state"]
     assert momentum and all(torch.equal(restored[int(k.split(".")[0])][k.split(".", 1)[1]], v) for k, v in momentum.items())
     # Continue to 30 steps: the counters go on from 20, not from 0.
     config.train.max_steps = 30
     summary = train_sl_policy(config, progress=False, log=lambda _: None)
     assert summary["step"] == 30 and summary["samples"] == 30 * 32
-    state = json.loads((tmp_path / "run" / "checkpoints" / "trainer.json").read_text())
-    assert state["step"] == 30
+    state = json.loads((checkpoints / "trainer.json").read_text())
+    assert state["step"] == 30 and state["checkpoint"] == "step-00000030"
+    # Only the committed step's files remain (the step-20 ones went after the step-30 commit).
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        "step-00000030.json", "step-00000030.optimizer.safetensors", "step-00000030.safetensors", "trainer.json"]
+
+
+def test_a_crash_before_the_commit_resumes_from_the_previous_consistent_save(tiny_data: Path, tmp_path: Path):
+    """A save killed after writing the new step's files but before trainer.json: the resume takes the
+    weights, optimizer and counters of the committed step, all three from the same save."""
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=20, eval_every=20))
+    train_sl_policy(config, progress=False, log=lambda _: None)
+    trainer = SLTrainer(config)
+    committed = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    moments = read_optimizer_state(tmp_path / "run" / "checkpoints" / "step-00000020.optimizer.safetensors")
+    planes, actions = next(iter(_training_batches(config, seed=1)))
+    trainer.train_step(planes, actions)
+
+    def crash(*_args, **_kwargs):
+        raise OSError("killed")
+
+    with patch("agents.go.sl_train.atomic_write", crash), pytest.raises(OSError, match="killed"):
+        trainer.save()  # step 21's network and optimizer are on disk, trainer.json still says step 20
+    assert (tmp_path / "run" / "checkpoints" / "step-00000021.safetensors").exists()
+    resumed = SLTrainer(config)
+    assert resumed.step == 20 and resumed.samples == 20 * 32
+    assert all(torch.equal(resumed.model.state_dict()[k], v) for k, v in committed.items())
+    state = resumed.optimizer.state_dict()["state"]
+    assert all(torch.equal(state[int(k.split(".")[0])][k.split(".", 1)[1]], v) for k, v in moments.items())
+
+
+def test_a_run_saved_in_the_old_latest_layout_resumes(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=20, eval_every=20))
+    train_sl_policy(config, progress=False, log=lambda _: None)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    for suffix in (".safetensors", ".json", ".optimizer.safetensors"):
+        (checkpoints / f"step-00000020{suffix}").rename(checkpoints / f"latest{suffix}")
+    state = json.loads((checkpoints / "trainer.json").read_text())
+    (checkpoints / "trainer.json").write_text(json.dumps({**state, "checkpoint": "latest"}))
+    assert SLTrainer(config).step == 20
+    config.train.max_steps = 25
+    assert train_sl_policy(config, progress=False, log=lambda _: None)["step"] == 25
+    assert not (checkpoints / "latest.safetensors").exists()  # replaced by the new layout's step-00000025
+    (checkpoints / "trainer.json").write_text(json.dumps({**state, "checkpoint": "../../elsewhere"}))
+    with pytest.raises(CheckpointError, match="names the checkpoint"):
+        SLTrainer(config)
+
+
+def test_resuming_a_finished_run_adds_no_metrics_line_and_reports_its_last_evaluation(tiny_data: Path, tmp_path: Path):
+    config = sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run", max_steps=20, eval_every=10))
+    first = train_sl_policy(config, progress=False, log=lambda _: None)
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text()
+    again = train_sl_policy(config, progress=False, log=lambda _: None)
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == metrics
+    assert len(metrics.splitlines()) == 2
+    assert again["step"] == 20 and again["val_top1"] == first["val_top1"] and again["val_loss"] == first["val_loss"]
 
 
 def test_linear_schedule_warms_up_then_falls_to_zero_at_the_budget():
@@ -255,3 +313,33 @@ def test_held_out_keeps_exactly_the_datasets_validation_games(tiny_data: Path, d
     assert main(["eval", "policy", "--checkpoint", str(checkpoint), "--games", str(data_dir / "go" / "tom9d.tar.gz"),
                  "--held-out", str(tmp_path)]) == 2
     assert "no readable dataset meta.json" in capsys.readouterr().err
+
+
+def test_eval_policy_reads_an_sgf_file_and_a_folder_and_rejects_what_it_cannot_score(tmp_path: Path, capsys):
+    """A single SGF and a folder of SGFs; a game with an illegal move is skipped whole (none of its
+    positions scored), a game of another size is counted; nothing to score is an error, not a 0."""
+    checkpoint = save_checkpoint(tmp_path / "p", AlphaGoPolicyNet(19, filters=8, layers=2), step=0, config={})
+    legal = "(;GM[1]FF[4]SZ[19]KM[7.5]RE[B+R];B[pd];W[dp];B[pp];W[dd];B[fq])"
+    illegal = "(;GM[1]FF[4]SZ[19]KM[7.5]RE[W+R];B[pd];W[dp];B[dp];W[dd])"  # move 3 on an occupied point
+    small = "(;GM[1]FF[4]SZ[9]KM[7.5]RE[B+R];B[ee];W[cc])"
+    games = tmp_path / "games"
+    games.mkdir()
+    for name, text in (("a.sgf", legal), ("b.sgf", illegal), ("c.sgf", small)):
+        (games / name).write_text(text)
+
+    def run(*argv: str) -> tuple[int, dict | str]:
+        code = main(["eval", "policy", "--checkpoint", str(checkpoint), *argv, "--json"])
+        captured = capsys.readouterr()
+        return code, json.loads(captured.out) if code == 0 else captured.err
+
+    code, result = run("--games", str(games / "a.sgf"))
+    assert code == 0 and result["positions"] == 5 and result["games"] == 1
+    code, result = run("--games", str(games))
+    assert code == 0 and result["positions"] == 5  # the illegal game's two legal moves are not scored
+    assert (result["games"], result["skipped_illegal"], result["skipped_size"]) == (1, 1, 1)
+    code, error = run("--games", str(games / "c.sgf"))
+    assert code == 2 and "no position" in error and "1 of another board size" in error
+    code, error = run("--games", str(games / "a.sgf"), "--max-positions", "-1")
+    assert code == 2 and "max_positions must be >= 0" in error
+    code, error = run("--games", str(tmp_path / "nowhere"))
+    assert code == 2 and "no such file or folder" in error

@@ -156,7 +156,7 @@ def test_a_value_run_starts_from_a_policy_trunk(tiny_data: Path, tmp_path: Path)
     data["train"]["max_steps"] = 3
     train_sl_policy(sl_config_from_dict(data), progress=False, log=lambda _: None)
     resumed = SLTrainer(sl_config_from_dict(data))
-    saved, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest")
+    saved, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000003")
     assert resumed.resumed and torch.equal(resumed.model.trunk[2].weight, saved.trunk[2].weight)
     assert not torch.equal(resumed.model.trunk[2].weight, policy.trunk[2].weight)
     save_checkpoint(tmp_path / "wide", AlphaGoPolicyNet(19, filters=16, layers=3))

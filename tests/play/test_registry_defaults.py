@@ -74,10 +74,10 @@ def test_shipped_network_files_match_their_board_size_and_kind(table, architectu
     from agents.go.checkpoint import read_checkpoint_meta
 
     for size, path in getattr(registry, table).items():
-        if path.exists():
-            meta = read_checkpoint_meta(path)
-            assert meta.kwargs["board_size"] == size
-            assert meta.architecture == architecture
+        assert path.exists(), f"{table}[{size}] names {path}, which is not shipped"
+        meta = read_checkpoint_meta(path)
+        assert meta.kwargs["board_size"] == size
+        assert meta.architecture == architecture
 
 
 def test_auto_keeps_mcts_where_the_shipped_az_net_does_not_beat_it(shipped, monkeypatch):
