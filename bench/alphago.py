@@ -10,9 +10,11 @@
 - ``train_samples_per_s_small`` / ``train_samples_per_s_192``: supervised policy training steps on
   the CPU (``SLTrainer.train_step``: forward, legal-move mask, cross-entropy, backward, SGD) for the
   small network of configs/sl/policy19.yaml (6 layers x 64 filters) and AlphaGo's match network
-  (13 x 192), float32, batch 64, all cores; ``train_samples_per_s_small_as_configured``: the small
-  network with the settings of configs/sl/policy19.yaml (its batch, bfloat16 autocast where the
-  CPU has it, channels-last), i.e. what ``tenuki train sl-policy`` runs.
+  (13 x 192), float32, batch 64, all cores; ``train_samples_per_s_as_configured``: the training step
+  of each CPU config of configs/sl/ (policy19: 6 x 64, policy19-cpu: 13 x 128, policy19-cpu96:
+  13 x 96) with its own batch, bfloat16 autocast where the CPU has it, and channels-last, i.e. what
+  ``tenuki train sl-policy`` runs without the loader (``train_samples_per_s_small_as_configured``:
+  the policy19 entry).
 """
 
 from __future__ import annotations
@@ -100,15 +102,20 @@ def bench_training(filters: int, layers: int, seconds: float, batch: int = 64, p
         return done / (time.perf_counter() - start)
 
 
-def _configured_small(seconds: float) -> tuple[float, dict]:
+CPU_CONFIGS = ("policy19", "policy19-cpu", "policy19-cpu96")  # the SL configs meant for this CPU
+
+
+def _as_configured(name: str, seconds: float) -> tuple[float, dict]:
+    """The training step of ``configs/sl/NAME.yaml`` with its network, batch, precision and layout."""
     from agents.go.sl_train import load_sl_config
 
-    config = load_sl_config(Path(__file__).resolve().parents[1] / "configs" / "sl" / "policy19.yaml")
+    config = load_sl_config(Path(__file__).resolve().parents[1] / "configs" / "sl" / f"{name}.yaml")
     precision = config.train.precision
     if precision == "bfloat16" and not _has_bf16():
         precision = "float32"
-    settings = {"batch": config.optim.batch_size, "precision": precision, "channels_last": config.train.channels_last}
-    rate = bench_training(config.network.filters, config.network.layers, seconds, **settings)
+    settings = {"filters": config.network.filters, "layers": config.network.layers, "batch": config.optim.batch_size,
+                "precision": precision, "channels_last": config.train.channels_last}
+    rate = bench_training(seconds=seconds, **settings)
     return rate, settings
 
 
@@ -132,15 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     boards = _positions(data, games=8)
     features, az17 = bench_features(boards, args.seconds)
-    configured, configured_settings = _configured_small(args.seconds)
+    configured = {name: _as_configured(name, args.seconds) for name in CPU_CONFIGS}
     result = {
         "features_positions_per_s": round(features, 1),
         "az17_positions_per_s": round(az17, 1),
         "stream_positions_per_s": round(bench_stream(data, args.seconds), 1),
         "train_samples_per_s_small": round(bench_training(64, 6, args.seconds), 1),
         "train_samples_per_s_192": round(bench_training(192, 13, args.seconds), 1),
-        "train_samples_per_s_small_as_configured": round(configured, 1),
-        "as_configured": configured_settings,
+        "train_samples_per_s_small_as_configured": round(configured["policy19"][0], 1),
+        "train_samples_per_s_as_configured": {name: round(rate, 1) for name, (rate, _) in configured.items()},
+        "as_configured": {name: settings for name, (_, settings) in configured.items()},
         "positions_measured": len(boards),
         "torch_threads": args.threads,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

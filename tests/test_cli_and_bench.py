@@ -78,6 +78,8 @@ def test_alphago_benchmark_prints_one_json_object(data_dir: Path, capsys):
     for key in ("features_positions_per_s", "stream_positions_per_s", "train_samples_per_s_small",
                 "train_samples_per_s_192", "train_samples_per_s_small_as_configured"):
         assert result[key] > 0, key
+    assert set(result["train_samples_per_s_as_configured"]) == {"policy19", "policy19-cpu", "policy19-cpu96"}
+    assert result["as_configured"]["policy19-cpu96"]["filters"] == 96
 
 
 def test_alphago_benchmark_training_rate_is_positive_as_configured():
