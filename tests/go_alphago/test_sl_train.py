@@ -75,7 +75,14 @@ def test_tiny_training_lowers_the_validation_loss(tiny_data: Path, tmp_path: Pat
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [30, 60]
     assert (tmp_path / "run" / "best.safetensors").exists()
-    assert (tmp_path / "run" / "tensorboard").is_dir()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("val/top1")] == [30, 60]
+    assert [e.value for e in events.Scalars("val/top1")] == pytest.approx([line["val_top1"] for line in lines])
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(10, 61, 10))
+    assert {"train/top1", "train/samples_per_s", "val/loss", "val/top5"} <= set(events.Tags()["scalars"])
 
 
 def test_resume_continues_the_same_step_samples_and_optimizer_state(tiny_data: Path, tmp_path: Path):
