@@ -13,7 +13,8 @@ import sys
 
 EXAMPLE = """example:
   tenuki train rollout --source ../shared/data/go/tom9d.tar.gz --out agents/go/weights/rollout19 \\
-      --games 8000 --val-games 500"""
+      --games 8000 --val-games 500
+  tenuki train rollout --data data/go19 --out runs/rollout19 --games 20000 --val-games 0   # the SL policy's split"""
 
 
 def _summary(result: dict) -> str:
@@ -36,6 +37,7 @@ def cmd_train_rollout(args: argparse.Namespace) -> int:
     OUT.safetensors + OUT.json."""
     from envs.go.sgf import SGFError
 
+    from .dataset_shards import DatasetError
     from .rollout_policy import RolloutWeightsError, train_rollout
 
     progress = None
@@ -54,10 +56,12 @@ def cmd_train_rollout(args: argparse.Namespace) -> int:
 
         bar.start()
     try:
+        if (args.source is None) == (args.data is None):
+            raise ValueError("give --source (SGF files / archives, repeatable) or --data (a dataset folder)")
         result = train_rollout(args.source, args.out, games=args.games, val_games=args.val_games,
                                epochs=args.epochs, lr=args.lr, seed=args.seed, table_bits=args.table_bits,
-                               progress=progress)
-    except (RolloutWeightsError, SGFError, OSError, ValueError) as error:
+                               progress=progress, data=args.data)
+    except (RolloutWeightsError, SGFError, DatasetError, OSError, ValueError) as error:
         if bar is not None:
             bar.stop()
         print(f"tenuki train rollout: {error}", file=sys.stderr)
@@ -77,13 +81,17 @@ def _stderr_console():
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     from .rollout_policy import DEFAULT_TABLE_BITS, MAX_TABLE_BITS, MIN_TABLE_BITS
 
-    parser.add_argument("--source", action="append", required=True, metavar="PATH",
-                        help="a .sgf file, a directory of them, a KGS tar archive or the Tom archive; repeat for several")
+    parser.add_argument("--source", action="append", metavar="PATH",
+                        help="a .sgf file, a directory of them, a KGS tar archive or the Tom archive; repeat for "
+                             "several (split by position in the sources)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="instead of --source: a `tenuki data build` dataset, trained on its train split and "
+                             "validated on its validation split (the SL policy's split)")
     parser.add_argument("--out", required=True, metavar="PATH",
                         help="weights to write: PATH.safetensors and PATH.json")
     parser.add_argument("--games", type=int, default=5000, metavar="N", help="training games (default 5000)")
     parser.add_argument("--val-games", type=int, default=500, metavar="N",
-                        help="held-out validation games (default 500)")
+                        help="held-out validation games (default 500; with --data, 0 = the whole validation split)")
     parser.add_argument("--epochs", type=int, default=1, metavar="E", help="passes over the training games (default 1)")
     parser.add_argument("--lr", type=float, default=0.05, help="Adagrad learning rate (default 0.05)")
     parser.add_argument("--table-bits", type=int, default=DEFAULT_TABLE_BITS, metavar="B",

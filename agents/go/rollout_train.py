@@ -143,6 +143,46 @@ def run_games(policy: RolloutPolicy, games, update: bool, lr: float = 0.0, accum
             "cross_entropy": float(stats[2] / max(positions, 1)), "skipped_positions": int(stats[3])}
 
 
+def dataset_games(data: str | os.PathLike[str], games: int, val_games: int, seed: int,
+                  progress: Progress | None = None):
+    """The split of a ``tenuki data build`` dataset (by content hash, the SL policy's): ``games``
+    training games drawn from its train split (shard and game order shuffled with ``seed``) and the
+    first ``val_games`` games of its validation split (all of them when 0 or more than it has);
+    (train, val, counts, the generator, to be used next for the training order)."""
+    from .dataset_shards import GameShards
+
+    rng = np.random.default_rng(seed)
+    counts = {"read": 0, "bad": 0, "other_size": 0, "mid_game_setup": 0}
+    out = []
+    for split, count, shuffle in (("train", games, True), ("val", val_games, False)):
+        shards = GameShards(data, split)
+        count = len(shards) if count <= 0 else min(count, len(shards))
+        chosen = []
+        for game in shards.iter_games(shuffle=shuffle, seed=int(rng.integers(0, 2**62))):
+            chosen.append(_stored_game(game))
+            if progress is not None:
+                progress(f"read {split}", len(chosen), count)
+            if len(chosen) >= count:
+                break
+        counts["read"] += len(chosen)
+        out.append(chosen)
+    if not out[0]:
+        raise ValueError(f"{data}: no training games in the dataset")
+    return out[0], out[1], counts, rng
+
+
+def _stored_game(game) -> tuple[np.ndarray | None, np.ndarray]:
+    """A dataset game as ``read_games`` gives an SGF one: (start state or None, move codes)."""
+    from envs.go.board import Board
+
+    start = None
+    if game.setup_black.size or game.setup_white.size:
+        board = Board(19, komi=float(game.komi), ko_rule="simple")
+        board.set_stones(black=game.setup_black.tolist(), white=game.setup_white.tolist())
+        start = board._st[: base_len(19)].copy()
+    return start, game.colours.astype(np.int64) * COUNT_SHIFT + game.actions.astype(np.int64)
+
+
 def split_games(sources: list[str], games: int, val_games: int, seed: int, progress: Progress | None = None):
     """The first games + val_games usable games of the sources, shuffled with ``seed`` and split by
     game: (train, val, read counts, the generator, to be used next for the training order)."""
@@ -156,26 +196,37 @@ def split_games(sources: list[str], games: int, val_games: int, seed: int, progr
 
 
 def held_out_games(meta: dict, limit: int | None = None) -> list:
-    """The validation games of a trained policy, re-read from its sidecar's sources and seed."""
+    """The validation games of a trained policy, re-read from its sidecar's dataset or sources and seed."""
+    if meta.get("data"):
+        _, val, _, _ = dataset_games(meta["data"], 1, limit or meta["val_games"], meta["seed"])
+        return val
     _, val, _, _ = split_games(meta["sources"], meta["games_trained"], meta["val_games"], meta["seed"])
     return val[:limit]
 
 
-def train_rollout(sources: Iterable[str | os.PathLike[str]], out_path: str | os.PathLike[str] | None,
+def train_rollout(sources: Iterable[str | os.PathLike[str]] | None, out_path: str | os.PathLike[str] | None,
                   games: int = 5000, val_games: int = 500, epochs: int = 1, lr: float = 0.05, seed: int = 0,
-                  table_bits: int = DEFAULT_TABLE_BITS, progress: Progress | None = None) -> dict:
+                  table_bits: int = DEFAULT_TABLE_BITS, progress: Progress | None = None,
+                  data: str | os.PathLike[str] | None = None) -> dict:
     """Train the rollout policy on ``games`` expert games and measure it on ``val_games`` other games.
 
-    The first games + val_games 19x19 games of the sources are read, shuffled with ``seed`` and
-    split by game. Each epoch replays the training games (in a fresh seeded order) with one Adagrad
-    step per position (learning rate ``lr``), then measures the validation games. Writes
-    ``out_path``.safetensors / .json when given. Returns the summary (also kept in the sidecar)."""
+    From ``sources``: the first games + val_games 19x19 games are read, shuffled with ``seed`` and
+    split by game. From ``data`` (a ``tenuki data build`` dataset, instead): its own split, the SL
+    policy's (``dataset_games``). Each epoch replays the training games (in a fresh seeded order)
+    with one Adagrad step per position (learning rate ``lr``), then measures the validation games.
+    Writes ``out_path``.safetensors / .json when given. Returns the summary (also kept in the sidecar)."""
     if games < 1 or val_games < 0 or epochs < 1 or not lr > 0:
         raise ValueError(f"need games >= 1, val_games >= 0, epochs >= 1, lr > 0 (got {games}, {val_games}, "
                          f"{epochs}, {lr})")
-    sources = [str(s) for s in sources]
+    if (sources is None) == (data is None):
+        raise ValueError("give the games either as sources (SGF files / archives) or as a dataset folder, not both")
     t0 = time.perf_counter()
-    train, val, counts, rng = split_games(sources, games, val_games, seed, progress)
+    if data is not None:
+        sources = []
+        train, val, counts, rng = dataset_games(data, games, val_games, seed, progress)
+    else:
+        sources = [str(s) for s in sources]
+        train, val, counts, rng = split_games(sources, games, val_games, seed, progress)
     read_s = time.perf_counter() - t0
     policy = RolloutPolicy.zeros(table_bits, hash_seed=int(rng.integers(0, 2**62)))
     accum = np.zeros(policy.weights.shape[0], np.float64)
@@ -192,7 +243,8 @@ def train_rollout(sources: Iterable[str | os.PathLike[str]], out_path: str | os.
     train_s = time.perf_counter() - t1
     last = history[-1]
     summary = {
-        "sources": sources, "games_trained": len(train), "val_games": len(val), "epochs": epochs, "lr": lr,
+        "sources": sources, **({"data": str(data), "split": "the dataset's train / val split"} if data else {}),
+        "games_trained": len(train), "val_games": len(val), "epochs": epochs, "lr": lr,
         "seed": seed, "table_bits": table_bits, "train_positions": fit["positions"],
         "val_positions": 0 if check is None else check["positions"],
         "val_accuracy": last["val_accuracy"], "val_cross_entropy": last["val_cross_entropy"],

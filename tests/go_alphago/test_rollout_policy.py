@@ -30,7 +30,7 @@ from agents.go.rollout_policy import (
 )
 from envs.go.board import BLACK, WHITE, Board
 from envs.go.coords import from_gtp
-from envs.go.layout import H_LAST, H_PASSES, H_S, H_TO_PLAY, OFF_COLOR, padded_size
+from envs.go.layout import COUNT_SHIFT, H_LAST, H_PASSES, H_S, H_TO_PLAY, OFF_COLOR, padded_size
 from tenuki.cli import main as tenuki_main
 
 SEED, MASK = 12345, (1 << 16) - 1
@@ -477,6 +477,36 @@ def test_training_on_real_games_beats_uniform_and_the_cli_runs(data_dir: Path, t
     out = capsys.readouterr().out
     assert code == 0 and json.loads(out)["games_trained"] == 3 and out.count("\n") == 1
     assert rollout_main(["--source", str(tmp_path / "nothing.sgf"), "--out", str(tmp_path / "x"), "--json"]) == 2
+
+
+@pytest.mark.data
+def test_training_on_a_dataset_uses_its_split(tiny_data: Path, tmp_path: Path, capsys):
+    """--data: the training games come from the dataset's train split, the validation games are its
+    validation split (the SL policy's), and held_out_games re-reads exactly those."""
+    from agents.go.dataset_shards import GameShards, read_meta
+    from agents.go.rollout_policy import held_out_games
+
+    meta = read_meta(tiny_data)
+    result = train_rollout(None, tmp_path / "r", data=tiny_data, games=20, val_games=0, table_bits=14)
+    assert result["games_trained"] == 20 and result["val_games"] == meta["games"]["val"] > 0
+    assert result["data"] == str(tiny_data) and result["sources"] == []
+    assert result["val_accuracy"] > 0.1, result
+    val = GameShards(tiny_data, "val")
+    expected = sum(int((g.actions != 361).sum()) for g in val.iter_games())
+    assert result["val_positions"] + result["val_skipped_positions"] == expected
+    again = held_out_games(RolloutPolicy.load(tmp_path / "r").meta)
+    assert len(again) == result["val_games"]
+    assert all(np.array_equal(m, g.colours.astype(np.int64) * COUNT_SHIFT + g.actions)
+               for (_, m), g in zip(again, val.iter_games(), strict=True))
+    code = tenuki_main(["train", "rollout", "--data", str(tiny_data), "--out", str(tmp_path / "cli"), "--games", "3",
+                        "--val-games", "2", "--table-bits", "12", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["val_games"] == 2
+    assert rollout_main(["--data", str(tiny_data), "--source", "x.sgf", "--out", str(tmp_path / "x")]) == 2
+    assert "give --source" in capsys.readouterr().err
+    assert rollout_main(["--out", str(tmp_path / "x")]) == 2
+    assert "give --source" in capsys.readouterr().err
+    assert rollout_main(["--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    assert "nothing" in capsys.readouterr().err
 
 
 def test_benchmark_prints_one_json_object(tmp_path: Path):
