@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     accuracy = None
     accuracy_positions = 0
-    if weights and args.accuracy_games > 0 and policy.meta.get("sources"):
+    if weights and args.accuracy_games > 0 and (policy.meta.get("sources") or policy.meta.get("data")):
         try:
             games = held_out_games(policy.meta, args.accuracy_games)
         except (OSError, ValueError) as error:
