@@ -133,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for training")
     parser.add_argument("--json", action="store_true", help="print ONE JSON object")
     args = parser.parse_args(argv)
-    import torch
+    from agents.torch_cpu import configure_torch_cpu
 
-    torch.set_num_threads(args.threads)
+    configure_torch_cpu(args.threads)  # as `tenuki train sl-policy` does (threads, denormals, malloc)
     data = Path(args.data)
     boards = _positions(data, games=8)
     features, az17 = bench_features(boards, args.seconds)
