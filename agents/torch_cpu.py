@@ -24,9 +24,10 @@ def keep_freed_memory() -> bool:
     With glibc's defaults those come from fresh ``mmap``s or a heap top that is trimmed after each
     step, so every step page-faults all of them in again: on the 2-core CPU the 13 x 96 policy
     step (bf16, batch 128) took 3.0 M minor page faults and 4.6 s of system time per 40 steps and
-    ran 304 positions/s; with these two settings 9 page faults, 0.0 s and 375 positions/s
-    (/tmp measurement of 2026-11-30, same batches). The cost is memory held by the process: at most
-    what the step's peak needs, which it needs again at the next step.
+    ran 304 positions/s; with these two settings 9 page faults, 0.0 s and 375 positions/s (a one-off
+    measurement on real batches, 2026-11-30, README "Page faults, fixed";
+    tests/agents/test_torch_cpu.py shows the effect on a small net). The cost is memory held by the
+    process: at most what the step's peak needs, which it needs again at the next step.
     """
     if not sys.platform.startswith("linux"):
         return False

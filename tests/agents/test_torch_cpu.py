@@ -45,5 +45,7 @@ def test_training_steps_reuse_their_buffers_without_page_faults():
     # Three steps of a 3 x 16 policy net at batch 128: with glibc's defaults ~21,000 minor page
     # faults (the input batch alone is 128 x 48 x 19 x 19 floats, 8.9 MB), with the settings ~0.
     default, kept = _faults("default"), _faults("keep")
-    assert default > 3 * (128 * 48 * 19 * 19 * 4) // 4096  # at least the input batch, every step
+    input_pages = 128 * 48 * 19 * 19 * 4 // 4096
+    if default < 3 * input_pages:  # e.g. transparent huge pages set to "always": few, large faults
+        pytest.skip(f"with glibc's defaults the steps page-faulted only {default} times here; nothing to cut")
     assert kept < default // 50
