@@ -32,7 +32,7 @@ import numpy as np
 
 
 def _positions(data: Path, games: int) -> list:
-    from envs.go.sgf_archives import iter_games
+    from tenuki.envs.go.sgf_archives import iter_games
 
     boards = []
     for record in iter_games(data / "go" / "tom9d.tar.gz", errors="skip", every=997):
@@ -46,8 +46,8 @@ def _positions(data: Path, games: int) -> list:
 
 
 def bench_features(boards: list, seconds: float) -> tuple[float, float]:
-    from agents.go.features import alphago_planes
-    from envs.go.features import board_planes
+    from tenuki.agents.go.features import alphago_planes
+    from tenuki.envs.go.features import board_planes
 
     out = np.zeros((48, 19, 19), np.uint8)
     alphago_planes(boards[0], out=out)
@@ -64,8 +64,8 @@ def bench_features(boards: list, seconds: float) -> tuple[float, float]:
 
 
 def bench_stream(data: Path, seconds: float) -> float:
-    from agents.go.dataset import PositionStream, build_dataset
-    from agents.go.features import feature_fn
+    from tenuki.agents.go.dataset import PositionStream, build_dataset
+    from tenuki.agents.go.features import feature_fn
 
     with tempfile.TemporaryDirectory() as folder:
         build_dataset([data / "go" / "tom9d.tar.gz"], folder, val_fraction=0.0, max_games=60, progress=False)
@@ -82,7 +82,7 @@ def bench_stream(data: Path, seconds: float) -> float:
 def bench_training(filters: int, layers: int, seconds: float, batch: int = 64, precision: str = "float32",
                    channels_last: bool = False) -> float:
     """Samples/s of ``SLTrainer.train_step`` on random planes (no data loading)."""
-    from agents.go.sl_train import SLTrainer, sl_config_from_dict
+    from tenuki.agents.go.sl.trainer import SLTrainer, sl_config_from_dict
 
     config = sl_config_from_dict({
         "network": {"filters": filters, "layers": layers},
@@ -107,7 +107,7 @@ CPU_CONFIGS = ("policy19", "policy19-cpu", "policy19-cpu96")  # the SL configs m
 
 def _as_configured(name: str, seconds: float) -> tuple[float, dict]:
     """The training step of ``configs/sl/NAME.yaml`` with its network, batch, precision and layout."""
-    from agents.go.sl_train import load_sl_config
+    from tenuki.agents.go.sl.trainer import load_sl_config
 
     config = load_sl_config(Path(__file__).resolve().parents[1] / "configs" / "sl" / f"{name}.yaml")
     precision = config.train.precision
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for training")
     parser.add_argument("--json", action="store_true", help="print ONE JSON object")
     args = parser.parse_args(argv)
-    from agents.torch_cpu import configure_torch_cpu
+    from tenuki.agents.torch_cpu import configure_torch_cpu
 
     configure_torch_cpu(args.threads)  # as `tenuki train sl-policy` does (threads, denormals, malloc)
     data = Path(args.data)

@@ -51,7 +51,7 @@ def _cycling_runner(step: Callable[[np.ndarray], Any], actions: np.ndarray) -> C
 
 def bench_tenuki(game: str, seed: int):
     """Steps of ``AtariVecEnv`` (same-step autoreset, AtariStep with terminals / final frames / returns)."""
-    from envs.atari import AtariVecEnv
+    from tenuki.envs.atari import AtariVecEnv
 
     env = AtariVecEnv(game, NUM_ENVS, "nature", training=True, seed=seed)
     env.reset()
@@ -62,8 +62,7 @@ def bench_tenuki(game: str, seed: int):
 def bench_ale_vector(game: str, seed: int):
     """Steps of plain ale-py ``AtariVectorEnv`` through its public ``step``, with the settings tenuki uses."""
     from ale_py.vector_env import AtariVectorEnv
-
-    from envs.atari import NATURE, rom_id
+    from tenuki.envs.atari import NATURE, rom_id
 
     p = NATURE
     env = AtariVectorEnv(
@@ -82,8 +81,7 @@ def bench_gym_wrappers(game: str, seed: int):
     import ale_py
     import gymnasium as gym
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
-
-    from envs.atari import NATURE, canonical_game_name
+    from tenuki.envs.atari import NATURE, canonical_game_name
 
     gym.register_envs(ale_py)
     p = NATURE
@@ -134,14 +132,14 @@ def main(argv: list[str] | None = None) -> dict:
         env.close()
     tenuki, ale_vector, gym_wrappers = rates["tenuki"], rates["ale_vector"], rates["gym_wrappers"]
 
-    from agents.dqn.replay import FrameReplay
-    from envs.atari import NATURE, canonical_game_name
+    from tenuki.agents.dqn.replay import FrameReplay
+    from tenuki.envs.atari import NATURE, canonical_game_name
 
     capacity = 1_000_000
     replay_bytes = FrameReplay.estimate_bytes(capacity) / capacity
     learner = {}
     if args.learner_seconds > 0:
-        from agents.dqn.bench_update import measure_update_speed
+        from bench.dqn_update import measure_update_speed
 
         speed = measure_update_speed(args.learner_seconds)
         learner = {

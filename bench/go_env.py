@@ -19,7 +19,7 @@ from bench.common import interleaved, print_result
 
 
 def bench_tenuki(size: int, seed: int):
-    from envs.go.board import Board
+    from tenuki.envs.go.board import Board
 
     rng = random.Random(seed)
     choice = rng.choice
@@ -90,9 +90,8 @@ def bench_pettingzoo(size: int, seed: int):
 def bench_playouts(size: int, seconds: float, seed: int) -> tuple[float, float]:
     """Light playouts/s from an empty board (compiled kernel, batches of 256), and moves/playout."""
     import numpy as np
-
-    from envs.go.board import Board
-    from envs.go.playout import playouts
+    from tenuki.envs.go.board import Board
+    from tenuki.envs.go.playout import playouts
 
     board = Board(size, komi=7.5)
     out = np.zeros(256, np.int64)

@@ -30,8 +30,8 @@ def _timed(run, seconds: float) -> float:
 
 
 def bench_tree(size: int, seconds: float, sims_per_search: int) -> float:
-    from envs.go.board import Board
-    from search.mcts import MCTS, MCTSConfig, uniform_evaluator
+    from tenuki.envs.go.board import Board
+    from tenuki.search.mcts import MCTS, MCTSConfig, uniform_evaluator
 
     board = Board(size)
     searcher = MCTS(uniform_evaluator(size), MCTSConfig(num_simulations=sims_per_search, batch_size=16))
@@ -44,8 +44,8 @@ def bench_tree(size: int, seconds: float, sims_per_search: int) -> float:
 
 
 def bench_rollouts(size: int, seconds: float, sims_per_search: int) -> float:
-    from envs.go.board import Board
-    from search.uct import uct_run
+    from tenuki.envs.go.board import Board
+    from tenuki.search.uct import uct_run
 
     board = Board(size)
     uct_run(board, 16, rollout="uniform")
@@ -81,11 +81,10 @@ def bench_open_spiel(size: int, seconds: float, sims_per_search: int) -> float |
 def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, channels: int,
                   fast: bool = False) -> tuple[float, float]:
     import torch
-
-    from agents.go.evaluator import TorchEvaluator, fast_cpu_options
-    from agents.go.resnet import AlphaZeroNet
-    from envs.go.board import Board
-    from search.mcts import MCTS, MCTSConfig
+    from tenuki.agents.go.evaluator import TorchEvaluator, fast_cpu_options
+    from tenuki.agents.go.networks.resnet import AlphaZeroNet
+    from tenuki.envs.go.board import Board
+    from tenuki.search.mcts import MCTS, MCTSConfig
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["nn_fast_sims_per_s"] = round(fast_rate, 1)  # the evaluator of play: fused, NHWC, bfloat16 if native
         result["nn_fast_time_share"] = round(fast_share, 3)
         result["nn_fast_vs_plain"] = round(fast_rate / rate, 2)
-        from agents.go.evaluator import fast_cpu_options
+        from tenuki.agents.go.evaluator import fast_cpu_options
 
         result["nn_fast_options"] = fast_cpu_options()
         result["network"] = f"AlphaZeroNet {args.blocks}x{args.channels}, CPU, batch 16, 1 thread"

@@ -1,5 +1,5 @@
 """Benchmark: AlphaGo's rollout policy in full 19x19 playouts (moves/s), next to the uniform random
-playout of ``envs.go.playout`` measured in the same run, its from-scratch feature extraction time,
+playout of ``tenuki.envs.go.playout`` measured in the same run, its from-scratch feature extraction time,
 and (with trained weights) its top-1 accuracy on held-out expert games.
 
     python -m bench.rollout_policy --json
@@ -38,11 +38,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
 
     import numpy as np
-
-    from agents.go.rollout_features import candidate_features
-    from agents.go.rollout_policy import RolloutPolicy, Workspace, held_out_games, run_games
-    from envs.go.board import Board
-    from envs.go.playout import playouts
+    from tenuki.agents.go.rollout import RolloutPolicy, Workspace, held_out_games, run_games
+    from tenuki.agents.go.rollout.features import candidate_features
+    from tenuki.envs.go.board import Board
+    from tenuki.envs.go.playout import playouts
 
     weights = args.weights or (str(DEFAULT_WEIGHTS) if DEFAULT_WEIGHTS.with_suffix(".json").is_file() else None)
     policy = RolloutPolicy.load(weights) if weights else RolloutPolicy.zeros()

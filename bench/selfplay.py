@@ -25,8 +25,7 @@ import time
 
 def play_phase(config, workers: int, seconds: float, weights_ref, records_out: list) -> dict:
     import ray
-
-    from selfplay.actors import SelfPlayWorker
+    from tenuki.selfplay.actors import SelfPlayWorker
 
     actors = [SelfPlayWorker.options(num_cpus=1).remote(config, i) for i in range(workers)]
     ray.get([a.warm_up.remote() for a in actors])
@@ -65,10 +64,9 @@ def play_phase(config, workers: int, seconds: float, weights_ref, records_out: l
 
 def learner_speed(config, records: list, steps: int) -> float:
     import torch
-
-    from selfplay.games import sample_fields
-    from selfplay.learner import LearnerCore
-    from selfplay.replay import ReplayStore
+    from tenuki.selfplay.games import sample_fields
+    from tenuki.selfplay.learner import LearnerCore
+    from tenuki.selfplay.replay import ReplayStore
 
     torch.set_num_threads(config.learner.torch_threads)
     store = ReplayStore(sample_fields(config), 100_000, 1_000, board_size=config.game.size)
@@ -100,13 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
     import torch
-
-    from selfplay.config import load_config
-    from selfplay.learner import build_model, state_dict_to_numpy
+    from tenuki.selfplay.config import load_config
+    from tenuki.selfplay.learner import build_model, state_dict_to_numpy
 
     config = load_config(args.config)
     if args.weights:
-        from agents.go.checkpoint import load_checkpoint
+        from tenuki.agents.go.networks.checkpoint import load_checkpoint
 
         model, _ = load_checkpoint(args.weights)
     else:

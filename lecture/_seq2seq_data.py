@@ -13,7 +13,7 @@ parts, the first synonym of each side with the annotations removed, then
    different "right" answer in training;
 3. only pairs whose every token occurs at least ``min_count`` times in the phrases of step 2 (both sides):
    the corpus is the part of the dictionary a small model can learn from. The split into
-   train / validation / held-out is then random by pair with a fixed seed (``lecture.data.split``).
+   train / validation / held-out is then random by pair with a fixed seed (``tenuki.lecture.data.split``).
 
 **Numbers** (``num2words``): German number words to English, e.g. "dreihundertfünfundvierzig" ->
 "three hundred and forty-five". German writes a number below a million as one word (and larger ones as
@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from .common import LectureError
+from tenuki.lecture.common import LectureError
 
 DING_PATH = Path("/usr/share/trans/de-en")
 PAD, BOS, EOS, UNK = 0, 1, 2, 3

@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-
-from .common import LectureError
+from tenuki.lecture.common import LectureError
 
 PAD = 0
 SHAPES = ("circle", "rectangle", "triangle")

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from .common import LectureError, headline
-from .data import mnist_5k, split
+from tenuki.lecture.common import LectureError, headline
+from tenuki.lecture.data import mnist_5k, split
 
 NAME = "autoencoders"
 CLAIM = ("An autoencoder learns a code by reconstructing its input; with masking noise (denoising) its "
@@ -116,8 +115,7 @@ def plot_reconstructions(rows: dict[str, np.ndarray], path: Path) -> None:
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
-
-    from . import _autoencoders_models as models
+    from tenuki.lecture import _autoencoders_models as models
 
     cfg = _config(config)
     seed = int(config.get("seed", 0))

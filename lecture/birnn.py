@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from tenuki.lecture._seq_ding import ALPHABET, CharCodes, german_words, sample_split
+from tenuki.lecture.common import LectureError, headline
 from torch import nn
-
-from ._seq_ding import ALPHABET, CharCodes, german_words, sample_split
-from .common import LectureError, headline
 
 NAME = "birnn"
 CLAIM = ("A bidirectional RNN sees the context on both sides of a position: it fills in a masked letter far "

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from . import _cnn_ops as ops
-from .common import LectureError, headline
-from .data import mnist_5k, split
+from tenuki.lecture import _cnn_ops as ops
+from tenuki.lecture.common import LectureError, headline
+from tenuki.lecture.data import mnist_5k, split
 
 NAME = "cnn"
 CLAIM = ("A convolution layer shares one small kernel over the whole image (s[i,j] = sum_m sum_n "

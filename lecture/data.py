@@ -12,8 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-
-from .common import LectureError
+from tenuki.lecture.common import LectureError
 
 
 def _package_file(package: str, *parts: str, hint: str) -> Path:

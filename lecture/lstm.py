@@ -26,10 +26,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from tenuki.lecture._seq_adding import BASELINE_MSE, train_adding
+from tenuki.lecture.common import LectureError, headline
 from torch import nn
-
-from ._seq_adding import BASELINE_MSE, train_adding
-from .common import LectureError, headline
 
 NAME = "lstm"
 CLAIM = ("An LSTM's gated, additive cell carries information over hundreds of steps: it solves the adding "

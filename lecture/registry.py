@@ -5,16 +5,16 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .common import LectureError
+from tenuki.lecture.common import LectureError
 
 EXPERIMENTS = {
-    "cnn": "lecture.cnn",
-    "rnn-bptt": "lecture.rnn_bptt",
-    "lstm": "lecture.lstm",
-    "birnn": "lecture.birnn",
-    "seq2seq": "lecture.seq2seq",
-    "vqa": "lecture.vqa",
-    "autoencoders": "lecture.autoencoders",
+    "cnn": "tenuki.lecture.cnn",
+    "rnn-bptt": "tenuki.lecture.rnn_bptt",
+    "lstm": "tenuki.lecture.lstm",
+    "birnn": "tenuki.lecture.birnn",
+    "seq2seq": "tenuki.lecture.seq2seq",
+    "vqa": "tenuki.lecture.vqa",
+    "autoencoders": "tenuki.lecture.autoencoders",
 }
 
 

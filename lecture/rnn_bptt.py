@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from . import _seq_elman as elman
-from ._seq_ding import CharCodes, german_words, sample_split
-from .common import LectureError, headline
+from tenuki.lecture import _seq_elman as elman
+from tenuki.lecture._seq_ding import CharCodes, german_words, sample_split
+from tenuki.lecture.common import LectureError, headline
 
 NAME = "rnn-bptt"
 CLAIM = ("Back-propagation through time trains a recurrent network, but the error signal ||dE_t/ds_k|| shrinks "
@@ -122,8 +121,7 @@ def train_char_model(config: dict[str, Any], seed: int) -> dict[str, Any]:
 def vanishing_gradients(config: dict[str, Any], seed: int) -> dict[str, Any]:
     """||dE_T/ds_{T-d}|| (mean over sequences) for each model, at initialisation and after training."""
     import torch
-
-    from ._seq_adding import RecurrentRegressor, adding_batch, train_adding
+    from tenuki.lecture._seq_adding import RecurrentRegressor, adding_batch, train_adding
 
     models = list(config.get("gradient_models", ["rnn_tanh", "rnn_relu", "irnn", "lstm"]))
     hidden, length = int(config.get("gradient_hidden", 64)), int(config.get("gradient_length", 100))

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ._seq2seq_bleu import corpus_bleu
-from ._seq2seq_data import PAD, Vocab, dictionary_phrases, number_pairs, pad_batch, select_pairs
-from .common import LectureError, headline
-from .data import split
+from tenuki.lecture._seq2seq_bleu import corpus_bleu
+from tenuki.lecture._seq2seq_data import PAD, Vocab, dictionary_phrases, number_pairs, pad_batch, select_pairs
+from tenuki.lecture.common import LectureError, headline
+from tenuki.lecture.data import split
 
 NAME = "seq2seq"
 CLAIM = ("An encoder-decoder RNN learns to translate German (number words) into English, and attention over the "
@@ -188,8 +187,7 @@ def _plot(out_dir: Path, curves: dict[str, dict], attention_map: np.ndarray, src
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
-
-    from ._seq2seq_model import Seq2Seq
+    from tenuki.lecture._seq2seq_model import Seq2Seq
 
     cfg = _settings(config)
     cpu_started = time.process_time()

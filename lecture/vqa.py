@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ._vqa_data import VqaSplit, answer_type, load
-from .common import LectureError, headline
+from tenuki.lecture._vqa_data import VqaSplit, answer_type, load
+from tenuki.lecture.common import LectureError, headline
 
 NAME = "vqa"
 CLAIM = ("A CNN image encoder fused with an RNN question encoder answers questions about images it has never "
@@ -136,8 +135,7 @@ def _plot(out_dir: Path, curves: dict[str, dict], majority: float, test: VqaSpli
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
-
-    from ._vqa_model import VqaNet
+    from tenuki.lecture._vqa_model import VqaNet
 
     cfg = _settings(config)
     cpu_started = time.process_time()

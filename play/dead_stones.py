@@ -26,11 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-
-from envs.go.board import Board
-from envs.go.layout import BLACK, H_N, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, OFF_COLOR, WHITE
-from envs.go.playout import playout_in_place, playout_len
-from envs.go.scoring import area_owner
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK, H_N, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, OFF_COLOR, WHITE
+from tenuki.envs.go.playout import playout_in_place, playout_len
+from tenuki.envs.go.scoring import area_owner
 
 DEFAULT_PLAYOUTS = 1000
 DEAD_THRESHOLD = 0.7

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from envs.go.board import Board, GoError, fixed_handicap_actions, parse_color
-from envs.go.coords import CoordinateError, from_gtp, to_gtp
-from envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.board import Board, GoError, fixed_handicap_actions, parse_color
+from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
+from tenuki.envs.go.layout import BLACK, WHITE
 
 PROTOCOL_VERSION = "2"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -177,7 +177,7 @@ class GTPEngine:
 
     def _cleanup_move(self, color: int, default: int) -> int:
         """kgs-genmove_cleanup: rather than pass, capture dead opponent stones."""
-        from play.dead_stones import dead_stones
+        from tenuki.play.dead_stones import dead_stones
 
         stones = self.board.stones().reshape(-1)
         dead = [a for a in dead_stones(self.board) if stones[a] == 3 - color]
@@ -301,7 +301,7 @@ class GTPEngine:
         return self._vertices(actions)
 
     def cmd_loadsgf(self, args: list[str]) -> str:
-        from envs.go.sgf import SGFError, load_sgf
+        from tenuki.envs.go.sgf import SGFError, load_sgf
 
         self._args(args, 1)
         move_number = None
@@ -404,7 +404,7 @@ class GTPEngine:
     # ------------------------------------------------------------------ scoring and queries
 
     def _dead(self) -> list[int]:
-        from play.dead_stones import dead_stones
+        from tenuki.play.dead_stones import dead_stones
 
         return dead_stones(self.board)
 
@@ -424,12 +424,12 @@ class GTPEngine:
         return self._vertices(chosen)
 
     def cmd_showboard(self, args: list[str]) -> str:
-        from envs.go.render import render_board
+        from tenuki.envs.go.render import render_board
 
         return "\n" + render_board(self.board)
 
     def cmd_printsgf(self, args: list[str]) -> str:
-        from envs.go.sgf import record_from_board, write_sgf
+        from tenuki.envs.go.sgf import record_from_board, write_sgf
 
         text = write_sgf(record_from_board(self.board))
         if args:

@@ -14,7 +14,7 @@ time limit: no main time, S seconds byo-yomi per move; ``time_left <colour> S 1`
 side to move and ``play <colour> <vertex>`` on the other. A visit limit is the engine's own
 option: put it into its command line.
 
-**The referee** is ``envs.go.board.Board`` (positional superko by default, suicide forbidden).
+**The referee** is ``tenuki.envs.go.board.Board`` (positional superko by default, suicide forbidden).
 An engine loses the game, which goes on record as a forfeit (``B+F`` / ``W+F``), when it
 
 - answers ``genmove`` with a move illegal on the referee's board or not a vertex (``illegal move``),
@@ -29,7 +29,7 @@ An engine loses the game, which goes on record as a forfeit (``B+F`` / ``W+F``),
 ``resign`` loses (``B+R`` / ``W+R``). Two consecutive passes end the game; so does reaching
 ``max_moves`` (default ``2 N^2 + 20``), which is adjudicated by the same count.
 
-**The count** (``play.match_scoring.adjudicate``): the engines' ``final_score`` when they agree,
+**The count** (``tenuki.play.match_scoring.adjudicate``): the engines' ``final_score`` when they agree,
 else GNU Go's when it plays, else the winner both name, else Tromp-Taylor area on the referee's
 board (no dead-stone removal). A margin of 0 is a draw (jigo, RE[0]).
 """
@@ -51,13 +51,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envs.go.board import MAX_SIZE, MIN_SIZE, Board, IllegalMoveError
-from envs.go.coords import CoordinateError, from_gtp, to_gtp
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import record_from_board, write_sgf
-from play.gtp_client import GTPClient, GTPEngineError, GTPError
-from play.match_scoring import adjudicate, format_result
-from play.match_stats import MatchSummary, summarize
+from tenuki.envs.go.board import MAX_SIZE, MIN_SIZE, Board, IllegalMoveError
+from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import record_from_board, write_sgf
+from tenuki.play.gtp_client import GTPClient, GTPEngineError, GTPError
+from tenuki.play.match_scoring import adjudicate, format_result
+from tenuki.play.match_stats import MatchSummary, summarize
 
 log = logging.getLogger(__name__)
 

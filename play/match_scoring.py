@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.layout import BLACK, WHITE
 
 __all__ = ["adjudicate", "format_result", "parse_result"]
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from play.match import GameResult, MatchConfig
+    from tenuki.play.match import GameResult, MatchConfig
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal: a two-sided 95% interval
 ELO_CAP = 1000.0  # |Elo| reported at most this much; elo(0.99685) = 1000

@@ -1,9 +1,9 @@
 """Players by name for the GTP engine, the terminal and the match runner.
 
 ``make(name, size, **strength)`` -> an object with ``genmove(board, visits=None, seconds=None)``
-returning ``search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light rollouts),
+returning ``tenuki.search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light rollouts),
 ``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``: a checkpoint written by
-``agents.go.checkpoint``; without one they default to the networks tenuki ships for the board
+``tenuki.agents.go.networks.checkpoint``; without one they default to the networks tenuki ships for the board
 size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SHIPPED_POLICY`` and
 ``SHIPPED_VALUE`` (AlphaGo's SL policy and value nets, for ``policy`` and ``alphago``)), and
 ``auto``: the strongest player tenuki has for the board size -- ``az-mcts`` with the shipped
@@ -16,10 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from envs.go.board import Board
-from search.mcts import SearchConfigError
-from search.players import Move, make_player
+from tenuki.envs.go.board import Board
+from tenuki.search.mcts import SearchConfigError
+from tenuki.search.players import Move, make_player
 
 PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alphago")
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
@@ -97,8 +96,8 @@ class RandomPlayer:
         self.rng = np.random.default_rng(seed)
 
     def genmove(self, board: Board, visits: int | None = None, seconds: float | None = None) -> Move:
-        from envs.go.kernels import action_to_point
-        from envs.go.playout import is_true_eye
+        from tenuki.envs.go.kernels import action_to_point
+        from tenuki.envs.go.playout import is_true_eye
 
         st = board._st
         color = board.to_play
@@ -111,7 +110,7 @@ class FlatMCAdapter:
     name = "flat-mc"
 
     def __init__(self, visits: int = 32, seed: int = 0, **_: object):
-        from search.flat_mc import FlatMonteCarloPlayer
+        from tenuki.search.flat_mc import FlatMonteCarloPlayer
 
         self.bot = FlatMonteCarloPlayer(playouts_per_move=max(1, visits), seed=seed)
 
@@ -121,7 +120,7 @@ class FlatMCAdapter:
 
 def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None, **options):
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
-    search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
+    tenuki.search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
     an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
     (without one, leaves are valued by rollouts alone)."""
     if name not in PLAYER_NAMES:
@@ -140,8 +139,8 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
         if weights is None:
             raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
                                     f"one for {_shipped_sizes(name)} only")
-        from agents.go.checkpoint import load_checkpoint
-        from agents.go.evaluator import TorchEvaluator
+        from tenuki.agents.go.evaluator import TorchEvaluator
+        from tenuki.agents.go.networks.checkpoint import load_checkpoint
 
         model, meta = load_checkpoint(weights)
         if getattr(model, "board_size", size) != size:
@@ -151,14 +150,14 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
             if name != "alphago" or meta.architecture != "alphago_policy":
                 raise SearchConfigError("--value-weights goes with --player alphago and an AlphaGo policy network "
                                         f"as --weights (got player {name!r}, a {meta.architecture} network)")
-            from agents.go.evaluator import combine_policy_value
+            from tenuki.agents.go.evaluator import combine_policy_value
 
             value, _ = load_checkpoint(value_weights, architecture="alphago_value")
             if value.board_size != size:
                 raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
                                         f"{value.board_size}, not {size}x{size}")
             model = combine_policy_value(model, value)
-        from agents.go.evaluator import fast_cpu_options
+        from tenuki.agents.go.evaluator import fast_cpu_options
 
         evaluator = TorchEvaluator(model, **fast_cpu_options())  # play: batch norm folded, NHWC, bfloat16 where native
     return make_player(name, evaluator=evaluator, **options)

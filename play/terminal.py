@@ -3,11 +3,11 @@
 The person types a vertex (``D4``, ``d4``), ``pass``, ``resign``, ``undo`` (takes back the bot's
 reply and your move), ``hint``, ``score``, ``save [file]``, ``load file``, ``board``, ``help`` or
 ``quit``; anything else gets a one-line explanation and the prompt again. The bot is any player
-of ``play.registry`` by name.
+of ``tenuki.play.registry`` by name.
 
 Rules: area scoring (stones + surrounded points, Chinese style) with komi, positional superko,
 no suicide. Two passes in a row end the game; dead stones are then estimated by light playouts
-(``play.dead_stones``), shown, removed and the board is counted. The game is written as SGF when
+(``tenuki.play.dead_stones``), shown, removed and the board is counted. The game is written as SGF when
 it ends (with RE when it has a result), on ``quit`` and on end of input (Ctrl-D) or Ctrl-C.
 """
 
@@ -21,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.go.board import Board, BoardSetupError, GoError
-from envs.go.coords import GTP_LETTERS, from_gtp, to_gtp
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import load_sgf, record_from_board, write_sgf
-from play import registry
-from play.dead_stones import DEFAULT_PLAYOUTS, dead_stones, estimate_ownership, split_by_color
-from play.terminal_view import COLOR_NAMES, STONE_LETTERS, Screen, status_line
+from tenuki.envs.go.board import Board, BoardSetupError, GoError
+from tenuki.envs.go.coords import GTP_LETTERS, from_gtp, to_gtp
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import load_sgf, record_from_board, write_sgf
+from tenuki.play import registry
+from tenuki.play.dead_stones import DEFAULT_PLAYOUTS, dead_stones, estimate_ownership, split_by_color
+from tenuki.play.terminal_view import COLOR_NAMES, STONE_LETTERS, Screen, status_line
 
 DEFAULT_KOMI = 7.0
 HANDICAP_KOMI = 0.5  # the usual komi of a handicap game: white gets the half point that breaks ties

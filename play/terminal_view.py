@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from envs.go.board import Board
-from envs.go.coords import GTP_LETTERS
-from envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.coords import GTP_LETTERS
+from tenuki.envs.go.layout import BLACK, WHITE
 
 Segment = tuple[str, str]  # (text, rich style; "" = default)
 

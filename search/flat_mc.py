@@ -1,7 +1,7 @@
 """Flat Monte-Carlo player: the built-in bot until the tree search lands.
 
 For every legal move that does not fill one of the mover's own true eyes, play it on a scratch
-copy and run ``playouts_per_move`` light playouts (envs.go.playout); pick the move with the best
+copy and run ``playouts_per_move`` light playouts (tenuki.envs.go.playout); pick the move with the best
 mean Tromp-Taylor outcome for the mover (komi included). Pass when no such move is left, or when
 every move loses all its playouts and the opponent already passed.
 """
@@ -9,11 +9,10 @@ every move loses all its playouts and the opponent already passed.
 from __future__ import annotations
 
 import numpy as np
-
-from envs.go.board import Board
-from envs.go.kernels import action_to_point, play
-from envs.go.layout import H_TO_PLAY
-from envs.go.playout import _playouts, is_true_eye, playout_len
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.kernels import action_to_point, play
+from tenuki.envs.go.layout import H_TO_PLAY
+from tenuki.envs.go.playout import _playouts, is_true_eye, playout_len
 
 
 class FlatMonteCarloPlayer:

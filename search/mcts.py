@@ -17,15 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from envs.go.board import Board
-from envs.go.coords import to_gtp
-from envs.go.layout import H_JTOP
-from envs.go.playout import playout_len
-
-from . import puct
-from .symmetry import apply_symmetry, invert_policy_symmetry
-from .tree import (
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.coords import to_gtp
+from tenuki.envs.go.layout import H_JTOP
+from tenuki.envs.go.playout import playout_len
+from tenuki.search import puct
+from tenuki.search.symmetry import apply_symmetry, invert_policy_symmetry
+from tenuki.search.tree import (
     ACTION,
     CHILD,
     EDGE_COUNT,

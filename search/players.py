@@ -20,11 +20,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from envs.go.board import Board
-
-from .mcts import MCTS, Evaluator, MCTSConfig, SearchConfigError, SearchResult
-from .uct import uct_run
+from tenuki.envs.go.board import Board
+from tenuki.search.mcts import MCTS, Evaluator, MCTSConfig, SearchConfigError, SearchResult
+from tenuki.search.uct import uct_run
 
 
 @dataclass
@@ -147,11 +145,11 @@ class PolicyPlayer(Player):
 
     def search(self, board: Board, visits: int) -> SearchResult:
         if getattr(self.evaluator, "in_planes", 17) in (48, 49):  # AlphaGo's networks read its feature planes
-            from agents.go.features import alphago_planes
+            from tenuki.agents.go.features import alphago_planes
 
             planes = alphago_planes(board, value=self.evaluator.in_planes == 49).astype(np.float32)
         else:
-            from envs.go.features import board_planes
+            from tenuki.envs.go.features import board_planes
 
             planes = board_planes(board, board.to_play)
         logits, values = self.evaluator(planes[None])

@@ -21,14 +21,22 @@ import math
 
 import numpy as np
 from numba import njit
-
-from envs.go.alphago_planes import fill_planes, recent_points
-from envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
-from envs.go.layout import BLACK, COUNT_SHIFT, H_MOVE, H_N, H_OFF_MOVES, H_PASSES, H_TO_PLAY, LEGAL, OFF_COLOR
-from envs.go.playout import terminal_area_difference
-
-from .rollout import ROLLOUT_LIGHT, rollout_value
-from .tree import (
+from tenuki.envs.go.alphago_planes import fill_planes, recent_points
+from tenuki.envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
+from tenuki.envs.go.layout import (
+    BLACK,
+    COUNT_SHIFT,
+    H_MOVE,
+    H_N,
+    H_OFF_MOVES,
+    H_PASSES,
+    H_TO_PLAY,
+    LEGAL,
+    OFF_COLOR,
+)
+from tenuki.envs.go.playout import terminal_area_difference
+from tenuki.search.rollout import ROLLOUT_LIGHT, rollout_value
+from tenuki.search.tree import (
     ACTION,
     CHILD,
     EDGE_COUNT,
@@ -147,7 +155,7 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
     that needs the evaluator, write its planes and legal actions: the 17 AlphaZero planes, or
-    AlphaGo's 48 / 49 feature planes when ``planes`` has that many (``envs.go.alphago_planes``).
+    AlphaGo's 48 / 49 feature planes when ``planes`` has that many (``tenuki.envs.go.alphago_planes``).
 
     AlphaGo's asynchronous policy-and-value search (Silver et al. 2016, "Methods: Search
     algorithm"): with ``mix_lambda`` > 0 each new leaf also gets a light rollout z (its value

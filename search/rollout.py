@@ -7,11 +7,21 @@ area with komi: +1 / -1 / 0 for the side to move at the leaf.
 from __future__ import annotations
 
 from numba import njit
-
-from envs.go.kernels import _legal_code
-from envs.go.layout import BLACK, H_MOVE, H_N, H_NEMPTY, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, LEGAL, OFF_COLOR
-from envs.go.playout import next_random as _random_bits
-from envs.go.playout import playout_in_place, playout_play, terminal_area_difference
+from tenuki.envs.go.kernels import _legal_code
+from tenuki.envs.go.layout import (
+    BLACK,
+    H_MOVE,
+    H_N,
+    H_NEMPTY,
+    H_PASSES,
+    H_S,
+    H_SUICIDE,
+    H_TO_PLAY,
+    LEGAL,
+    OFF_COLOR,
+)
+from tenuki.envs.go.playout import next_random as _random_bits
+from tenuki.envs.go.playout import playout_in_place, playout_play, terminal_area_difference
 
 ROLLOUT_LIGHT, ROLLOUT_UNIFORM = 0, 1
 

@@ -18,13 +18,11 @@ import math
 
 import numpy as np
 from numba import njit
-
-from envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
-from envs.go.layout import H_N, H_PASSES, H_TO_PLAY, LEGAL
-
-from .puct import _new_node
-from .rollout import ROLLOUT_LIGHT, ROLLOUT_UNIFORM, _random_bits, rollout_value
-from .tree import (
+from tenuki.envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
+from tenuki.envs.go.layout import H_N, H_PASSES, H_TO_PLAY, LEGAL
+from tenuki.search.puct import _new_node
+from tenuki.search.rollout import ROLLOUT_LIGHT, ROLLOUT_UNIFORM, _random_bits, rollout_value
+from tenuki.search.tree import (
     ACTION,
     CHILD,
     EDGE_COUNT,
@@ -154,14 +152,13 @@ def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, 
 def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollout: str = "light", seed: int = 0,
             komi: float | None = None, seconds: float | None = None, expand_visits: int = 1):
     """UCT search from ``board`` (unchanged): ``num_simulations``, or as many as fit in
-    ``seconds`` (searched in slices on one tree). Returns a ``search.mcts.SearchResult``."""
+    ``seconds`` (searched in slices on one tree). Returns a ``tenuki.search.mcts.SearchResult``."""
     import time
 
-    from envs.go.playout import playout_len
-
-    from .mcts import SearchConfigError, SearchResult
-    from .puct import principal_variation
-    from .tree import new_tree, reset_tree
+    from tenuki.envs.go.playout import playout_len
+    from tenuki.search.mcts import SearchConfigError, SearchResult
+    from tenuki.search.puct import principal_variation
+    from tenuki.search.tree import new_tree, reset_tree
 
     kinds = {"light": ROLLOUT_LIGHT, "uniform": ROLLOUT_UNIFORM}
     if rollout not in kinds:
@@ -202,7 +199,7 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
 
 def _grown(tree, step: int, actions: int):
     """The same tree in arrays with room for at least ``step`` more simulations (ids kept)."""
-    from .tree import Tree
+    from tenuki.search.tree import Tree
 
     nodes_cap = max(2 * tree.nodes.shape[0], tree.num_nodes + step + 2)
     edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + (step + 2) * actions)

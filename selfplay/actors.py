@@ -27,14 +27,13 @@ from typing import Any
 
 import numpy as np
 import ray
-
-from .config import SelfPlayConfig
+from tenuki.selfplay.config import SelfPlayConfig
 
 ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 0}
 
 
 def _limit_threads(count: int) -> None:
-    from agents.torch_cpu import configure_torch_cpu
+    from tenuki.agents.torch_cpu import configure_torch_cpu
 
     configure_torch_cpu(count)
     os.environ.setdefault("OMP_NUM_THREADS", str(count))
@@ -42,14 +41,13 @@ def _limit_threads(count: int) -> None:
 
 @ray.remote(**ACTOR_OPTIONS)
 class SelfPlayWorker:
-    """Plays self-play games; generic over the game generator (``selfplay.games``)."""
+    """Plays self-play games; generic over the game generator (``tenuki.selfplay.games``)."""
 
     def __init__(self, config: SelfPlayConfig, index: int):
         _limit_threads(config.workers.torch_threads)
-        from agents.go.evaluator import TorchEvaluator
-
-        from .games import GAME_GENERATORS
-        from .learner import build_model, evaluator_options
+        from tenuki.agents.go.evaluator import TorchEvaluator
+        from tenuki.selfplay.games import GAME_GENERATORS
+        from tenuki.selfplay.learner import build_model, evaluator_options
 
         self.config = config
         self.index = index
@@ -69,18 +67,17 @@ class SelfPlayWorker:
 
     def warm_up(self) -> bool:
         """Compile the numba kernels (cached on disk) before the first timed game."""
-        from envs.go.board import Board
+        from tenuki.envs.go.board import Board
 
         board = Board(self.config.game.size)
         if self.config.network.architecture.startswith("alphago"):  # the AlphaGo stages: features, no search
             import numpy as np
-
-            from agents.go.features import alphago_planes
+            from tenuki.agents.go.features import alphago_planes
 
             planes = alphago_planes(board, value=self.evaluator.in_planes == 49)
             self.evaluator(planes[None].astype(np.float32))
             return True
-        from search.mcts import MCTS, MCTSConfig
+        from tenuki.search.mcts import MCTS, MCTSConfig
 
         MCTS(self.evaluator, MCTSConfig(num_simulations=8, batch_size=4)).run(board)
         return True
@@ -88,7 +85,7 @@ class SelfPlayWorker:
     def _load(self, version: int, weights_box: list) -> None:
         if version == self.version:
             return
-        from .learner import numpy_to_state_dict
+        from tenuki.selfplay.learner import numpy_to_state_dict
 
         weights = ray.get(weights_box[0])
         self.evaluator.load_state_dict(numpy_to_state_dict(weights))
@@ -101,9 +98,8 @@ class SelfPlayWorker:
             return None, -1
         version, box = opponent
         if self.opponent is None or self.opponent[0] != version:
-            from agents.go.evaluator import TorchEvaluator
-
-            from .learner import build_model, evaluator_options, numpy_to_state_dict
+            from tenuki.agents.go.evaluator import TorchEvaluator
+            from tenuki.selfplay.learner import build_model, evaluator_options, numpy_to_state_dict
 
             model = build_model(self.config)
             model.load_state_dict(numpy_to_state_dict(ray.get(box[0])))
@@ -113,7 +109,7 @@ class SelfPlayWorker:
     def play(self, version: int, weights_box: list, game_ids: list[int], seeds: list[int],
              resign_threshold: float | None = None, keep_sgf: list[bool] | None = None,
              opponent: tuple[int, list] | None = None) -> list:
-        from .games import GameContext
+        from tenuki.selfplay.games import GameContext
 
         self._load(version, weights_box)
         opponent_evaluator, opponent_version = self._load_opponent(opponent)
@@ -134,7 +130,7 @@ class ReplayBuffer:
 
     def __init__(self, fields: dict, capacity: int, window_min: int, window_exponent: float, window_beta: float,
                  symmetries: bool, board_size: int | None, seed: int, snapshot_path: str | None = None):
-        from .replay import ReplayStore
+        from tenuki.selfplay.replay import ReplayStore
 
         self.store = ReplayStore(fields, capacity, window_min, window_exponent, window_beta, symmetries,
                                  board_size, seed)
@@ -167,11 +163,11 @@ class ReplayBuffer:
 
 @ray.remote(**ACTOR_OPTIONS)
 class Learner:
-    """Trains on batches sampled from the buffer; generic over the loss (``selfplay.losses``)."""
+    """Trains on batches sampled from the buffer; generic over the loss (``tenuki.selfplay.losses``)."""
 
     def __init__(self, config: SelfPlayConfig, run_dir: str | None, buffer: Any):
         _limit_threads(config.learner.torch_threads)
-        from .learner import LearnerCore
+        from tenuki.selfplay.learner import LearnerCore
 
         self.core = LearnerCore(config, run_dir)
         self.buffer = buffer
@@ -211,7 +207,7 @@ class Learner:
 
 @ray.remote(**ACTOR_OPTIONS)
 class Evaluator:
-    """Gating matches and matches against GNU Go (``selfplay.evaluation``)."""
+    """Gating matches and matches against GNU Go (``tenuki.selfplay.gatekeeper``)."""
 
     def __init__(self, config: SelfPlayConfig, run_dir: str | None):
         _limit_threads(1)
@@ -222,11 +218,11 @@ class Evaluator:
         return os.getpid()
 
     def gate(self, candidate: tuple[int, dict], best: tuple[int, dict], seed: int) -> dict[str, Any]:
-        from .evaluation import gate_match
+        from tenuki.selfplay.gatekeeper import gate_match
 
         return gate_match(self.config, candidate, best, seed)
 
     def vs_gnugo(self, candidate: tuple[int, dict], seed: int) -> dict[str, Any]:
-        from .evaluation import gnugo_match
+        from tenuki.selfplay.gatekeeper import gnugo_match
 
         return gnugo_match(self.config, candidate, self.run_dir, seed)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 
 import ray
-
-from .config import ClusterConfig
+from tenuki.selfplay.config import ClusterConfig
 
 
 class ClusterError(RuntimeError):

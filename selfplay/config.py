@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tenuki import yaml_config
+from tenuki.common import yaml_config
 
 T = TypeVar("T")
 
@@ -97,9 +97,9 @@ class WorkersConfig:
     cpus_per_worker: float = 1.0  # Ray logical CPUs each worker reserves
     games_per_task: int = 1  # games a worker plays per call (records come back together)
     max_in_flight: int = 2  # calls queued per worker (backpressure)
-    game_generator: str = "alphazero"  # a name of selfplay.games.GAME_GENERATORS
+    game_generator: str = "alphazero"  # a name of tenuki.selfplay.games.GAME_GENERATORS
     torch_threads: int = 1
-    fast_inference: bool = True  # batch norm folded, NHWC, bfloat16 where the CPU has it (agents.go.evaluator)
+    fast_inference: bool = True  # batch norm folded, NHWC, bfloat16 where the CPU has it (tenuki.agents.go.evaluator)
     opponent_pool_every: int = 0  # versions between snapshots into the opponent pool (0: no pool)
     sl_policy: str = ""  # value-data games: the SL policy checkpoint (moves before the random move)
     rl_policy: str = ""  # value-data games: the RL policy checkpoint (moves after it)
@@ -117,7 +117,7 @@ class ReplayConfig:
 
 @dataclass
 class LearnerConfig:
-    loss: str = "alphazero"  # a name of selfplay.losses.LOSSES
+    loss: str = "alphazero"  # a name of tenuki.selfplay.losses.LOSSES
     batch_size: int = 256
     learning_rate: float = 0.02
     lr_drop_version: int = 0  # from this weight version on, train at learning_rate * lr_drop_factor (0: never)
@@ -246,7 +246,7 @@ def parse_section(cls: type[T], data: Any, where: str) -> T:
 
 def _check_ranges(config: SelfPlayConfig) -> None:
     yaml_config.check_ranges(config, _RANGES, ConfigError)
-    from agents.go.networks import ARCHITECTURES
+    from tenuki.agents.go.networks import ARCHITECTURES
 
     stage = STAGES.get(config.workers.game_generator)
     if stage is not None:
@@ -263,8 +263,8 @@ def _check_ranges(config: SelfPlayConfig) -> None:
     if config.replay.window_max < config.replay.window_min:
         raise ConfigError(f"replay.window_max: expected >= replay.window_min ({config.replay.window_min}), "
                           f"got {config.replay.window_max}")
-    from .games import GAME_GENERATORS
-    from .losses import LOSSES
+    from tenuki.selfplay.games import GAME_GENERATORS
+    from tenuki.selfplay.losses import LOSSES
 
     if config.workers.game_generator not in GAME_GENERATORS:
         raise ConfigError(f"workers.game_generator: unknown {config.workers.game_generator!r} "

@@ -36,11 +36,9 @@ from typing import Any
 import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
-
-from envs.go.layout import BLACK
-
-from .config import SelfPlayConfig, dump_config, load_config
-from .learner import TrainingDiverged, write_json_atomic
+from tenuki.envs.go.layout import BLACK
+from tenuki.selfplay.config import SelfPlayConfig, dump_config, load_config
+from tenuki.selfplay.learner import TrainingDiverged, write_json_atomic
 
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.yaml"
@@ -145,11 +143,11 @@ class Coordinator:
     # ------------------------------------------------------------------ set-up
 
     def start_actors(self) -> None:
-        from .actors import Evaluator, Learner, ReplayBuffer, SelfPlayWorker
-        from .games import sample_fields
+        from tenuki.selfplay.actors import Evaluator, Learner, ReplayBuffer, SelfPlayWorker
+        from tenuki.selfplay.games import sample_fields
 
         cfg = self.config
-        from .metrics import MetricsWriter
+        from tenuki.selfplay.metrics import MetricsWriter
 
         self.metrics = MetricsWriter(self.run_dir)
         self.buffer = ReplayBuffer.options(num_cpus=0).remote(
@@ -187,9 +185,8 @@ class Coordinator:
                  + (f" (restored from {SNAPSHOT_FILE})" if self.buffer_stats["restored"] else ""))
 
     def _read_weights(self, version: int) -> dict[str, np.ndarray]:
-        from agents.go.checkpoint import load_checkpoint
-
-        from .learner import state_dict_to_numpy, version_name
+        from tenuki.agents.go.networks.checkpoint import load_checkpoint
+        from tenuki.selfplay.learner import state_dict_to_numpy, version_name
 
         model, _ = load_checkpoint(self.run_dir / "checkpoints" / version_name(version))
         return state_dict_to_numpy(model)
@@ -215,9 +212,8 @@ class Coordinator:
     def _restore_pool(self, upto: int) -> None:
         """After a resume, the opponent pool's versions before ``upto`` (the learner's, published
         next) come back from their checkpoints."""
-        from agents.go.checkpoint import CheckpointError, load_checkpoint
-
-        from .learner import state_dict_to_numpy, version_name
+        from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint
+        from tenuki.selfplay.learner import state_dict_to_numpy, version_name
 
         every = self.config.workers.opponent_pool_every
         self.pool = []
@@ -440,7 +436,7 @@ class Coordinator:
         """Fill the Elo / gate / GNU Go columns of metrics.csv for the evaluated versions."""
         import csv
 
-        from .metrics import COLUMNS, read_rows
+        from tenuki.selfplay.metrics import COLUMNS, read_rows
 
         path = self.run_dir / "metrics.csv"
         rows = read_rows(path)
@@ -468,7 +464,7 @@ class Coordinator:
         """RUN_DIR/best.safetensors (+ .json): the best network, the one to play with."""
         import shutil
 
-        from .learner import version_name
+        from tenuki.selfplay.learner import version_name
 
         source = self.run_dir / "checkpoints" / version_name(self.state.best_version)
         for suffix in (".safetensors", ".json"):
@@ -479,7 +475,7 @@ class Coordinator:
                 tmp.replace(self.run_dir / f"best{suffix}")
 
     def _plot(self) -> None:
-        from .metrics import plot_run
+        from tenuki.selfplay.metrics import plot_run
 
         try:
             plot_run(self.run_dir)

@@ -11,7 +11,7 @@ data, Atari actors) register their own generator in ``GAME_GENERATORS``.
   with probability ``full_probability``, else a cheap one (``cap_visits``, no noise); only full
   searches become training samples (their visit distribution is the policy target);
 - before move ``pass_after_move`` (default 0.4 N^2) the searches do not consider passing unless
-  the opponent just passed (``search.puct.collect_leaves``: a tiny run otherwise learns to pass
+  the opponent just passed (``tenuki.search.puct.collect_leaves``: a tiny run otherwise learns to pass
   from the first move, see there);
 - moves are sampled in proportion to visits (temperature 1) for the first ``temperature_moves``
   moves, then the most visited move is played;
@@ -38,12 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from envs.go.board import Board
-from envs.go.features import PlaneHistory, alphazero_planes
-from envs.go.layout import BLACK, WHITE
-
-from .config import SelfPlayConfig
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.features import PlaneHistory, alphazero_planes
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.selfplay.config import SelfPlayConfig
 
 
 @dataclass
@@ -106,7 +104,7 @@ def pass_after_move(config: SelfPlayConfig) -> int:
 
 def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
     """One self-play game with PUCT search (see the module docstring)."""
-    from search.mcts import MCTS, MCTSConfig
+    from tenuki.search.mcts import MCTS, MCTSConfig
 
     cfg = context.config
     sc = cfg.search
@@ -170,7 +168,7 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
     result_text = _result_string(winner, margin, bool(resigned_by))
     players = np.asarray(player_out, np.int64)
     values = np.where(winner == 0, 0.0, np.where(players == winner, 1.0, -1.0))
-    if sc.score_weight > 0 and margin is not None:  # KataGo's score utility (see selfplay.config)
+    if sc.score_weight > 0 and margin is not None:  # KataGo's score utility (see tenuki.selfplay.config)
         own_margin = np.where(players == BLACK, margin, -margin)
         values = (1 - sc.score_weight) * values + sc.score_weight * np.tanh(own_margin / (sc.score_scale or size))
     values = values.astype(np.float32)
@@ -183,7 +181,7 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
         samples.update(ownership_targets(owner, players, size))
     sgf = None
     if context.keep_sgf:
-        from envs.go.sgf import record_from_board, write_sgf
+        from tenuki.envs.go.sgf import record_from_board, write_sgf
 
         sgf = write_sgf(record_from_board(board, result=result_text, black_name=f"tenuki v{context.version}",
                                           white_name=f"tenuki v{context.version}", rules="Chinese"))
@@ -219,7 +217,7 @@ def alphazero_fields(size: int, ownership: bool = False) -> dict[str, tuple[tupl
 
 def _alphago(name: str):
     def generate(context: GameContext, game_id: int, seed: int) -> GameRecord:
-        from . import alphago_games
+        from tenuki.selfplay import alphago_games
 
         return getattr(alphago_games, name)(context, game_id, seed)
 
@@ -228,7 +226,7 @@ def _alphago(name: str):
 
 def _alphago_fields(name: str):
     def fields(size: int) -> dict[str, tuple[tuple[int, ...], str]]:
-        from . import alphago_games
+        from tenuki.selfplay import alphago_games
 
         return getattr(alphago_games, name)(size)
 
@@ -237,7 +235,7 @@ def _alphago_fields(name: str):
 
 GAME_GENERATORS: dict[str, GameGenerator] = {
     "alphazero": alphazero_game,
-    "policy_pool": _alphago("policy_pool_game"),  # AlphaGo's RL policy (selfplay.alphago_games)
+    "policy_pool": _alphago("policy_pool_game"),  # AlphaGo's RL policy (tenuki.selfplay.alphago.games)
     "value_data": _alphago("value_data_game"),  # AlphaGo's value-network data
 }
 

@@ -1,8 +1,8 @@
-"""The learner's state and training step, without Ray (``selfplay.actors.Learner`` wraps it).
+"""The learner's state and training step, without Ray (``tenuki.selfplay.actors.Learner`` wraps it).
 
 State on disk, in ``RUN_DIR/checkpoints``:
 
-- ``vNNNNNN.safetensors`` + ``.json``: the network of weight version N (``agents.go.checkpoint``,
+- ``vNNNNNN.safetensors`` + ``.json``: the network of weight version N (``tenuki.agents.go.networks.checkpoint``,
   atomic), its sidecar ``config`` holding ``{"version", "step", "samples_trained", "selfplay"}``;
 - ``vNNNNNN.optimizer.safetensors``: the optimizer's tensors (momentum buffers), written before
   the network, so a checkpoint whose network exists has its optimizer state too;
@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from tenuki.agents.go.networks import build_network
+from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tenuki.agents.go.train_state import apply_optimizer_state, read_optimizer_state, save_optimizer_state
+from tenuki.selfplay.config import SelfPlayConfig
+from tenuki.selfplay.losses import LOSSES
 
-from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from agents.go.networks import build_network
-from agents.go.train_state import apply_optimizer_state, read_optimizer_state, save_optimizer_state
-
-from .atomic import atomic_write
-from .config import SelfPlayConfig
-from .losses import LOSSES
+from tenuki.common.atomic import atomic_write
 
 STATE_FILE = "learner.json"
 _VERSION_NAME = re.compile(r"^v(\d{6,})\.json$")
@@ -45,7 +44,7 @@ def version_name(version: int) -> str:
 def evaluator_options(config: SelfPlayConfig) -> dict[str, bool]:
     """The workers' ``TorchEvaluator`` options: the fast CPU path (``fast_cpu_options``) unless
     ``workers.fast_inference`` is off."""
-    from agents.go.evaluator import fast_cpu_options
+    from tenuki.agents.go.evaluator import fast_cpu_options
 
     return fast_cpu_options() if config.workers.fast_inference else {}
 
@@ -128,7 +127,7 @@ class LearnerCore:
 
     def _initialise_value_trunk(self, path: Path, policy: torch.nn.Module) -> None:
         """The value network's trunk from a policy network's (see ``_initialise``)."""
-        from agents.go.alphago_nets import copy_policy_trunk
+        from tenuki.agents.go.networks.alphago import copy_policy_trunk
 
         try:
             copy_policy_trunk(self.model, policy)

@@ -18,8 +18,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-from .config import SelfPlayConfig
+from tenuki.selfplay.config import SelfPlayConfig
 
 Loss = Callable[[torch.nn.Module, dict[str, torch.Tensor], SelfPlayConfig], tuple[torch.Tensor, dict[str, float]]]
 
@@ -73,7 +72,7 @@ def reinforce_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     samples keep driving such logits with a gradient of size ~1 while the winning side's gradient
     vanishes as p -> 1; the weights of our unnormalised network grew until the loss reached -717
     and then NaN after ~500 steps (run of 2026-11-29)."""
-    from agents.go.features import P_SENSIBLE
+    from tenuki.agents.go.features import P_SENSIBLE
 
     planes = batch["planes"].float()  # [B, 48, N, N]
     chosen = batch["policy"]  # [B, N*N+1], one-hot

@@ -1,6 +1,6 @@
 """The replay store: a sliding window of training positions, preallocated and typed.
 
-``ReplayStore`` is plain Python (tested without Ray); ``selfplay.actors.ReplayBuffer`` is the Ray
+``ReplayStore`` is plain Python (tested without Ray); ``tenuki.selfplay.actors.ReplayBuffer`` is the Ray
 actor around it. Storage is a ring of ``capacity`` (= ``replay.window_max``) samples, one
 preallocated array per field (``fields``: name -> (shape, dtype)); a ``"bool"`` field (the 0/1
 input planes) is stored bit-packed, 8 planes-points a byte, and unpacked when sampled.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
+from tenuki.common.atomic import atomic_write
 
 SNAPSHOT_FORMAT = 1
 
@@ -50,8 +50,8 @@ def window_size(total: int, window_min: int, exponent: float, beta: float, capac
 
 def symmetry_indices(size: int) -> np.ndarray:
     """int64[8, N*N]: ``out[k][j]`` = the point whose value lands on point j under symmetry k
-    (the same convention as ``search.symmetry.apply_symmetry``)."""
-    from search.symmetry import apply_symmetry
+    (the same convention as ``tenuki.search.symmetry.apply_symmetry``)."""
+    from tenuki.search.symmetry import apply_symmetry
 
     base = np.arange(size * size).reshape(size, size)
     return np.stack([apply_symmetry(base, k).reshape(-1) for k in range(8)])

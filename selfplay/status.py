@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .coordinator import CONFIG_FILE, SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
-from .metrics import read_rows
+from tenuki.selfplay.coordinator import CONFIG_FILE, SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
+from tenuki.selfplay.metrics import read_rows
 
 
 def summarize_run(run_dir: str | Path) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def summarize_run(run_dir: str | Path) -> dict[str, Any]:
 
 
 def _size(run_dir: Path) -> int:
-    from .config import load_config
+    from tenuki.selfplay.config import load_config
 
     try:
         return load_config(run_dir / CONFIG_FILE).game.size
@@ -59,7 +59,7 @@ def _size(run_dir: Path) -> int:
 
 
 def _architecture(run_dir: Path) -> str:
-    from .config import load_config
+    from tenuki.selfplay.config import load_config
 
     try:
         return load_config(run_dir / CONFIG_FILE).network.architecture

@@ -1,3 +1,3 @@
-from tenuki.cli import main
+from tenuki.commands.main import main
 
 raise SystemExit(main())

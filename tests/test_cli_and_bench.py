@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tenuki.cli import main
+from tenuki.commands.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def test_go_env_benchmark_prints_one_json_object():
 def test_second_process_reaches_its_first_move_quickly():
     """Numba kernels are cached on disk: a fresh process plays its first move in under 2 s."""
     code = (
-        "import time; t = time.perf_counter(); from envs.go.board import Board; b = Board(19); "
+        "import time; t = time.perf_counter(); from tenuki.envs.go.board import Board; b = Board(19); "
         "b.play(b.legal_moves()[0]); b.legal_mask(); b.score(); b.undo(); "
         "print(time.perf_counter() - t)"
     )

@@ -38,10 +38,9 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tenuki.agents.dqn.config import AgentConfig, DQNConfig
+from tenuki.agents.dqn.networks import NatureQNetwork
 from torch import nn
-
-from .config import AgentConfig, DQNConfig
-from .networks import NatureQNetwork
 
 
 class DQNAgentError(ValueError):
@@ -49,7 +48,7 @@ class DQNAgentError(ValueError):
 
 
 class ReplaySampleLike(Protocol):
-    """What ``update`` reads from a batch (``agents.dqn.replay.ReplaySample`` has it)."""
+    """What ``update`` reads from a batch (``tenuki.agents.dqn.replay.ReplaySample`` has it)."""
 
     obs: np.ndarray  # uint8[B, stack, H, W]
     actions: np.ndarray  # int64[B]
@@ -325,7 +324,7 @@ class DQNAgent:
         }
 
     def load_state(self, tensors: dict[str, torch.Tensor], record: dict[str, Any]) -> None:
-        """Restore ``state_tensors()`` / ``state_record()`` (checked by ``agents.dqn.checkpoint``)."""
+        """Restore ``state_tensors()`` / ``state_record()`` (checked by ``tenuki.agents.dqn.checkpoint``)."""
         self.online.load_state_dict({k[7:]: v for k, v in tensors.items() if k.startswith("online.")})
         self.target.load_state_dict({k[7:]: v for k, v in tensors.items() if k.startswith("target.")})
         parameters = list(self.online.parameters())

@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from agents.checkpoint_io import (
+from tenuki.agents.checkpoint_io import (
     check_sidecar_keys,
     check_step,
     check_tensor_shapes,
@@ -51,9 +50,8 @@ from agents.checkpoint_io import (
     registered_architecture,
     write_network_checkpoint,
 )
-
-from .agent import DQNAgent
-from .networks import ARCHITECTURES, NatureQNetwork, build_q_network
+from tenuki.agents.dqn.agent import DQNAgent
+from tenuki.agents.dqn.networks import ARCHITECTURES, NatureQNetwork, build_q_network
 
 FORMAT_NAME = "tenuki-dqn-checkpoint"
 FORMAT_VERSION = 1

@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenuki.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config, parse_section
+from tenuki.common.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config, parse_section
 
 LOSSES = ("huber", "mse")
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BACKENDS = ("native", "apex", "rllib")
-KNOWN_PROTOCOLS = ("nature", "machado")  # used only when envs.atari.protocols cannot be imported
+KNOWN_PROTOCOLS = ("nature", "machado")  # used only when tenuki.envs.atari.protocols cannot be imported
 
 
 class DQNConfigError(ValueError):
@@ -53,7 +53,7 @@ class DQNConfigError(ValueError):
 @dataclass
 class EnvConfig:
     game: str = "Pong"  # ALE game name as ale-py spells it ("Pong", "Breakout", "MsPacman")
-    protocol: str = "nature"  # a name of envs.atari.protocols.PROTOCOLS
+    protocol: str = "nature"  # a name of tenuki.envs.atari.protocols.PROTOCOLS
     num_envs: int = 1  # environments stepped together (ale-py's vector env)
 
 
@@ -148,7 +148,7 @@ _RANGES: Ranges = {
 
 def _protocol_names() -> tuple[str, ...]:
     try:
-        from envs.atari.protocols import PROTOCOLS
+        from tenuki.envs.atari.protocols import PROTOCOLS
     except ImportError:  # the env package is optional for reading a config
         return KNOWN_PROTOCOLS
     return tuple(PROTOCOLS)

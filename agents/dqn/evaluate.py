@@ -3,7 +3,7 @@
 An evaluation plays ``episodes`` whole episodes with the protocol's evaluation settings (no life-loss
 terminals, no reward clipping, the evaluation frame cap, epsilon-greedy with the protocol's epsilon)
 and reports the raw game scores: mean, median, std, min, max and the human-normalised score of the
-mean (``agents.dqn.scores``). Episodes run in ``num_envs`` emulators at once; to avoid favouring short
+mean (``tenuki.agents.dqn.scores``). Episodes run in ``num_envs`` emulators at once; to avoid favouring short
 episodes, environment i plays exactly its share of the episodes (episodes are dealt round-robin) and
 whatever it plays after that is discarded.
 
@@ -20,17 +20,15 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from envs.atari.protocols import get_protocol
-from envs.atari.vector import AtariVecEnv
-
-from .scores import (
+from tenuki.agents.dqn.scores import (
     NATURE_DQN_SOURCE,
     SCORE_TABLE_SOURCE,
     comparison_table,
     human_normalized,
     reference_scores,
 )
+from tenuki.envs.atari.protocols import get_protocol
+from tenuki.envs.atari.vector import AtariVecEnv
 
 
 class EvaluationError(ValueError):

@@ -45,9 +45,9 @@ from typing import IO, NamedTuple
 
 import numpy as np
 from numba import njit
+from tenuki.agents.dqn.sumtree import leaf_count_for, tree_get, tree_sample_stratified, tree_set
 
-from agents.dqn.sumtree import leaf_count_for, tree_get, tree_sample_stratified, tree_set
-from envs.atomic import atomic_write
+from tenuki.common.atomic import atomic_write
 
 FLAG_FIRST = 1  # the slot holds the first frame of an episode: stacks read nothing older
 FLAG_FINAL = 2  # the last frame of a truncated episode: read by next_obs stacks, no transition starts here

@@ -1,12 +1,12 @@
 """Batched torch evaluators: the one place where search meets a network.
 
-Search calls an evaluator (``search.mcts.Evaluator``)::
+Search calls an evaluator (``tenuki.search.mcts.Evaluator``)::
 
     evaluator(planes: float32[B, C, N, N]) -> (policy_logits: float32[B, N*N+1], values: float32[B])
 
 ``TorchEvaluator`` wraps any ``GoNetwork`` (``network_base``) into that callable:
 
->>> from agents.go.resnet import AlphaZeroNet
+>>> from tenuki.agents.go.networks.resnet import AlphaZeroNet
 >>> evaluator = TorchEvaluator(AlphaZeroNet(9, blocks=6, channels=64))
 >>> logits, values = evaluator(np.zeros((16, 17, 9, 9), np.float32))
 >>> logits.shape, values.shape
@@ -23,10 +23,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
+from tenuki.agents.go.networks.base import GoNetwork
 from torch import nn
-
-from .alphago_nets import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
-from .network_base import GoNetwork
 
 
 class TorchEvaluator:
@@ -42,7 +41,7 @@ class TorchEvaluator:
     CPUs with AVX512-BF16 / AMX), and ``fuse`` (each convolution followed by batch norm becomes one
     convolution with the norm folded into its weights and bias, ``torch.nn.utils.fusion``: the same
     answers to float rounding). These compute with a prepared copy of the model; ``load_state_dict``
-    loads the new weights and prepares the copy again. Play (``play.registry``) and the self-play
+    loads the new weights and prepares the copy again. Play (``tenuki.play.registry``) and the self-play
     workers (``workers.fast_inference``) use them; training does not.
 
     Copies: a C-contiguous, writeable float32 batch is handed to torch as is (``torch.from_numpy``,

@@ -1,11 +1,11 @@
 """AlphaGo's 48 (+1) input feature planes (Silver et al. 2016, Extended Data Table 2).
 
-The numba kernels live in ``envs.go.alphago_planes`` (the search writes these planes at its leaves
+The numba kernels live in ``tenuki.envs.go.alphago_planes`` (the search writes these planes at its leaves
 and may not import ``agents``); this module is their public face for the networks, the dataset
 and the trainers. See that module for the plane table and the deviations from the paper.
 """
 
-from envs.go.alphago_planes import (  # noqa: F401
+from tenuki.envs.go.alphago_planes import (  # noqa: F401
     KIND_ATTACKER,
     KIND_PREY,
     LADDER_DEPTH,

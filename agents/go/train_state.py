@@ -15,8 +15,7 @@ from pathlib import Path
 
 import safetensors.torch
 import torch
-
-from .checkpoint import CheckpointError
+from tenuki.agents.go.networks.checkpoint import CheckpointError
 
 
 def save_optimizer_state(optimizer: torch.optim.Optimizer, path: str | os.PathLike[str]) -> Path:

@@ -7,12 +7,12 @@
   lazily).
 """
 
-from envs.atari.errors import AtariConfigError
-from envs.atari.games import all_games, canonical_game_name, rom_id
-from envs.atari.gym_env import AtariGymEnv
-from envs.atari.protocols import MACHADO, NATURE, PROTOCOLS, AtariProtocol, get_protocol
-from envs.atari.registration import ATARI_ENV_ID, RLLIB_ATARI_ENV, register_rllib_envs
-from envs.atari.vector import AtariStep, AtariVecEnv
+from tenuki.envs.atari.errors import AtariConfigError
+from tenuki.envs.atari.games import all_games, canonical_game_name, rom_id
+from tenuki.envs.atari.gym_env import AtariGymEnv
+from tenuki.envs.atari.protocols import MACHADO, NATURE, PROTOCOLS, AtariProtocol, get_protocol
+from tenuki.envs.atari.registration import ATARI_ENV_ID, RLLIB_ATARI_ENV, register_rllib_envs
+from tenuki.envs.atari.vector import AtariStep, AtariVecEnv
 
 __all__ = [
     "ATARI_ENV_ID",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from envs.atari.errors import AtariConfigError
+from tenuki.envs.atari.errors import AtariConfigError
 
 
 def _key(name: str) -> str:

@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-
-from envs.atari.protocols import AtariProtocol, get_protocol
-from envs.atari.vector import AtariVecEnv
+from tenuki.envs.atari.protocols import AtariProtocol, get_protocol
+from tenuki.envs.atari.vector import AtariVecEnv
 
 
 class AtariGymEnv(gym.Env):

@@ -37,7 +37,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from envs.atari.errors import AtariConfigError
+from tenuki.envs.atari.errors import AtariConfigError
 
 
 @dataclass(frozen=True)

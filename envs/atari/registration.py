@@ -1,9 +1,9 @@
 """Registers the Atari wrappers with gymnasium (``tenuki/Atari-v0``) and, on request, with RLlib.
 
 >>> import gymnasium as gym
->>> env = gym.make("envs.atari.registration:tenuki/Atari-v0", game="Pong", protocol="nature")
+>>> env = gym.make("tenuki.envs.atari.registration:tenuki/Atari-v0", game="Pong", protocol="nature")
 
->>> from envs.atari.registration import register_rllib_envs
+>>> from tenuki.envs.atari.registration import register_rllib_envs
 >>> register_rllib_envs()   # imports ray here, never at module import
 >>> # config.environment("tenuki_atari", env_config={"game": "Pong", "protocol": "nature", "training": True})
 
@@ -25,15 +25,15 @@ _RLLIB_ENV_CONFIG_KEYS = ("game", "protocol", "training", "seed", "channels_last
 def register_envs() -> None:
     """Register ``tenuki/Atari-v0`` with gymnasium once (idempotent)."""
     if ATARI_ENV_ID not in registry:
-        register(id=ATARI_ENV_ID, entry_point="envs.atari.gym_env:AtariGymEnv")
+        register(id=ATARI_ENV_ID, entry_point="tenuki.envs.atari.gym_env:AtariGymEnv")
 
 
 def make_rllib_atari_env(env_config: dict[str, Any]):
     """RLlib's env creator: an ``AtariGymEnv`` from ``env_config`` (keys: game, protocol, training, seed,
     channels_last).  Observations are channels-last by default, the layout RLlib's CNN encoders take.
     Each RLlib worker / vector index gets its own seed: ``seed + 1000 * worker_index + vector_index``."""
-    from envs.atari.errors import AtariConfigError
-    from envs.atari.gym_env import AtariGymEnv
+    from tenuki.envs.atari.errors import AtariConfigError
+    from tenuki.envs.atari.gym_env import AtariGymEnv
 
     config = dict(env_config)
     unknown = sorted(set(config) - set(_RLLIB_ENV_CONFIG_KEYS))

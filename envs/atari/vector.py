@@ -33,10 +33,9 @@ from typing import NamedTuple, Self
 
 import numpy as np
 from ale_py.vector_env import AtariVectorEnv
-
-from envs.atari.errors import AtariConfigError
-from envs.atari.games import canonical_game_name, rom_id
-from envs.atari.protocols import AtariProtocol, get_protocol
+from tenuki.envs.atari.errors import AtariConfigError
+from tenuki.envs.atari.games import canonical_game_name, rom_id
+from tenuki.envs.atari.protocols import AtariProtocol, get_protocol
 
 _MAX_SEED = 2**31 - 1
 

@@ -1,5 +1,5 @@
 """Go: rules kernels, Board, SGF, environments. Importing it guards the numba cache."""
 
-from ._cache_guard import invalidate_stale_numba_cache
+from tenuki.envs.go._cache_guard import invalidate_stale_numba_cache
 
 invalidate_stale_numba_cache()

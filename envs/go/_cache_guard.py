@@ -3,7 +3,7 @@
 numba keys a cached function on its own file only; a kernel that inlines code from another file
 (playouts inline the rules) would keep stale machine code after that other file changed. So the
 cache of the kernel packages is cleared whenever the hash of their sources differs from the one
-stamped when the cache was written. Runs once per process, at the import of ``envs.go``.
+stamped when the cache was written. Runs once per process, at the import of ``tenuki.envs.go``.
 """
 
 from __future__ import annotations

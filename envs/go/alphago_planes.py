@@ -34,19 +34,18 @@ Deviations from the paper, all documented here:
   of a two-liberty prey; three liberties or more is an escape. Reading stops at ``LADDER_DEPTH``
   plies (an escape).
 
-``fill_planes(st, recent, out)`` is the kernel (it lives in ``envs.go`` so that the search can write
+``fill_planes(st, recent, out)`` is the kernel (it lives in ``tenuki.envs.go`` so that the search can write
 these planes at its leaves); ``alphago_planes(board)`` the convenient entry point for a ``Board``.
-``agents.go.features`` is the public face of this module.
+``tenuki.agents.go.features`` is the public face of this module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from .kernel_base import _neighbour, action_to_point, legal_out_offset, point_to_action
-from .kernels import legal_code, play
-from .layout import (
+from tenuki.envs.go.kernel_base import _neighbour, action_to_point, legal_out_offset, point_to_action
+from tenuki.envs.go.kernels import legal_code, play
+from tenuki.envs.go.layout import (
     BLACK,
     COUNT_SHIFT,
     EMPTY,

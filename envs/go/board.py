@@ -17,11 +17,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-
-from . import kernels as K
-from .coords import from_gtp, to_gtp, to_point
-from .errors import CoordinateError, GoError
-from .layout import (
+from tenuki.envs.go import kernels as K
+from tenuki.envs.go.coords import from_gtp, to_gtp, to_point
+from tenuki.envs.go.errors import CoordinateError, GoError
+from tenuki.envs.go.layout import (
     BLACK,
     COUNT_SHIFT,
     EMPTY,

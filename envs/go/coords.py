@@ -18,7 +18,7 @@ GTP_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # no I
 MAX_SIZE = 25
 
 
-from .errors import CoordinateError
+from tenuki.envs.go.errors import CoordinateError
 
 __all__ = ["CoordinateError", "from_gtp", "from_point", "from_sgf", "to_gtp", "to_point", "to_sgf"]
 

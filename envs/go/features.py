@@ -27,9 +27,8 @@ that ``pop`` after any number of ``push`` (undo to any depth) gives exact planes
 from __future__ import annotations
 
 import numpy as np
-
-from .board import Board
-from .layout import BLACK, WHITE
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK, WHITE
 
 HISTORY_STEPS = 8
 NUM_PLANES = 2 * HISTORY_STEPS + 1  # 17

@@ -24,11 +24,10 @@ import operator
 from typing import Any
 
 import numpy as np
-
-from .board import COLOR_NAMES, Board, GoError, IllegalMoveError
-from .coords import GTP_LETTERS
-from .features import NUM_PLANES, PlaneHistory, alphazero_planes
-from .layout import BLACK, EMPTY, WHITE
+from tenuki.envs.go.board import COLOR_NAMES, Board, GoError, IllegalMoveError
+from tenuki.envs.go.coords import GTP_LETTERS
+from tenuki.envs.go.features import NUM_PLANES, PlaneHistory, alphazero_planes
+from tenuki.envs.go.layout import BLACK, EMPTY, WHITE
 
 __all__ = ["GameOverError", "GoGame", "IllegalMoveError", "InvalidActionError", "observation_space"]
 

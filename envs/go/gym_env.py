@@ -1,6 +1,6 @@
 """Go against a fixed opponent as a single-agent gymnasium environment (``tenuki/Go-v0``).
 
->>> import gymnasium as gym, envs.go.registration  # registers tenuki/Go-v0
+>>> import gymnasium as gym, tenuki.envs.go.registration  # registers tenuki/Go-v0
 >>> env = gym.make("tenuki/Go-v0", board_size=9)
 >>> obs, info = env.reset(seed=0)
 >>> obs, reward, terminated, truncated, info = env.step(int(obs["action_mask"].nonzero()[0][0]))
@@ -44,10 +44,9 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 from gymnasium import spaces
-
-from .board import COLOR_NAMES, Board, GoError, IllegalMoveError
-from .game import GameOverError, GoGame, observation_space
-from .layout import BLACK, WHITE
+from tenuki.envs.go.board import COLOR_NAMES, Board, GoError, IllegalMoveError
+from tenuki.envs.go.game import GameOverError, GoGame, observation_space
+from tenuki.envs.go.layout import BLACK, WHITE
 
 Opponent = Callable[[Board], int]
 AGENT_COLORS = {"black": BLACK, "white": WHITE, "random": None}

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from numba import njit
-
-from .layout import (
+from tenuki.envs.go.layout import (
     H_JTOP,
     H_N,
     H_NEMPTY,

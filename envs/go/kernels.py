@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from .kernel_base import (
+from tenuki.envs.go.kernel_base import (
     _add_empty,
     _neighbour,
     _remove_empty,
@@ -28,7 +27,7 @@ from .kernel_base import (
     legal_out_offset,
     point_to_action,
 )
-from .layout import (
+from tenuki.envs.go.layout import (
     BLACK,
     BORDER,
     COUNT_SHIFT,
@@ -70,8 +69,8 @@ from .layout import (
     PASS_POINT,
     WHITE,
 )
-from .scoring import area_difference, area_owner  # noqa: F401
-from .superko import (  # noqa: F401
+from tenuki.envs.go.scoring import area_difference, area_owner  # noqa: F401
+from tenuki.envs.go.superko import (  # noqa: F401
     _chain_hash,
     _count_key,
     _key,

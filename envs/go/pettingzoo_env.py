@@ -1,6 +1,6 @@
 """Two-player Go as a PettingZoo AEC environment (``tenuki_go_v0``).
 
->>> from envs.go.pettingzoo_env import env
+>>> from tenuki.envs.go.pettingzoo_env import env
 >>> game = env(board_size=9)
 >>> game.reset(seed=0)
 >>> for agent in game.agent_iter():
@@ -36,10 +36,9 @@ import gymnasium
 from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
-
-from .board import GoError
-from .game import GoGame, observation_space
-from .layout import BLACK, WHITE
+from tenuki.envs.go.board import GoError
+from tenuki.envs.go.game import GoGame, observation_space
+from tenuki.envs.go.layout import BLACK, WHITE
 
 AGENTS = ("black_0", "white_0")
 AGENT_COLORS = {"black_0": BLACK, "white_0": WHITE}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from .kernels import _legal_code, _neighbour, area_difference
-from .layout import (
+from tenuki.envs.go.kernels import _legal_code, _neighbour, area_difference
+from tenuki.envs.go.layout import (
     BLACK,
     BORDER,
     EMPTY,

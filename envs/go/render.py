@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .coords import GTP_LETTERS
+from tenuki.envs.go.coords import GTP_LETTERS
 
 
 def render_board(board, mark_last: bool = True) -> str:

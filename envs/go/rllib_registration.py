@@ -1,6 +1,6 @@
 """Registers the Go environments with RLlib; ray is imported inside the functions only.
 
->>> from envs.go.rllib_registration import register_rllib_envs
+>>> from tenuki.envs.go.rllib_registration import register_rllib_envs
 >>> register_rllib_envs()   # ["tenuki_go", "tenuki_go_multiagent"]
 >>> # config.environment("tenuki_go", env_config={"board_size": 9, "opponent": "random"})
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from .errors import GoError
+from tenuki.envs.go.errors import GoError
 
 RLLIB_GO_ENV = "tenuki_go"
 RLLIB_GO_MULTIAGENT_ENV = "tenuki_go_multiagent"
@@ -39,7 +39,7 @@ def _keywords(env_config: Any, factory: Any, env_name: str) -> dict[str, Any]:
 
 def make_rllib_go_env(env_config: Any):
     """RLlib's env creator for ``"tenuki_go"``: a ``GoEnv`` built from ``env_config``."""
-    from .gym_env import GoEnv
+    from tenuki.envs.go.gym_env import GoEnv
 
     return GoEnv(**_keywords(env_config, GoEnv.__init__, RLLIB_GO_ENV))
 
@@ -47,8 +47,7 @@ def make_rllib_go_env(env_config: Any):
 def make_rllib_go_multiagent_env(env_config: Any):
     """RLlib's env creator for ``"tenuki_go_multiagent"``: ``PettingZooEnv`` around the AEC Go env."""
     from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
-
-    from .pettingzoo_env import GoAECEnv, env
+    from tenuki.envs.go.pettingzoo_env import GoAECEnv, env
 
     return PettingZooEnv(env(**_keywords(env_config, GoAECEnv.__init__, RLLIB_GO_MULTIAGENT_ENV)))
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from .kernel_base import _neighbour
-from .layout import (
+from tenuki.envs.go.kernel_base import _neighbour
+from tenuki.envs.go.layout import (
     BLACK,
     EMPTY,
     H_S,

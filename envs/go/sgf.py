@@ -38,10 +38,9 @@ from pathlib import Path
 
 import numpy as np
 from sgfmill import sgf, sgf_grammar, sgf_properties
-
-from .board import MAX_SIZE, MIN_SIZE, Board, BoardSetupError, GoError, IllegalMoveError
-from .coords import CoordinateError, from_sgf, to_gtp, to_sgf
-from .layout import BLACK, WHITE
+from tenuki.envs.go.board import MAX_SIZE, MIN_SIZE, Board, BoardSetupError, GoError, IllegalMoveError
+from tenuki.envs.go.coords import CoordinateError, from_sgf, to_gtp, to_sgf
+from tenuki.envs.go.layout import BLACK, WHITE
 
 COLOR_LETTERS = {BLACK: "B", WHITE: "W"}
 _LETTER_COLORS = {"B": BLACK, "W": WHITE}
@@ -420,7 +419,7 @@ def record_from_board(board: Board, **fields) -> GameRecord:
 
 def __getattr__(name: str):
     if name in _ARCHIVE_API:
-        from . import sgf_archives
+        from tenuki.envs.go import sgf_archives
 
         return getattr(sgf_archives, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

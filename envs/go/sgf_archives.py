@@ -11,7 +11,7 @@ is held as a dict). Every reader yields ``GameRecord`` objects and takes
 - ``every``: keep every k-th game only (a deterministic sample; skipped games are not parsed);
 - ``stats``: a ``LoadStats`` the reader fills (games yielded, games skipped, their messages).
 
-These names are also importable from ``envs.go.sgf``.
+These names are also importable from ``tenuki.envs.go.sgf``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .sgf import GameRecord, SGFError, load_sgf, read_sgf
+from tenuki.envs.go.sgf import GameRecord, SGFError, load_sgf, read_sgf
 
 log = logging.getLogger(__name__)
 

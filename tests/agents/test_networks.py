@@ -1,4 +1,4 @@
-"""Networks, the torch evaluator and checkpoints (``agents.go``).
+"""Networks, the torch evaluator and checkpoints (``tenuki.agents.go``).
 
 Numerics checked three ways: output shapes, closed-form parameter counts of the papers' networks,
 and batch independence of the evaluator; checkpoints by round trip and by every way a file can be
@@ -16,17 +16,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from agents.go import checkpoint as checkpoint_module
-from agents.go.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint
-from agents.go.evaluator import TorchEvaluator, combine_policy_value, fast_cpu_options
-from agents.go.networks import (
+from tenuki.agents.go import checkpoint as checkpoint_module
+from tenuki.agents.go.evaluator import TorchEvaluator, combine_policy_value, fast_cpu_options
+from tenuki.agents.go.networks import (
     ARCHITECTURES,
     AlphaGoPolicyNet,
     AlphaGoValueNet,
     AlphaZeroNet,
     GoNetwork,
     build_network,
+)
+from tenuki.agents.go.networks.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint_meta,
+    save_checkpoint,
 )
 
 # Small networks: tests are about behaviour, not size (except the parameter counts).

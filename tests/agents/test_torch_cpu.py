@@ -14,11 +14,11 @@ SCRIPT = """
 import json, resource, sys, tempfile
 import numpy as np
 if sys.argv[1] == "keep":
-    from agents.torch_cpu import keep_freed_memory
+    from tenuki.agents.torch_cpu import keep_freed_memory
     assert keep_freed_memory()
 import torch
 torch.set_num_threads(1)
-from agents.go.sl_train import SLTrainer, sl_config_from_dict
+from tenuki.agents.go.sl.trainer import SLTrainer, sl_config_from_dict
 config = sl_config_from_dict({"network": {"filters": 16, "layers": 3},
                               "optim": {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 128}})
 with tempfile.TemporaryDirectory() as folder:

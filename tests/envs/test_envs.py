@@ -9,22 +9,21 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import tenuki.envs.go.registration  # noqa: F401  (registers tenuki/Go-v0)
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, seed_test
-
-import envs.go.registration  # noqa: F401  (registers tenuki/Go-v0)
-from envs.go.board import Board, GoError, IllegalMoveError
-from envs.go.features import (
+from tenuki.envs.go.board import Board, GoError, IllegalMoveError
+from tenuki.envs.go.features import (
     NUM_PLANES,
     PlaneHistory,
     alphazero_planes,
     board_planes,
     legal_action_mask,
 )
-from envs.go.game import GameOverError, InvalidActionError
-from envs.go.gym_env import GoEnv, OpponentError
-from envs.go.layout import BLACK, WHITE
-from envs.go.pettingzoo_env import GoAECEnv, env, raw_env
+from tenuki.envs.go.game import GameOverError, InvalidActionError
+from tenuki.envs.go.gym_env import GoEnv, OpponentError
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.pettingzoo_env import GoAECEnv, env, raw_env
 
 # api_test warns about any Dict observation of an env missing from its own hard-coded list of
 # PettingZoo environments; a Dict with "action_mask" is the convention it samples through.
@@ -437,8 +436,8 @@ def test_gym_render(capsys):
 
 
 def test_registration_keeps_rules_engine_free_of_gymnasium():
-    code = ("import sys, envs.go.board, envs.go.features; assert 'gymnasium' not in sys.modules; "
-            "import gymnasium as gym; env = gym.make('envs.go.registration:tenuki/Go-v0', board_size=5); "
+    code = ("import sys, tenuki.envs.go.board, tenuki.envs.go.features; assert 'gymnasium' not in sys.modules; "
+            "import gymnasium as gym; env = gym.make('tenuki.envs.go.registration:tenuki/Go-v0', board_size=5); "
             "print(type(env.unwrapped).__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,4 @@
-"""Differential tests: ``envs.go.board.Board`` against GNU Go 3.8, driven over GTP.
+"""Differential tests: ``tenuki.envs.go.board.Board`` against GNU Go 3.8, driven over GTP.
 
 Random games are played on both sides at once; before every move the legal moves of BOTH colours
 are compared point by point (GNU Go ``all_legal`` vs ``Board.legal_moves``), after every move the
@@ -49,10 +49,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board, BoardSetupError, fixed_handicap_actions
-from envs.go.coords import to_gtp
-from play.gtp_client import GTPClient, GTPError
+from tenuki.envs.go.board import Board, BoardSetupError, fixed_handicap_actions
+from tenuki.envs.go.coords import to_gtp
+from tenuki.play.gtp_client import GTPClient, GTPError
 
 GNUGO = "/usr/games/gnugo"
 GNUGO_ARGS = [GNUGO, "--mode", "gtp", "--chinese-rules", "--forbid-suicide"]

@@ -1,4 +1,4 @@
-"""The Go environments registered with RLlib (``envs.go.rllib_registration``): both names resolve in
+"""The Go environments registered with RLlib (``tenuki.envs.go.rllib_registration``): both names resolve in
 RLlib's registry, the creators build working environments from an ``EnvContext``, and RLlib's own
 ``SingleAgentEnvRunner`` builds ``tenuki_go`` and samples from it (no training, no Ray cluster)."""
 
@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("ray.rllib")
 
-from envs.go.errors import GoError
-from envs.go.rllib_registration import (
+from tenuki.envs.go.errors import GoError
+from tenuki.envs.go.rllib_registration import (
     RLLIB_GO_ENV,
     RLLIB_GO_MULTIAGENT_ENV,
     register_rllib_envs,
@@ -26,8 +26,7 @@ def creators():
 
 def test_single_agent_env_from_registry(creators):
     from ray.rllib.env.env_context import EnvContext
-
-    from envs.go.gym_env import GoEnv
+    from tenuki.envs.go.gym_env import GoEnv
 
     env = creators[RLLIB_GO_ENV](EnvContext({"board_size": 9, "komi": 5.5}, worker_index=1))
     assert isinstance(env, GoEnv)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board
-from envs.go.kernels import action_to_point
-from envs.go.layout import H_PASSES, H_TO_PLAY, OFF_COLOR
-from envs.go.playout import is_true_eye, playout_in_place, playout_len, playouts, terminal_area_difference
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.kernels import action_to_point
+from tenuki.envs.go.layout import H_PASSES, H_TO_PLAY, OFF_COLOR
+from tenuki.envs.go.playout import (
+    is_true_eye,
+    playout_in_place,
+    playout_len,
+    playouts,
+    terminal_area_difference,
+)
 
 
 def _scratch(board: Board) -> np.ndarray:
@@ -53,7 +58,7 @@ def _final_stones(st: np.ndarray, size: int) -> np.ndarray:
 def test_playout_score_equals_board_area_score():
     board = Board(9, komi=0)
     rng = np.array([99], np.uint64)
-    from envs.go.kernels import area_difference
+    from tenuki.envs.go.kernels import area_difference
 
     for _ in range(20):
         st = _scratch(board)
@@ -97,9 +102,9 @@ def test_first_move_is_uniform_and_never_fills_an_own_eye():
 
 def test_playout_play_equals_the_reference_play_on_random_games():
     """The playout's cut-down, branch-free move == kernels.play_unchecked (fast == reference)."""
-    from envs.go.kernels import play_unchecked
-    from envs.go.layout import H_KO, H_KO_COLOR
-    from envs.go.playout import playout_move_ok, playout_play
+    from tenuki.envs.go.kernels import play_unchecked
+    from tenuki.envs.go.layout import H_KO, H_KO_COLOR
+    from tenuki.envs.go.playout import playout_move_ok, playout_play
 
     rng = np.random.default_rng(5)
     for size in (5, 9, 13):

@@ -40,10 +40,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sgfmill import sgf
-
-from envs.go.board import Board, IllegalMoveError
-from envs.go.coords import to_gtp
-from play.gtp_client import GTPClient
+from tenuki.envs.go.board import Board, IllegalMoveError
+from tenuki.envs.go.coords import to_gtp
+from tenuki.play.gtp_client import GTPClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Same rule as tests/conftest.py ``data_root``; needed at collection time to list the cases.

@@ -6,9 +6,8 @@ import random
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board, BoardSetupError, GoError, IllegalMoveError, fixed_handicap_actions
-from envs.go.coords import CoordinateError, from_gtp, to_gtp
+from tenuki.envs.go.board import Board, BoardSetupError, GoError, IllegalMoveError, fixed_handicap_actions
+from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
 
 B, W = 1, 2
 KO_SHAPE = """
@@ -218,7 +217,7 @@ def test_undo_restores_everything_after_captures_and_merges():
 
 
 def test_incremental_hash_equals_hash_from_scratch_and_copy_is_independent():
-    from envs.go import kernels as K
+    from tenuki.envs.go import kernels as K
 
     rng = random.Random(5)
     board = Board(9)
@@ -338,7 +337,7 @@ def test_territory_scoring_with_dead_stones():
 
 def _hash_set(board: Board) -> dict[int, int]:
     """The superko hash set as {key: multiplicity} (internal state, for consistency checks)."""
-    from envs.go.layout import H_OFF_TCOUNT, H_OFF_TKEYS, H_TSIZE
+    from tenuki.envs.go.layout import H_OFF_TCOUNT, H_OFF_TKEYS, H_TSIZE
 
     st = board._st
     keys = st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + st[H_TSIZE]]

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from envs.go.board import Board
-from envs.go.coords import from_gtp, from_sgf
-from envs.go.layout import BLACK, EMPTY, WHITE
-from envs.go.sgf import (
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.coords import from_gtp, from_sgf
+from tenuki.envs.go.layout import BLACK, EMPTY, WHITE
+from tenuki.envs.go.sgf import (
     GameRecord,
     LoadStats,
     Setup,

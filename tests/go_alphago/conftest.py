@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from agents.go.dataset import build_dataset
+from tenuki.agents.go.dataset import build_dataset
 
 
 @pytest.fixture(scope="session")

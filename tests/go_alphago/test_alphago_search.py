@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
-from agents.go.checkpoint import save_checkpoint
-from agents.go.evaluator import TorchEvaluator, combine_policy_value
-from agents.go.features import alphago_planes
-from envs.go.board import Board
-from play.registry import make
-from search.mcts import MCTS, MCTSConfig, SearchConfigError
+from tenuki.agents.go.evaluator import TorchEvaluator, combine_policy_value
+from tenuki.agents.go.features import alphago_planes
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
+from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.envs.go.board import Board
+from tenuki.play.registry import make
+from tenuki.search.mcts import MCTS, MCTSConfig, SearchConfigError
 
 N = 9
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from agents.go import dataset_cli
-from agents.go.dataset import (
+from tenuki.agents.go import dataset_cli
+from tenuki.agents.go.dataset import (
     ACTION_SYMMETRIES,
     PASS_ACTION,
     DatasetError,
@@ -27,10 +26,10 @@ from agents.go.dataset import (
     read_meta,
     replay,
 )
-from envs.go.board import BLACK, WHITE, Board
-from envs.go.sgf import GameRecord, write_sgf
-from envs.go.sgf_archives import iter_games
-from search.symmetry import apply_symmetry
+from tenuki.envs.go.board import BLACK, WHITE, Board
+from tenuki.envs.go.sgf import GameRecord, write_sgf
+from tenuki.envs.go.sgf_archives import iter_games
+from tenuki.search.symmetry import apply_symmetry
 
 N = 19
 

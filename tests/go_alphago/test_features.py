@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from agents.go.features import (
+from tenuki.agents.go.features import (
     NUM_PLANES,
     P_CAPTURE,
     P_COLOUR,
@@ -32,10 +31,10 @@ from agents.go.features import (
     alphago_planes,
     ladder_attacks,
 )
-from envs.go.board import BLACK, WHITE, Board
-from envs.go.coords import from_gtp, to_gtp
-from envs.go.sgf import SGFError, load_sgf
-from envs.go.sgf_archives import iter_games
+from tenuki.envs.go.board import BLACK, WHITE, Board
+from tenuki.envs.go.coords import from_gtp, to_gtp
+from tenuki.envs.go.sgf import SGFError, load_sgf
+from tenuki.envs.go.sgf_archives import iter_games
 
 GNUGO = "/usr/games/gnugo"
 
@@ -396,7 +395,7 @@ def test_kernel_equals_slow_reference_on_real_games(data_dir: Path):
 @pytest.mark.data
 @pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed")
 def test_ladder_capture_agrees_with_gnugo_ladder_attack(data_dir: Path):
-    from play.gtp_client import GTPClient
+    from tenuki.play.gtp_client import GTPClient
 
     tom = data_dir / "go" / "tom9d.tar.gz"
     client = GTPClient([GNUGO, "--mode", "gtp", "--chinese-rules"], timeout=30.0)

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from agents.go import rollout_features as rf
-from agents.go.rollout_cli import main as rollout_main
-from agents.go.rollout_policy import (
+from tenuki.agents.go import rollout_features as rf
+from tenuki.agents.go.rollout import (
     RolloutPolicy,
     RolloutWeightsError,
     Workspace,
@@ -28,10 +26,12 @@ from agents.go.rollout_policy import (
     save_rollout_policy,
     train_rollout,
 )
-from envs.go.board import BLACK, WHITE, Board
-from envs.go.coords import from_gtp
-from envs.go.layout import COUNT_SHIFT, H_LAST, H_PASSES, H_S, H_TO_PLAY, OFF_COLOR, padded_size
-from tenuki.cli import main as tenuki_main
+from tenuki.envs.go.board import BLACK, WHITE, Board
+from tenuki.envs.go.coords import from_gtp
+from tenuki.envs.go.layout import COUNT_SHIFT, H_LAST, H_PASSES, H_S, H_TO_PLAY, OFF_COLOR, padded_size
+
+from tenuki.commands.main import main as tenuki_main
+from tenuki.commands.train_rollout import main as rollout_main
 
 SEED, MASK = 12345, (1 << 16) - 1
 
@@ -212,7 +212,7 @@ class Reference:
             if abs(dr) + abs(dc) == 1 and v in (4, 8):
                 v += min(len(self.libs((r + dr, c + dc))), 3)
             vals[(dr, dc)] = v
-        from agents.go.rollout_features import _symmetries
+        from tenuki.agents.go.rollout.features import _symmetries
 
         code = min(sum(vals[o] << (4 * rf.RING.index(f(*o))) for o in rf.RING) for f in _symmetries())
         out = [_hashed(code, rf.SALT_PATTERN3)]
@@ -253,7 +253,7 @@ class Reference:
             dr, dc = r - lr, c - lc
             d = abs(dr) + abs(dc)
             if d <= 2:
-                from agents.go.rollout_features import _symmetries
+                from tenuki.agents.go.rollout.features import _symmetries
 
                 vals = {}
                 for o in rf.DIAMOND:
@@ -483,8 +483,8 @@ def test_training_on_real_games_beats_uniform_and_the_cli_runs(data_dir: Path, t
 def test_training_on_a_dataset_uses_its_split(tiny_data: Path, tmp_path: Path, capsys):
     """--data: the training games come from the dataset's train split, the validation games are its
     validation split (the SL policy's), and held_out_games re-reads exactly those."""
-    from agents.go.dataset_shards import GameShards, read_meta
-    from agents.go.rollout_policy import held_out_games
+    from tenuki.agents.go.dataset.shards import GameShards, read_meta
+    from tenuki.agents.go.rollout import held_out_games
 
     meta = read_meta(tiny_data)
     result = train_rollout(None, tmp_path / "r", data=tiny_data, games=20, val_games=0, table_bits=14)

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from agents.go.checkpoint import load_checkpoint
-from agents.go.features import alphago_planes
-from agents.go.rollout_model import RolloutPolicy
-from envs.go.sgf_archives import iter_games
+from tenuki.agents.go.features import alphago_planes
+from tenuki.agents.go.networks.checkpoint import load_checkpoint
+from tenuki.agents.go.rollout.model import RolloutPolicy
+from tenuki.envs.go.sgf_archives import iter_games
 
 WEIGHTS = Path(__file__).parents[2] / "agents" / "go" / "weights"
 SHIPPED = sorted(WEIGHTS.glob("*.json"))

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
-from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
-from agents.go.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from agents.go.evaluate import evaluate_checkpoint, result_winner
-from agents.go.sl_train import (
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
+from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tenuki.agents.go.sl.evaluate import evaluate_checkpoint, result_winner
+from tenuki.agents.go.sl.trainer import (
     SLTrainer,
     TrainingDiverged,
     _StreamParts,
@@ -29,11 +28,11 @@ from agents.go.sl_train import (
     train_sl_policy,
     validation_set,
 )
-from agents.go.train_state import read_optimizer_state
-from selfplay.config import ConfigError
-from tenuki.cli import main
+from tenuki.agents.go.train_state import read_optimizer_state
+from tenuki.selfplay.config import ConfigError
 
-from .conftest import tiny_config
+from tenuki.commands.main import main
+from tests.go_alphago.conftest import tiny_config
 
 pytestmark = pytest.mark.data
 
@@ -123,7 +122,7 @@ def test_a_crash_before_the_commit_resumes_from_the_previous_consistent_save(tin
     def crash(*_args, **_kwargs):
         raise OSError("killed")
 
-    with patch("agents.go.sl_train.atomic_write", crash), pytest.raises(OSError, match="killed"):
+    with patch("tenuki.agents.go.sl.trainer.atomic_write", crash), pytest.raises(OSError, match="killed"):
         trainer.save()  # step 21's network and optimizer are on disk, trainer.json still says step 20
     assert (tmp_path / "run" / "checkpoints" / "step-00000021.safetensors").exists()
     resumed = SLTrainer(config)
@@ -305,8 +304,8 @@ def test_held_out_keeps_exactly_the_datasets_validation_games(tiny_data: Path, d
                                                               capsys):
     import itertools
 
-    from agents.go.evaluate import held_out_filter
-    from envs.go.sgf_archives import iter_games
+    from tenuki.agents.go.sl.evaluate import held_out_filter
+    from tenuki.envs.go.sgf_archives import iter_games
 
     meta = json.loads((tiny_data / "meta.json").read_text())
     keep = held_out_filter(tiny_data)

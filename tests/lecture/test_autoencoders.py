@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from lecture import _autoencoders_models as models
-from lecture import autoencoders
-from lecture.common import LectureError, run_experiment
+from tenuki.lecture import _autoencoders_models as models
+from tenuki.lecture import autoencoders
+from tenuki.lecture.common import LectureError, run_experiment
 
 
 def test_lecture_loss_closed_form() -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from lecture import birnn
-from lecture._seq_ding import CharCodes
-from lecture.common import run_experiment
+from tenuki.lecture import birnn
+from tenuki.lecture._seq_ding import CharCodes
+from tenuki.lecture.common import run_experiment
 
 CODES = CharCodes(specials=(birnn.BEGIN, birnn.END, birnn.MASK))
 

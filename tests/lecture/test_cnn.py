@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from lecture import _cnn_ops as ops
-from lecture import cnn
-from lecture.common import LectureError, run_experiment
+from tenuki.lecture import _cnn_ops as ops
+from tenuki.lecture import cnn
+from tenuki.lecture.common import LectureError, run_experiment
 
 ATOL = 1e-12  # float64 throughout: only summation-order rounding differs
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from lecture import lstm
-from lecture._seq_adding import BASELINE_MSE, adding_batch
-from lecture.common import run_experiment
+from tenuki.lecture import lstm
+from tenuki.lecture._seq_adding import BASELINE_MSE, adding_batch
+from tenuki.lecture.common import run_experiment
 
 
 @pytest.mark.parametrize("n_inputs,n_hidden,batch,length", [(1, 1, 1, 1), (3, 5, 4, 7), (2, 16, 3, 30)])

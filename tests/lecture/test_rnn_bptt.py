@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from lecture import _seq_elman as elman
-from lecture import rnn_bptt
-from lecture._seq_adding import RecurrentRegressor, adding_batch
-from lecture.common import run_experiment
+from tenuki.lecture import _seq_elman as elman
+from tenuki.lecture import rnn_bptt
+from tenuki.lecture._seq_adding import RecurrentRegressor, adding_batch
+from tenuki.lecture.common import run_experiment
 
 RTOL = 1e-12  # float64 throughout: only summation-order rounding differs
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from lecture._seq2seq_bleu import corpus_bleu
-from lecture._seq2seq_data import (
+from tenuki.lecture._seq2seq_bleu import corpus_bleu
+from tenuki.lecture._seq2seq_data import (
     BOS,
     EOS,
     Vocab,
@@ -106,7 +105,7 @@ def test_vocab_and_padding():
 def test_padding_does_not_change_a_translation(attention):
     """Batch independence: a sentence's logits are the same alone and inside a padded batch."""
     torch = pytest.importorskip("torch")
-    from lecture._seq2seq_model import Seq2Seq
+    from tenuki.lecture._seq2seq_model import Seq2Seq
 
     torch.manual_seed(0)
     model = Seq2Seq(20, 15, 8, 16, attention).eval()
@@ -124,8 +123,8 @@ def test_padding_does_not_change_a_translation(attention):
 
 
 def test_quick_run_learns_to_translate(tmp_path):
-    from lecture import seq2seq
-    from lecture.common import run_experiment
+    from tenuki.lecture import seq2seq
+    from tenuki.lecture.common import run_experiment
 
     record = run_experiment(seq2seq, quick=True, out_dir=tmp_path)
     assert record["headline"]["passed"], record["headline"]

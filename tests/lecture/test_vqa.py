@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from lecture._vqa_data import answer_type, words
+from tenuki.lecture._vqa_data import answer_type, words
 
 
 def test_answer_kinds_and_words():
@@ -19,7 +18,7 @@ def test_shared_image_features_equal_one_image_per_question():
     """The CNN runs once per image and its features are gathered per question: the logits equal running
     each question with its own copy of the image, and a question's logits do not depend on its batch."""
     torch = pytest.importorskip("torch")
-    from lecture._vqa_model import VqaNet
+    from tenuki.lecture._vqa_model import VqaNet
 
     torch.manual_seed(0)
     model = VqaNet(vocab=10, answers=13, channels=(4, 8), embed_dim=6, hidden=8, dim=8).eval()
@@ -37,8 +36,8 @@ def test_shared_image_features_equal_one_image_per_question():
 
 
 def test_quick_run_answers_from_the_image(tmp_path):
-    from lecture import vqa
-    from lecture.common import run_experiment
+    from tenuki.lecture import vqa
+    from tenuki.lecture.common import run_experiment
 
     record = run_experiment(vqa, quick=True, out_dir=tmp_path)
     assert record["headline"]["passed"], record["headline"]

@@ -7,8 +7,7 @@ import sys
 import time
 
 import pytest
-
-from play.gtp_client import GTPClient, GTPEngineError, GTPError
+from tenuki.play.gtp_client import GTPClient, GTPEngineError, GTPError
 
 FAKE_ENGINE = r"""
 import sys, time

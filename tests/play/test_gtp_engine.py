@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from play.gtp_engine import GTPEngine
-from play.registry import make
+from tenuki.play.gtp_engine import GTPEngine
+from tenuki.play.registry import make
 
 ROOT = Path(__file__).resolve().parents[2]
 GNUGO = shutil.which("gnugo") or "/usr/games/gnugo"
@@ -220,8 +219,8 @@ def test_subprocess_framing_eof_and_startup_time():
 
 
 def test_weights_without_size_start_on_the_network_board(tmp_path):
-    from agents.go.checkpoint import save_checkpoint
-    from agents.go.resnet import AlphaZeroNet
+    from tenuki.agents.go.networks.checkpoint import save_checkpoint
+    from tenuki.agents.go.networks.resnet import AlphaZeroNet
 
     path = save_checkpoint(tmp_path / "net7", AlphaZeroNet(7, blocks=1, channels=4))
     cmd = [sys.executable, "-m", "tenuki", "gtp", "--player", "az-mcts", "--visits", "4", "--weights", str(path)]
@@ -239,7 +238,7 @@ def test_weights_without_size_start_on_the_network_board(tmp_path):
 @pytest.mark.gnugo
 @pytest.mark.skipif(not Path(GNUGO).exists(), reason="GNU Go is not installed")
 def test_side_by_side_with_gnugo_random_games():
-    from play.gtp_client import GTPClient
+    from tenuki.play.gtp_client import GTPClient
 
     rng = random.Random(5)
     ours = engine(size=9)
@@ -271,7 +270,7 @@ def test_side_by_side_with_gnugo_random_games():
 def test_loadsgf_regression_files_give_gnugo_stones(data_dir, tmp_path):
     import tarfile
 
-    from play.gtp_client import GTPClient, GTPError
+    from tenuki.play.gtp_client import GTPClient, GTPError
 
     archive = data_dir / "go" / "regression" / "gnugo-regression.tar.gz"
     with tarfile.open(archive) as tar:

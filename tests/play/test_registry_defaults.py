@@ -1,15 +1,14 @@
-"""Player ``auto`` and the shipped-network defaults of ``play.registry``."""
+"""Player ``auto`` and the shipped-network defaults of ``tenuki.play.registry``."""
 
 from __future__ import annotations
 
 import pytest
-
-from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
-from agents.go.checkpoint import save_checkpoint
-from agents.go.resnet import AlphaZeroNet
-from envs.go.board import Board
-from play import registry
-from search.mcts import SearchConfigError
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
+from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.agents.go.networks.resnet import AlphaZeroNet
+from tenuki.envs.go.board import Board
+from tenuki.play import registry
+from tenuki.search.mcts import SearchConfigError
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def test_shipped_alphago_policy_is_the_default_policy_and_alphago_player(shipped
                                                 ("SHIPPED_POLICY", "alphago_policy"),
                                                 ("SHIPPED_VALUE", "alphago_value")])
 def test_shipped_network_files_match_their_board_size_and_kind(table, architecture):
-    from agents.go.checkpoint import read_checkpoint_meta
+    from tenuki.agents.go.networks.checkpoint import read_checkpoint_meta
 
     for size, path in getattr(registry, table).items():
         assert path.exists(), f"{table}[{size}] names {path}, which is not shipped"
@@ -104,7 +103,7 @@ def test_tenuki_gtp_defaults_to_auto_and_follows_boardsize():
     import sys
     from pathlib import Path
 
-    from tenuki.cli import build_parser
+    from tenuki.commands.main import build_parser
 
     assert build_parser().parse_args(["gtp"]).player == "auto"
     script = "boardsize 9\ngenmove b\nboardsize 7\ngenmove w\nquit\n"

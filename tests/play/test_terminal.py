@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import load_sgf
-from play.dead_stones import chains, dead_stones, estimate_ownership
-from play.terminal import PlayOptions, PlayOptionsError, TerminalGame, parse_vertex
-from play.terminal_view import Screen
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import load_sgf
+from tenuki.play.dead_stones import chains, dead_stones, estimate_ownership
+from tenuki.play.terminal import PlayOptions, PlayOptionsError, TerminalGame, parse_vertex
+from tenuki.play.terminal_view import Screen
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -188,7 +187,7 @@ def _spawn(tmp_path: Path, *args: str, color: bool = False, preexec_fn=None) -> 
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50")
     env.pop("NO_COLOR", None)
     env["TERM"] = "xterm-256color" if color else "dumb"
-    argv = ["-m", "play.terminal_cli", "--player", "random", "--seed", "7", *args]
+    argv = ["-m", "tenuki.commands.play", "--player", "random", "--seed", "7", *args]
     if not color:
         argv.append("--no-color")
     return pexpect.spawn(sys.executable, argv, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60,
@@ -326,7 +325,7 @@ def test_pty_mcts_hint_shows_visits_and_winrate(tmp_path: Path) -> None:
 
 
 def test_bad_option_exits_2(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "play.terminal_cli", "--size", "5", "--handicap", "4",
+    proc = subprocess.run([sys.executable, "-m", "tenuki.commands.play", "--size", "5", "--handicap", "4",
                            "--player", "random", "--no-color"], check=False, cwd=tmp_path, capture_output=True,
                           text=True,
                           env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), timeout=60, input="")
@@ -337,7 +336,7 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
 def test_19x19_out_of_the_box_plays_the_shipped_policy(tmp_path: Path) -> None:
     """No --player, no --weights: on 19x19 the bot is the shipped AlphaGo SL policy."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50", TERM="dumb")
-    child = pexpect.spawn(sys.executable, ["-m", "play.terminal_cli", "--size", "19", "--no-color"], cwd=str(tmp_path),
+    child = pexpect.spawn(sys.executable, ["-m", "tenuki.commands.play", "--size", "19", "--no-color"], cwd=str(tmp_path),
                           env=env, encoding="utf-8", timeout=120, dimensions=(50, 100))
     child.expect(PROMPT)
     assert "policy" in child.before

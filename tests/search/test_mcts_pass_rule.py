@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from envs.go.board import Board
-from search.mcts import MCTS, MCTSConfig, uniform_evaluator
+from tenuki.envs.go.board import Board
+from tenuki.search.mcts import MCTS, MCTSConfig, uniform_evaluator
 
 PASS = 81
 
@@ -31,7 +31,7 @@ def test_pass_allowed_after_an_opponent_pass_and_deeper_in_the_tree():
     search = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=400, batch_size=4, pass_min_move=10))
     search.run(Board(9))
     tree = search.tree
-    from search.tree import ACTION, CHILD, EDGE_COUNT, EDGE_START
+    from tenuki.search.tree import ACTION, CHILD, EDGE_COUNT, EDGE_START
 
     def walk(node: int, depth: int, last_pass: bool) -> None:
         start, count = tree.nodes[node, EDGE_START], tree.nodes[node, EDGE_COUNT]

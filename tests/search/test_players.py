@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from envs.go.board import Board
-from search.mcts import SearchConfigError, uniform_evaluator
-from search.players import make_player
+from tenuki.envs.go.board import Board
+from tenuki.search.mcts import SearchConfigError, uniform_evaluator
+from tenuki.search.players import make_player
 
 
 @pytest.mark.parametrize("name", ["mcts", "az-mcts", "alphago", "policy"])

@@ -6,11 +6,19 @@ import math
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board
-from search.mcts import MCTS, MCTSConfig, SearchConfigError, uniform_evaluator
-from search.symmetry import apply_symmetry, invert_policy_symmetry
-from search.tree import CHILD, EDGE_COUNT, EDGE_START, EDGE_VISITS, ROOT_INDEX, VALUE_SUM, VIRTUAL, VISITS
+from tenuki.envs.go.board import Board
+from tenuki.search.mcts import MCTS, MCTSConfig, SearchConfigError, uniform_evaluator
+from tenuki.search.symmetry import apply_symmetry, invert_policy_symmetry
+from tenuki.search.tree import (
+    CHILD,
+    EDGE_COUNT,
+    EDGE_START,
+    EDGE_VISITS,
+    ROOT_INDEX,
+    VALUE_SUM,
+    VIRTUAL,
+    VISITS,
+)
 
 
 def bandit_evaluator(size: int, mu: np.ndarray):
@@ -114,7 +122,7 @@ def _reference_puct(board: Board, evaluate, sims: int, c_init: float, c_base: fl
 
 
 def _planes(board: Board) -> np.ndarray:
-    from envs.go.features import board_planes
+    from tenuki.envs.go.features import board_planes
 
     return board_planes(board, board.to_play)
 
@@ -134,7 +142,7 @@ def test_batch_one_equals_the_slow_reference():
 
 
 def test_planes_written_by_the_search_match_the_features_module():
-    from search import puct
+    from tenuki.search import puct
 
     board = Board(5)
     for move in ("C3", "D4", "pass", "B2", "C2"):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board
-from envs.go.coords import to_gtp
-from search.mcts import SearchConfigError
-from search.uct import uct_run
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.coords import to_gtp
+from tenuki.search.mcts import SearchConfigError
+from tenuki.search.uct import uct_run
 
 # Black to move: the white chain D6-E6-F6 has one liberty, F5.
 CAPTURE = """

@@ -1,8 +1,8 @@
 """AlphaGo's self-play stages on the generic self-play actors (Silver et al. 2016, Methods):
 
-- the ``STAGES`` check of selfplay.config (a stage's game generator, architecture and loss go
+- the ``STAGES`` check of tenuki.selfplay.config (a stage's game generator, architecture and loss go
   together, the az-mcts evaluator off);
-- selfplay.alphago_games without Ray: ``policy_pool`` samples checked against a replay of the
+- tenuki.selfplay.alphago.games without Ray: ``policy_pool`` samples checked against a replay of the
   game's SGF (planes, the chosen move, z for the current player; the pool opponent plays the
   other colour), ``value_data`` (one sample after the random move U, SL policy before it, RL
   policy after it);
@@ -26,20 +26,24 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
-from agents.go.checkpoint import CheckpointError, save_checkpoint
-from agents.go.evaluator import TorchEvaluator
-from agents.go.features import P_COLOUR, P_SENSIBLE, alphago_planes
-from envs.go.board import Board
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import read_sgf
-from selfplay.alphago_games import policy_pool_fields, policy_pool_game, value_data_fields, value_data_game
-from selfplay.config import ConfigError, config_from_dict
-from selfplay.games import GAME_GENERATORS, GameContext, GameRecord, sample_fields
-from selfplay.learner import LearnerCore
-from selfplay.losses import LOSSES, reinforce_loss, value_mse_loss
-from selfplay.replay import ReplayStore
+from tenuki.agents.go.evaluator import TorchEvaluator
+from tenuki.agents.go.features import P_COLOUR, P_SENSIBLE, alphago_planes
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
+from tenuki.agents.go.networks.checkpoint import CheckpointError, save_checkpoint
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import read_sgf
+from tenuki.selfplay.alphago.games import (
+    policy_pool_fields,
+    policy_pool_game,
+    value_data_fields,
+    value_data_game,
+)
+from tenuki.selfplay.config import ConfigError, config_from_dict
+from tenuki.selfplay.games import GAME_GENERATORS, GameContext, GameRecord, sample_fields
+from tenuki.selfplay.learner import LearnerCore
+from tenuki.selfplay.losses import LOSSES, reinforce_loss, value_mse_loss
+from tenuki.selfplay.replay import ReplayStore
 
 N = 9
 POINTS = N * N
@@ -369,7 +373,7 @@ def test_reinforce_loss_in_closed_form():
 
 
 def test_reinforce_stops_pushing_a_losing_move_below_the_log_p_floor():
-    from selfplay.losses import REINFORCE_LOG_P_FLOOR
+    from tenuki.selfplay.losses import REINFORCE_LOG_P_FLOOR
 
     # A 1x2 board: points 0, 1 (both sensible) and pass (2, masked). The chosen move is point 1.
     # Row 0: losing, log p(1) ~ -20 (below the floor): no gradient, its term is the floor.
@@ -392,7 +396,7 @@ def test_reinforce_stops_pushing_a_losing_move_below_the_log_p_floor():
 
 
 def test_a_non_finite_loss_stops_training_and_keeps_the_weights():
-    from selfplay.learner import TrainingDiverged
+    from tenuki.selfplay.learner import TrainingDiverged
 
     learner = LearnerCore(_config(learner={"max_grad_norm": 1.0, "batch_size": 4}))
     before = {k: v.clone() for k, v in learner.model.state_dict().items()}
@@ -588,10 +592,9 @@ def _stop_actors(coordinator) -> None:
 @pytest.mark.timeout(240)
 def test_a_tiny_policy_pool_run_fills_the_pool_and_restores_it_on_resume(tmp_path, coordinators):
     import ray
-
-    from agents.go.checkpoint import load_checkpoint
-    from selfplay.coordinator import Coordinator, prepare_run_dir
-    from selfplay.learner import state_dict_to_numpy, version_name
+    from tenuki.agents.go.networks.checkpoint import load_checkpoint
+    from tenuki.selfplay.coordinator import Coordinator, prepare_run_dir
+    from tenuki.selfplay.learner import state_dict_to_numpy, version_name
 
     config = _config(
         run={"max_hours": 0.0, "max_games": 0, "max_versions": 20, "sgf_every": 0, "snapshot_every_s": 30.0,

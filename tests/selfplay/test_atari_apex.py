@@ -1,4 +1,4 @@
-"""The Ape-X backend (``selfplay.atari_apex``) on the session's Ray cluster (2 logical CPUs).
+"""The Ape-X backend (``tenuki.selfplay.atari.apex``) on the session's Ray cluster (2 logical CPUs).
 
 - a smoke run: 2 actors x 2 Pong environments, a tiny replay, 300 agent steps: experience arrived from
   both actors (into their own replay env rings), the learner took exactly the native trainer's number of
@@ -28,8 +28,15 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("ale_py")
 
-from agents.dqn.config import DQNConfig, config_from_dict
-from selfplay.atari_apex import STATE_FILE, ApexRunError, ChunkCollector, add_chunk, apex_epsilons, run_apex
+from tenuki.agents.dqn.config import DQNConfig, config_from_dict
+from tenuki.selfplay.atari.apex import (
+    STATE_FILE,
+    ApexRunError,
+    ChunkCollector,
+    add_chunk,
+    apex_epsilons,
+    run_apex,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LEARNING_STARTS = 100
@@ -61,7 +68,7 @@ class FakeAtari:
     episodes and truncations (episode ends without a terminal)."""
 
     def __init__(self, num_envs: int, seed: int):
-        from envs.atari.vector import AtariStep
+        from tenuki.envs.atari.vector import AtariStep
 
         self.num_envs, self.rng, self.step_type = num_envs, np.random.default_rng(seed), AtariStep
 
@@ -85,7 +92,7 @@ class FakeAtari:
 def test_chunks_fill_the_replay_as_direct_stepping_does():
     """Chunks (any size) added under env ids E..2E-1 of a 2E-env replay write exactly what a loop stepping
     the same environments into an E-env replay writes: frames, actions, rewards and episode flags."""
-    from agents.dqn.replay import FrameReplay
+    from tenuki.agents.dqn.replay import FrameReplay
 
     envs, ring, steps = 3, 64, 50
     direct = FrameReplay(envs * ring, envs, frame_shape=(8, 8), n_step=3, memory_check=False)
@@ -134,8 +141,8 @@ def test_apex_epsilons():
 
 
 def test_smoke_run(smoke_run):
-    from agents.dqn.checkpoint import load_q_network
-    from agents.dqn.replay import FrameReplay
+    from tenuki.agents.dqn.checkpoint import load_q_network
+    from tenuki.agents.dqn.replay import FrameReplay
 
     run_dir, summary = smoke_run
     assert summary["stopped"] == "max_steps"
@@ -191,8 +198,8 @@ def test_killed_driver_resumes_from_disk(ray_cluster, tmp_path):
     run_dir = tmp_path / "run"
     script = (
         "import sys\n"
-        "from agents.dqn.config import config_from_dict\n"
-        "from selfplay.atari_apex import run_apex\n"
+        "from tenuki.agents.dqn.config import config_from_dict\n"
+        "from tenuki.selfplay.atari.apex import run_apex\n"
         f"config = config_from_dict({tiny_config(checkpoint_every=100).to_dict()!r})\n"
         f"run_apex(config, {str(run_dir)!r}, actors=2, max_steps=10**6, address={ray_cluster.address!r},\n"
         "         chunk_steps=25, broadcast_every=5, tensorboard=False, report_every_s=1.0)\n"

@@ -1,4 +1,4 @@
-"""RLlib's DQN on tenuki's Atari wrappers (``selfplay.atari_rllib``): the config mapping, and a 1-iteration
+"""RLlib's DQN on tenuki's Atari wrappers (``tenuki.selfplay.atari.rllib``): the config mapping, and a 1-iteration
 smoke run (64 sampled steps, a tiny replay, a few updates) on the session's Ray cluster that finishes,
 reports and writes RLlib's checkpoint. About 30-60 s on 2 busy cores."""
 
@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("ray.rllib")
 pytest.importorskip("ale_py")
 
-from agents.dqn.config import DQNConfig, config_from_dict
-from selfplay.atari_rllib import (
+from tenuki.agents.dqn.config import DQNConfig, config_from_dict
+from tenuki.selfplay.atari.rllib import (
     CHECKPOINT_NAME,
     PROGRESS_FILE,
     RLLIB_NORMALIZED_ENV,

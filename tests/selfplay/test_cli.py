@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tenuki.cli import main
+from tenuki.commands.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "selfplay" / "smoke.yaml"

@@ -1,4 +1,4 @@
-"""selfplay.config: the shipped configs load, bad input is a ConfigError naming the key (and the
+"""tenuki.selfplay.config: the shipped configs load, bad input is a ConfigError naming the key (and the
 file), and dump_config -> load_config gives the same config back."""
 
 from __future__ import annotations
@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from selfplay.config import ConfigError, SelfPlayConfig, config_from_dict, dump_config, load_config
+from tenuki.selfplay.config import ConfigError, SelfPlayConfig, config_from_dict, dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "configs" / "selfplay").glob("*.yaml"))
@@ -141,9 +140,8 @@ def test_workers_fast_inference_selects_the_evaluator_options(tmp_path):
     """On by default (batch norm folded, NHWC); `workers.fast_inference: false` is the plain float32 path;
     a non-boolean is a ConfigError naming the key."""
     import numpy as np
-
-    from agents.go.evaluator import TorchEvaluator
-    from selfplay.learner import build_model, evaluator_options
+    from tenuki.agents.go.evaluator import TorchEvaluator
+    from tenuki.selfplay.learner import build_model, evaluator_options
 
     fast = config_from_dict({"network": {"blocks": 1, "channels": 8}})
     plain = config_from_dict({"network": {"blocks": 1, "channels": 8}, "workers": {"fast_inference": False}})

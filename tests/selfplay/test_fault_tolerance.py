@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
-
-from selfplay.config import SelfPlayConfig, config_from_dict
-from selfplay.coordinator import SNAPSHOT_FILE, STATE_FILE, Coordinator, RunState, prepare_run_dir
-from selfplay.learner import STATE_FILE as LEARNER_STATE_FILE
-from selfplay.learner import version_name
+from tenuki.selfplay.config import SelfPlayConfig, config_from_dict
+from tenuki.selfplay.coordinator import SNAPSHOT_FILE, STATE_FILE, Coordinator, RunState, prepare_run_dir
+from tenuki.selfplay.learner import STATE_FILE as LEARNER_STATE_FILE
+from tenuki.selfplay.learner import version_name
 
 CALL_TIMEOUT = 120  # seconds for one actor call (an actor that restarts imports torch again)
 

@@ -1,4 +1,4 @@
-"""selfplay.games.alphazero_game without Ray: the samples of a game are checked against a replay
+"""tenuki.selfplay.games.alphazero_game without Ray: the samples of a game are checked against a replay
 of its moves (planes, legal policy targets, outcomes seen from the side to move), resignation on and
 off, and GameRecord.false_positive."""
 
@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from envs.go.board import Board
-from envs.go.features import board_planes
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import read_sgf
-from search.mcts import uniform_evaluator
-from selfplay.config import config_from_dict
-from selfplay.games import GAME_GENERATORS, GameContext, GameRecord, alphazero_game, sample_fields
-from selfplay.replay import ReplayStore
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.features import board_planes
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import read_sgf
+from tenuki.search.mcts import uniform_evaluator
+from tenuki.selfplay.config import config_from_dict
+from tenuki.selfplay.games import GAME_GENERATORS, GameContext, GameRecord, alphazero_game, sample_fields
+from tenuki.selfplay.replay import ReplayStore
 
 N = 5
 ACTIONS = N * N + 1
@@ -208,8 +207,8 @@ def test_score_utility_blends_the_outcome_with_the_margin(seed):
 
 
 def test_terminal_utility_in_the_search_uses_the_score():
-    from envs.go.layout import H_TO_PLAY
-    from search.puct import terminal_value
+    from tenuki.envs.go.layout import H_TO_PLAY
+    from tenuki.search.puct import terminal_value
 
     board = Board.from_ascii("""
         X X X . O

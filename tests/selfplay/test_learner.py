@@ -1,6 +1,6 @@
-"""selfplay.losses and selfplay.learner.LearnerCore without Ray (the AlphaZero loss in closed form,
+"""tenuki.selfplay.losses and tenuki.selfplay.learner.LearnerCore without Ray (the AlphaZero loss in closed form,
 training that lowers the loss, checkpoints that resume exactly and survive a damaged newest
-version), and the run's outputs: metrics.csv / plots (selfplay.metrics) and status."""
+version), and the run's outputs: metrics.csv / plots (tenuki.selfplay.metrics) and status."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from selfplay.config import config_from_dict, dump_config
-from selfplay.learner import STATE_FILE, LearnerCore, version_name
-from selfplay.losses import LOSSES, alphazero_loss
+from tenuki.selfplay.config import config_from_dict, dump_config
+from tenuki.selfplay.learner import STATE_FILE, LearnerCore, version_name
+from tenuki.selfplay.losses import LOSSES, alphazero_loss
 
 N = 5
 ACTIONS = N * N + 1
@@ -268,7 +267,7 @@ def _row(version: int, **values):
 
 
 def test_metrics_writer_writes_one_row_per_version(tmp_path):
-    from selfplay.metrics import COLUMNS, MetricsWriter
+    from tenuki.selfplay.metrics import COLUMNS, MetricsWriter
 
     writer = MetricsWriter(tmp_path, tensorboard=False)
     writer.row(_row(1))
@@ -290,7 +289,7 @@ def test_metrics_writer_writes_one_row_per_version(tmp_path):
 
 
 def test_metrics_writer_keeps_the_columns_of_an_older_file(tmp_path):
-    from selfplay.metrics import COLUMNS, MetricsWriter
+    from tenuki.selfplay.metrics import COLUMNS, MetricsWriter
 
     old = [c for c in COLUMNS if c not in ("black_win_rate", "mean_moves")]  # a run of an older tenuki
     (tmp_path / "metrics.csv").write_text(",".join(old) + "\n1,600.0,10\n")
@@ -305,7 +304,7 @@ def test_metrics_writer_keeps_the_columns_of_an_older_file(tmp_path):
 
 
 def test_plot_run_draws_the_three_plots(tmp_path):
-    from selfplay.metrics import MetricsWriter, plot_run
+    from tenuki.selfplay.metrics import MetricsWriter, plot_run
 
     assert plot_run(tmp_path) == []  # no metrics yet
     writer = MetricsWriter(tmp_path, tensorboard=False)
@@ -320,8 +319,8 @@ def test_plot_run_draws_the_three_plots(tmp_path):
 
 
 def test_status_of_a_directory_that_is_not_a_run_is_an_error(tmp_path):
-    from selfplay.coordinator import RunDirError
-    from selfplay.status import summarize_run
+    from tenuki.selfplay.coordinator import RunDirError
+    from tenuki.selfplay.status import summarize_run
 
     with pytest.raises(RunDirError, match="not a self-play run directory"):
         summarize_run(tmp_path)
@@ -330,7 +329,7 @@ def test_status_of_a_directory_that_is_not_a_run_is_an_error(tmp_path):
 
 
 def test_status_of_a_run_that_has_only_started(tmp_path):
-    from selfplay.status import format_summary, summarize_run
+    from tenuki.selfplay.status import format_summary, summarize_run
 
     (tmp_path / "config.yaml").write_text(dump_config(_config()))
     _trained(tmp_path, steps=1)

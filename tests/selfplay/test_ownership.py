@@ -6,17 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from agents.go.networks import build_network
-from envs.go.board import Board
-from envs.go.layout import BLACK, WHITE
-from envs.go.sgf import read_sgf
-from search.mcts import uniform_evaluator
-from selfplay.config import ConfigError, config_from_dict
-from selfplay.games import GameContext, alphazero_game, ownership_targets, sample_fields
-from selfplay.learner import build_model
-from selfplay.losses import alphazero_loss
-from selfplay.replay import ReplayStore
+from tenuki.agents.go.networks import build_network
+from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.envs.go.sgf import read_sgf
+from tenuki.search.mcts import uniform_evaluator
+from tenuki.selfplay.config import ConfigError, config_from_dict
+from tenuki.selfplay.games import GameContext, alphazero_game, ownership_targets, sample_fields
+from tenuki.selfplay.learner import build_model
+from tenuki.selfplay.losses import alphazero_loss
+from tenuki.selfplay.replay import ReplayStore
 
 N = 5
 
@@ -160,8 +159,8 @@ def test_the_loss_term_is_the_mean_cross_entropy_and_training_lowers_it():
 
 
 def test_a_learner_with_the_head_starts_from_a_network_without_it(tmp_path):
-    from agents.go.checkpoint import save_checkpoint
-    from selfplay.learner import LearnerCore
+    from tenuki.agents.go.networks.checkpoint import save_checkpoint
+    from tenuki.selfplay.learner import LearnerCore
 
     source = build_network("alphazero_resnet", board_size=N, blocks=1, channels=8)
     path = tmp_path / "old"

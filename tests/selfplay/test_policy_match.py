@@ -7,11 +7,11 @@ import json
 
 import pytest
 import torch
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet
+from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.selfplay.alphago.policy_match import _play, policy_match
 
-from agents.go.alphago_nets import AlphaGoPolicyNet
-from agents.go.checkpoint import save_checkpoint
-from agents.go.policy_match import _play, policy_match
-from tenuki.cli import main
+from tenuki.commands.main import main
 
 N = 9
 

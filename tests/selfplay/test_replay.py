@@ -1,4 +1,4 @@
-"""selfplay.replay.ReplayStore without Ray: KataGo's window in closed form, adding (deduplicated by
+"""tenuki.selfplay.replay.ReplayStore without Ray: KataGo's window in closed form, adding (deduplicated by
 game id) into a ring, sampling from the window only, the 8 symmetries against a slow reference,
 bit-packed planes, and snapshots (round trip, corrupt or mismatched files)."""
 
@@ -9,9 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
-from search.symmetry import apply_symmetry
-from selfplay.replay import ReplayError, ReplayStore, symmetry_indices, window_size
+from tenuki.search.symmetry import apply_symmetry
+from tenuki.selfplay.replay import ReplayError, ReplayStore, symmetry_indices, window_size
 
 N = 5
 POINTS = N * N
@@ -174,7 +173,7 @@ def test_symmetry_indices_are_permutations_and_0_is_the_identity():
 
 
 def _reference(batch: dict[str, np.ndarray], ks: np.ndarray) -> dict[str, np.ndarray]:
-    """Sample by sample with search.symmetry.apply_symmetry."""
+    """Sample by sample with tenuki.search.symmetry.apply_symmetry."""
     planes = np.stack([apply_symmetry(p, int(k)) for p, k in zip(batch["planes"], ks, strict=True)])
     policy = batch["policy"].copy()
     for i, k in enumerate(ks):

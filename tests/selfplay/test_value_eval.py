@@ -9,21 +9,21 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from agents.go.alphago_nets import AlphaGoPolicyNet, AlphaGoValueNet
-from agents.go.checkpoint import save_checkpoint
-from agents.go.value_eval import (
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
+from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.selfplay.alphago.value_eval import (
     TEST_SEED_BASE,
     ValueEvalError,
     _play_value_games,
     evaluate_value_run,
     train_positions,
 )
-from selfplay.config import config_from_dict
-from selfplay.coordinator import SNAPSHOT_FILE, prepare_run_dir
-from selfplay.games import sample_fields
-from selfplay.replay import ReplayStore
-from tenuki.cli import main
+from tenuki.selfplay.config import config_from_dict
+from tenuki.selfplay.coordinator import SNAPSHOT_FILE, prepare_run_dir
+from tenuki.selfplay.games import sample_fields
+from tenuki.selfplay.replay import ReplayStore
+
+from tenuki.commands.main import main
 
 N = 9
 

@@ -1,1 +1,1 @@
-"""Tests of agents.dqn."""
+"""Tests of tenuki.agents.dqn."""

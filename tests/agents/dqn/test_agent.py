@@ -1,4 +1,4 @@
-"""The DQN agent (``agents.dqn.agent``) and its networks (``agents.dqn.networks``).
+"""The DQN agent (``tenuki.agents.dqn.agent``) and its networks (``tenuki.agents.dqn.networks``).
 
 Checked three ways: closed-form TD targets, losses and first Adam steps on a lookup-table Q-network
 with fixed weights (every variant); the Nature network's shapes, parameter count and dueling
@@ -14,11 +14,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from tenuki.agents.dqn.agent import DQNAgent, DQNAgentError, epsilon_at, priority_beta_at, resolve_precision
+from tenuki.agents.dqn.config import DQNConfig, config_from_dict
+from tenuki.agents.dqn.networks import NatureQNetwork, build_q_network, conv_output_size
 from torch import nn
-
-from agents.dqn.agent import DQNAgent, DQNAgentError, epsilon_at, priority_beta_at, resolve_precision
-from agents.dqn.config import DQNConfig, config_from_dict
-from agents.dqn.networks import NatureQNetwork, build_q_network, conv_output_size
 
 
 @pytest.fixture(autouse=True)

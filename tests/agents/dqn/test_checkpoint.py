@@ -1,4 +1,4 @@
-"""DQN checkpoints (``agents.dqn.checkpoint``): round trips (a Q-network; an agent that then resumes
+"""DQN checkpoints (``tenuki.agents.dqn.checkpoint``): round trips (a Q-network; an agent that then resumes
 exactly as if never stopped) and every way a file can be wrong, each a ``DQNCheckpointError`` naming it."""
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
-from agents.dqn.agent import DQNAgent
-from agents.dqn.checkpoint import (
+from tenuki.agents.dqn.agent import DQNAgent
+from tenuki.agents.dqn.checkpoint import (
     DQNCheckpointError,
     load_agent,
     load_q_network,
@@ -21,8 +20,8 @@ from agents.dqn.checkpoint import (
     save_agent,
     save_q_network,
 )
-from agents.dqn.config import DQNConfig, config_from_dict
-from agents.dqn.networks import NatureQNetwork
+from tenuki.agents.dqn.config import DQNConfig, config_from_dict
+from tenuki.agents.dqn.networks import NatureQNetwork
 
 SMALL = {"frame_size": 36, "channels": [4, 8, 8], "hidden": 16}
 PROTOCOL = {"name": "nature", "repeat_action_probability": 0.0, "frame_skip": 4}

@@ -1,4 +1,4 @@
-"""DQN configs (``agents.dqn.config``): every shipped config loads, and each mistake names its key."""
+"""DQN configs (``tenuki.agents.dqn.config``): every shipped config loads, and each mistake names its key."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from agents.dqn.config import DQNConfig, DQNConfigError, config_from_dict, dump_config, load_config
+from tenuki.agents.dqn.config import DQNConfig, DQNConfigError, config_from_dict, dump_config, load_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs" / "atari").glob("*.yaml"))
 

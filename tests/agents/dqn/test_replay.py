@@ -1,4 +1,4 @@
-"""Tests of agents.dqn.replay (frame replay) and agents.dqn.sumtree.
+"""Tests of tenuki.agents.dqn.replay (frame replay) and tenuki.agents.dqn.sumtree.
 
 Frames are tiny (2 x 3) and their pixels encode (env, episode, t), so a stack read from the ring tells exactly
 which observations it was built from. A slow pure-Python reference replays the same calls with plain lists and
@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
-
-from agents.dqn.replay import FrameReplay, ReplayError, ReplayFileError, ReplayMemoryError
-from agents.dqn.sumtree import new_tree, tree_find, tree_set_many, tree_total
+from tenuki.agents.dqn.replay import FrameReplay, ReplayError, ReplayFileError, ReplayMemoryError
+from tenuki.agents.dqn.sumtree import new_tree, tree_find, tree_set_many, tree_total
 
 SHAPE = (2, 3)
 

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from agents.dqn.train import _crossed, read_metrics
+from tenuki.agents.dqn.train import _crossed, read_metrics
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = """

@@ -15,8 +15,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
-
-from envs.atari import NATURE, AtariGymEnv, AtariVecEnv
+from tenuki.envs.atari import NATURE, AtariGymEnv, AtariVecEnv
 
 pytest.importorskip("cv2", reason="gymnasium's AtariPreprocessing needs opencv-python(-headless)")
 gym.register_envs(ale_py)

@@ -7,8 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from envs.atari import (
+from tenuki.envs.atari import (
     ATARI_ENV_ID,
     PROTOCOLS,
     RLLIB_ATARI_ENV,
@@ -108,8 +107,8 @@ def test_rllib_registration_imports_ray_lazily():
     import sys
     from pathlib import Path
 
-    # Importing envs.atari must not import ray (it is heavy and optional for everything but RLlib).
-    code = "import sys, envs.atari; assert 'ray' not in sys.modules"
+    # Importing tenuki.envs.atari must not import ray (it is heavy and optional for everything but RLlib).
+    code = "import sys, tenuki.envs.atari; assert 'ray' not in sys.modules"
     repo = Path(__file__).resolve().parents[3]
     assert subprocess.run([sys.executable, "-c", code], cwd=repo, check=False).returncode == 0
     pytest.importorskip("ray")

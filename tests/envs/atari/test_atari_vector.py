@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from envs.atari import MACHADO, NATURE, AtariConfigError, AtariVecEnv
+from tenuki.envs.atari import MACHADO, NATURE, AtariConfigError, AtariVecEnv
 
 
 def random_steps(env: AtariVecEnv, steps: int, seed: int = 0):

@@ -1,0 +1,155 @@
+"""``tenuki atari train`` and ``tenuki atari evaluate`` (argument parsing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+TRAIN_EXAMPLE = """examples:
+  tenuki atari train --config configs/atari/pong.yaml              # native DQN, run dir runs/atari/pong
+  tenuki atari train --resume runs/atari/pong                      # continue a stopped run
+  tenuki atari train --config configs/atari/pong.yaml --backend apex --actors 2
+  tenuki atari train --config configs/atari/pong-rllib.yaml --iterations 5
+"""
+
+EVALUATE_EXAMPLE = """examples:
+  tenuki atari evaluate --checkpoint random --env Pong --episodes 30 --json
+  tenuki atari evaluate --checkpoint runs/atari/pong/best.safetensors --protocol nature --video pong.mp4
+"""
+
+
+def cmd_atari_train(args: argparse.Namespace) -> int:
+    """Train a DQN agent on an Atari game (native loop, Ape-X on Ray, or RLlib's DQN as a baseline)."""
+    from tenuki.agents.dqn.checkpoint import DQNCheckpointError
+    from tenuki.agents.dqn.config import DQNConfigError, load_config
+    from tenuki.agents.dqn.replay import ReplayError
+    from tenuki.agents.dqn.train import RunDirError, load_run_config
+    from tenuki.envs.atari.errors import AtariConfigError
+
+    log = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    try:
+        if args.resume:
+            config = load_run_config(args.resume)
+            run_dir = Path(args.resume)
+        elif args.config:
+            config = load_config(args.config)
+            run_dir = Path(args.run_dir or Path("runs") / "atari" / Path(args.config).stem)
+            if (run_dir / "checkpoints" / "state.json").exists():  # never mix a new config into a run silently
+                raise RunDirError(f"{run_dir} already holds a run: continue it with --resume {run_dir} (its stored "
+                                  "config), or choose another --run-dir")
+        else:
+            print("tenuki atari train: give --config PATH (a new run) or --resume RUN_DIR", file=sys.stderr)
+            return 2
+        if args.backend:
+            config.backend = args.backend
+        config.validate()
+        progress = not args.json and not args.plain and sys.stderr.isatty()
+        if config.backend == "native":
+            from tenuki.agents.dqn.train import train_dqn
+
+            summary = train_dqn(config, run_dir, max_steps=args.max_steps, max_hours=args.max_hours,
+                                progress=progress, log=log)
+        elif config.backend == "apex":
+            from tenuki.selfplay.atari.apex import ApexRunError, run_apex
+
+            try:
+                summary = run_apex(config, run_dir, actors=args.actors, max_steps=args.max_steps, address=args.address,
+                                   progress=progress, log=log, resume=True if args.resume else None)
+            except ApexRunError as error:
+                print(f"tenuki atari train: {error}", file=sys.stderr)
+                return 2
+        else:
+            from tenuki.selfplay.atari.rllib import RLlibRunError, run_rllib
+
+            try:
+                summary = run_rllib(config, run_dir, iterations=args.iterations, address=args.address, log=log)
+            except RLlibRunError as error:
+                print(f"tenuki atari train: {error}", file=sys.stderr)
+                return 2
+    except (DQNConfigError, DQNCheckpointError, ReplayError, RunDirError, AtariConfigError, FileNotFoundError) as error:
+        print(f"tenuki atari train: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")
+        if config.backend == "native":
+            print(f"evaluate it: tenuki atari evaluate --checkpoint {run_dir}/best.safetensors --episodes 30")
+    return 0
+
+
+def cmd_atari_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a checkpoint (or the random agent) under a published protocol; scores, HNS, Nature DQN."""
+    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
+    from tenuki.agents.dqn.evaluate import EvaluationError, evaluate_policy
+    from tenuki.envs.atari.errors import AtariConfigError
+
+    try:
+        if args.checkpoint == "random":
+            policy, game, protocol = "random", args.env or "Pong", args.protocol or "nature"
+        else:
+            policy, meta = load_q_network(args.checkpoint)
+            game, protocol = args.env or meta.game, args.protocol or meta.protocol_name
+        import torch
+
+        torch.set_num_threads(args.threads)
+        progress = None
+        if not args.json and sys.stderr.isatty():
+            def progress(done: int, total: int) -> None:
+                print(f"\repisode {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        result = evaluate_policy(policy, game, protocol, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon,
+                                 num_envs=args.num_envs, video=args.video, progress=progress)
+    except (DQNCheckpointError, EvaluationError, AtariConfigError) as error:
+        print(f"tenuki atari evaluate: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # a network whose action count is not the game's
+        print(f"tenuki atari evaluate: the network does not fit {game!r}: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['game']} ({result['protocol']} protocol, epsilon {result['epsilon']}): mean {result['mean']:.1f}, "
+              f"median {result['median']:.1f}, std {result['std']:.1f}, min {result['min']:.0f}, max {result['max']:.0f} "
+              f"over {result['episodes']} episodes")
+        print()
+        print(result["markdown"])
+    return 0
+
+
+def add_atari_parser(sub: argparse._SubParsersAction) -> None:
+    atari = sub.add_parser("atari", help="train and evaluate DQN agents on Atari (ALE)",
+                           description="DQN on the Arcade Learning Environment under named evaluation protocols.")
+    jobs = atari.add_subparsers(dest="atari_command", metavar="JOB", required=True)
+
+    train = jobs.add_parser("train", help="train a DQN agent", description=cmd_atari_train.__doc__, epilog=TRAIN_EXAMPLE,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--config", help="YAML config (configs/atari/*.yaml)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its stored config")
+    train.add_argument("--run-dir", help="where the run lives (default runs/atari/<config name>)")
+    train.add_argument("--backend", choices=("native", "apex", "rllib"), help="override the config's backend")
+    train.add_argument("--max-steps", type=int,
+                       help="stop when the run reaches this many agent steps, resumes included (checkpointed)")
+    train.add_argument("--iterations", type=int, help="rllib: training iterations (default: up to train.total_steps)")
+    train.add_argument("--max-hours", type=float, help="stop after this many hours (checkpointed)")
+    train.add_argument("--actors", type=int, help="apex: Ray actor processes stepping environments")
+    train.add_argument("--address", help="apex/rllib: a Ray cluster's address (default: embedded local Ray)")
+    train.add_argument("--plain", action="store_true", help="no progress bar (log lines only)")
+    train.add_argument("--json", action="store_true", help="print ONE JSON object (the summary)")
+    train.set_defaults(func=cmd_atari_train)
+
+    evaluate = jobs.add_parser("evaluate", help="evaluate a checkpoint under a protocol", description=cmd_atari_evaluate.__doc__,
+                               epilog=EVALUATE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("--checkpoint", required=True, help="a DQN checkpoint (.safetensors) or 'random'")
+    evaluate.add_argument("--env", help="game, e.g. Pong (default: the checkpoint's game)")
+    evaluate.add_argument("--protocol", choices=("nature", "machado"), help="default: the checkpoint's (random: nature)")
+    evaluate.add_argument("--episodes", type=int, default=30, help="episodes to play (default 30)")
+    evaluate.add_argument("--epsilon", type=float, help="exploration rate (default: the protocol's)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the emulators and of exploration (default 0)")
+    evaluate.add_argument("--num-envs", type=int, default=4, help="emulators played at once (default 4)")
+    evaluate.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    evaluate.add_argument("--video", help="write the first episode as .mp4/.gif (imageio) or .npz frames")
+    evaluate.add_argument("--json", action="store_true", help="print ONE JSON object")
+    evaluate.set_defaults(func=cmd_atari_evaluate)

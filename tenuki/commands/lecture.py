@@ -1,0 +1,64 @@
+"""``tenuki lecture run NAME|all`` and ``tenuki lecture list`` (argument parsing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cmd_lecture_list(args: argparse.Namespace) -> int:
+    """The lecture's experiments and the claim each one shows."""
+    from tenuki.lecture.registry import EXPERIMENTS, experiment
+
+    for name in EXPERIMENTS:
+        print(f"{name:14s} {experiment(name).CLAIM}")
+    return 0
+
+
+def cmd_lecture_run(args: argparse.Namespace) -> int:
+    """Run a lecture experiment (or all of them); print ONE JSON object with --json."""
+    from tenuki.lecture.common import LectureError, run_experiment
+    from tenuki.lecture.registry import EXPERIMENTS, experiment
+
+    names = list(EXPERIMENTS) if args.name == "all" else [args.name]
+    if args.name == "all" and args.config:
+        print("tenuki lecture run: --config goes with one experiment, not 'all'", file=sys.stderr)
+        return 2
+    records = {}
+    try:
+        for name in names:
+            out = None if args.out is None else (args.out if len(names) == 1 else f"{args.out}/{name}")
+            if not args.json:
+                print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
+            record = run_experiment(experiment(name), quick=args.quick, out_dir=out, config_path=args.config)
+            records[name] = record
+            if not args.json:
+                head = record["headline"]
+                print(f"{name}: {head['name']} = {head['value']:.4g} "
+                      f"({'passed' if head['passed'] else 'NOT passed'}, threshold {head['threshold']:g}); "
+                      f"{record['seconds']:.0f} s; results in {record['results_dir']}")
+    except LectureError as error:
+        print(f"tenuki lecture run: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(records[names[0]] if len(names) == 1 else {"experiments": records}))
+    return 0 if all(r["headline"]["passed"] for r in records.values()) or not args.strict else 1
+
+
+def add_lecture_parser(sub: argparse._SubParsersAction) -> None:
+    from tenuki.lecture.registry import EXPERIMENTS
+
+    lecture = sub.add_parser("lecture", help="the lecture's models, each with a reproducible experiment",
+                             description="Experiments of the course 'Introduction to Deep Learning' (see lecture/README.md).")
+    jobs = lecture.add_subparsers(dest="lecture_command", metavar="JOB", required=True)
+    run = jobs.add_parser("run", help="run an experiment", description=cmd_lecture_run.__doc__)
+    run.add_argument("name", choices=[*EXPERIMENTS, "all"], help="the experiment, or 'all'")
+    run.add_argument("--quick", action="store_true", help="a small version (seconds), as in CI")
+    run.add_argument("--json", action="store_true", help="print ONE JSON object")
+    run.add_argument("--out", help="results folder (default runs/lecture/NAME)")
+    run.add_argument("--config", help="a config file instead of configs/lecture/NAME.yaml")
+    run.add_argument("--strict", action="store_true", help="exit 1 when a headline misses its threshold")
+    run.set_defaults(func=cmd_lecture_run)
+    listing = jobs.add_parser("list", help="list the experiments", description=cmd_lecture_list.__doc__)
+    listing.set_defaults(func=cmd_lecture_list)

@@ -1,0 +1,124 @@
+"""Typed configs read from YAML: nested dataclass sections, checked types, unknown keys rejected.
+
+Shared by ``tenuki.agents.dqn.config``, ``tenuki.selfplay.config`` and ``tenuki.agents.go.sl.trainer``. Every function takes
+the caller's exception class (``error``), so each config keeps its own type (``DQNConfigError``,
+``ConfigError``); every message names the dotted key at fault and what is allowed
+(``search.visits: expected an integer >= 1, got 0``), and ``load_yaml_config`` prefixes the file.
+
+Field types are the scalars ``int``, ``float``, ``bool``, ``str`` or a nested dataclass (a section).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+# dotted key -> (check, what is allowed); the check runs on a value of the already checked type
+Ranges = dict[str, tuple[Callable[[Any], bool], str]]
+
+
+def coerce_value(value: Any, kind: Any, key: str, error: type[Exception]) -> Any:
+    """``value`` read from YAML as the scalar type ``kind``, or ``error`` naming ``key``.
+
+    An integer is accepted for a float; a string that parses as a float is too, since YAML 1.1 reads
+    ``1e-4`` (no dot) as a string. A bool is not an integer and an integer is not a bool. A null for a
+    string is the empty string (``init_checkpoint:`` left blank)."""
+    if kind is float:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise error(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise error(f"{key}: expected an integer, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise error(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind is str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise error(f"{key}: expected a string, got {value!r}")
+        return value
+    raise error(f"{key}: unsupported type {kind}")  # pragma: no cover - a programming error
+
+
+def parse_section(cls: type[T], data: Any, where: str, error: type[Exception]) -> T:
+    """The dataclass ``cls`` filled from the mapping ``data`` found at dotted key ``where`` ("" at the top).
+
+    None is the defaults; a key left out keeps its default; an unknown key is an ``error`` that lists
+    the allowed ones."""
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise error(f"{where or 'the config'}: expected a mapping of keys, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = sorted(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    unknown = sorted(set(map(str, data)) - set(known))
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise error(f"{key}: unknown key (allowed: {', '.join(known)})")
+    values = {}
+    for name, value in data.items():
+        kind = hints[name]
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(kind):
+            values[name] = parse_section(kind, value, key, error)
+        elif isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields today
+            values[name] = value
+        else:
+            values[name] = coerce_value(value, kind, key, error)
+    return cls(**values)
+
+
+def value_at(config: Any, key: str) -> Any:
+    """The field at dotted ``key`` (``"agent.n_step"``, ``"backend"``) of a nested dataclass."""
+    value = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def check_ranges(config: Any, ranges: Ranges, error: type[Exception]) -> None:
+    """``error`` for the first key of ``ranges`` whose value fails its check: ``key: expected ALLOWED, got V``."""
+    for key, (ok, allowed) in ranges.items():
+        value = value_at(config, key)
+        if not ok(value):
+            raise error(f"{key}: expected {allowed}, got {value!r}")
+
+
+def load_yaml_config(path: str | Path, from_dict: Callable[[Any], T], error: type[Exception]) -> T:
+    """Read the YAML file at ``path`` and build it with ``from_dict``; an unreadable file, bad YAML or a
+    bad value is an ``error`` whose message starts with the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as failure:
+        raise error(f"cannot read config {path}: {failure.strerror or failure}") from failure
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as failure:
+        raise error(f"{path}: not valid YAML: {failure}") from failure
+    try:
+        return from_dict(data)
+    except error as failure:
+        raise error(f"{path}: {failure}") from failure
+
+
+def dump_yaml_config(config: Any) -> str:
+    """YAML text of a dataclass config, fields in declaration order (``load_yaml_config`` reads it back)."""
+    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
