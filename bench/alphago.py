@@ -82,7 +82,7 @@ def bench_stream(data: Path, seconds: float) -> float:
 def bench_training(filters: int, layers: int, seconds: float, batch: int = 64, precision: str = "float32",
                    channels_last: bool = False) -> float:
     """Samples/s of ``SLTrainer.train_step`` on random planes (no data loading)."""
-    from tenuki.agents.go.sl.trainer import SLTrainer, sl_config_from_dict
+    from tenuki.agents.go.sl import SLTrainer, sl_config_from_dict
 
     config = sl_config_from_dict({
         "network": {"filters": filters, "layers": layers},
@@ -107,9 +107,10 @@ CPU_CONFIGS = ("policy19", "policy19-cpu", "policy19-cpu96")  # the SL configs m
 
 def _as_configured(name: str, seconds: float) -> tuple[float, dict]:
     """The training step of ``configs/sl/NAME.yaml`` with its network, batch, precision and layout."""
-    from tenuki.agents.go.sl.trainer import load_sl_config
+    from tenuki.agents.go.sl import load_sl_config
+    from tenuki.common.config_files import resolve_config
 
-    config = load_sl_config(Path(__file__).resolve().parents[1] / "configs" / "sl" / f"{name}.yaml")
+    config = load_sl_config(resolve_config(name, "sl"))
     precision = config.train.precision
     if precision == "bfloat16" and not _has_bf16():
         precision = "float32"

@@ -62,6 +62,7 @@ def bench_tenuki(game: str, seed: int):
 def bench_ale_vector(game: str, seed: int):
     """Steps of plain ale-py ``AtariVectorEnv`` through its public ``step``, with the settings tenuki uses."""
     from ale_py.vector_env import AtariVectorEnv
+
     from tenuki.envs.atari import NATURE, rom_id
 
     p = NATURE
@@ -81,6 +82,7 @@ def bench_gym_wrappers(game: str, seed: int):
     import ale_py
     import gymnasium as gym
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
     from tenuki.envs.atari import NATURE, canonical_game_name
 
     gym.register_envs(ale_py)

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from tenuki.agents.dqn.agent import DQNAgent
 from tenuki.agents.dqn.config import DQNConfig
-from torch import nn
 
 
 class CleanRLQNetwork(nn.Module):
@@ -141,10 +142,10 @@ def measure_update_speed(seconds: float = 20.0, *, threads: int | None = 1, conf
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--double", action="store_true")
+    parser = argparse.ArgumentParser(prog="python -m bench.dqn_update", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of measurement in all (default 20)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of both updates (default 1)")
+    parser.add_argument("--double", action="store_true", help="Double DQN targets in the agent (one more forward)")
     args = parser.parse_args(argv)
     config = DQNConfig()
     config.agent.double = args.double

@@ -90,17 +90,19 @@ def bench_pettingzoo(size: int, seed: int):
 def bench_playouts(size: int, seconds: float, seed: int) -> tuple[float, float]:
     """Light playouts/s from an empty board (compiled kernel, batches of 256), and moves/playout."""
     import numpy as np
+
     from tenuki.envs.go.board import Board
     from tenuki.envs.go.playout import playouts
 
     board = Board(size, komi=7.5)
     out = np.zeros(256, np.int64)
     max_moves = 3 * size * size
-    playouts(board._st, seed, 4, max_moves, out)  # warm-up / cache load
+    st = board.state.copy()  # the kernel's compiled type (writable), as flat-mc's playouts use it
+    playouts(st, seed, 4, max_moves, out)  # warm-up / cache load
     count = moves = 0
     start = time.perf_counter()
     while True:
-        moves += playouts(board._st, seed + count, out.shape[0], max_moves, out)
+        moves += playouts(st, seed + count, out.shape[0], max_moves, out)
         count += out.shape[0]
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:

@@ -81,6 +81,7 @@ def bench_open_spiel(size: int, seconds: float, sims_per_search: int) -> float |
 def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, channels: int,
                   fast: bool = False) -> tuple[float, float]:
     import torch
+
     from tenuki.agents.go.evaluator import TorchEvaluator, fast_cpu_options
     from tenuki.agents.go.networks.resnet import AlphaZeroNet
     from tenuki.envs.go.board import Board

@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
 
     import numpy as np
+
     from tenuki.agents.go.rollout import RolloutPolicy, Workspace, held_out_games, run_games
     from tenuki.agents.go.rollout.features import candidate_features
     from tenuki.envs.go.board import Board
@@ -47,13 +48,14 @@ def main(argv: list[str] | None = None) -> dict:
     policy = RolloutPolicy.load(weights) if weights else RolloutPolicy.zeros()
     n = 19
     board = Board(n, komi=7.5)
-    st = board._st
+    st = board.state  # read-only: RolloutPolicy.playouts gets a board's view wherever it is called
+    scratch = board.state.copy()  # writable: the light playouts' kernel type (flat-mc's scratch states)
     max_moves = 3 * n * n
     out = np.zeros(args.batch, np.int64)
     t_compile = time.perf_counter()
     policy.playouts(st, args.seed, 1, max_moves, out)  # warm-up: numba cache load or compile
     first_call_s = time.perf_counter() - t_compile
-    playouts(st, args.seed, 1, max_moves, out)
+    playouts(scratch, args.seed, 1, max_moves, out)
     counter = [args.seed]
 
     def rollout_batch() -> int:  # moves of args.batch playouts
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def random_batch() -> int:
         counter[0] += 1
-        return playouts(st, counter[0], args.batch, max_moves, out)
+        return playouts(scratch, counter[0], args.batch, max_moves, out)
 
     totals = interleaved({"rollout": rollout_batch, "random": random_batch}, args.seconds, args.rounds)
     rollout_rate, random_rate = totals["rollout"].rate, totals["random"].rate
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(args.seed)
     for k in range(240):
         if k % 8 == 0:
-            positions.append(probe._st.copy())
+            positions.append(probe.state.copy())
         action = policy.sample(probe, seed=int(rng.integers(1 << 30)))
         probe.play(action)
         if probe.is_game_over:

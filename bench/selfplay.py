@@ -1,6 +1,6 @@
 """Benchmark: self-play throughput on Ray, one worker against two in the same run.
 
-    python -m bench.selfplay --json [--config configs/selfplay/go9x9.yaml] [--seconds 60]
+    python -m bench.selfplay --json [--config go9x9] [--seconds 60]
 
 Both phases use the same config, the same fixed weights (a seeded random network, or
 ``--weights``) and the same game seeds, so they play the same games: the ratio
@@ -25,6 +25,7 @@ import time
 
 def play_phase(config, workers: int, seconds: float, weights_ref, records_out: list) -> dict:
     import ray
+
     from tenuki.selfplay.actors import SelfPlayWorker
 
     actors = [SelfPlayWorker.options(num_cpus=1).remote(config, i) for i in range(workers)]
@@ -64,6 +65,7 @@ def play_phase(config, workers: int, seconds: float, weights_ref, records_out: l
 
 def learner_speed(config, records: list, steps: int) -> float:
     import torch
+
     from tenuki.selfplay.games import sample_fields
     from tenuki.selfplay.learner import LearnerCore
     from tenuki.selfplay.replay import ReplayStore
@@ -88,8 +90,9 @@ def learner_speed(config, records: list, steps: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/selfplay/go9x9.yaml")
+    parser = argparse.ArgumentParser(prog="python -m bench.selfplay", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="go9x9",
+                        help="a shipped selfplay config by name or a YAML file (default go9x9)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds a phase (default 60)")
     parser.add_argument("--weights", default=None, help="a checkpoint to play with (default: a seeded random network)")
     parser.add_argument("--learner-steps", type=int, default=20)
@@ -98,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
     import torch
+
+    from tenuki.common.config_files import resolve_config
     from tenuki.selfplay.config import load_config
     from tenuki.selfplay.learner import build_model, state_dict_to_numpy
 
-    config = load_config(args.config)
+    config = load_config(resolve_config(args.config, "selfplay"))
     if args.weights:
         from tenuki.agents.go.networks.checkpoint import load_checkpoint
 

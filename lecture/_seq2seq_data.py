@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.lecture.common import LectureError
 
 DING_PATH = Path("/usr/share/trans/de-en")

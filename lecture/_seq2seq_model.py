@@ -16,9 +16,10 @@ one batched matrix product — several times faster on a CPU than a Python loop 
 from __future__ import annotations
 
 import torch
-from tenuki.lecture._seq2seq_data import BOS, EOS, PAD
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tenuki.lecture._seq2seq_data import BOS, EOS, PAD
 
 
 class Seq2Seq(nn.Module):

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tenuki.lecture.common import LectureError
 from torch import nn
+
+from tenuki.lecture.common import LectureError
 
 BASELINE_MSE = 2.0 / 12.0
 KINDS = ("rnn_tanh", "rnn_relu", "irnn", "lstm", "gru")

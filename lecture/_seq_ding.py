@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.lecture.common import LectureError
 
 DING_PATH = Path("/usr/share/trans/de-en")

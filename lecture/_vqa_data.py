@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
 from tenuki.lecture.common import LectureError
 
 PAD = 0

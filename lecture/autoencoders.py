@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.lecture.common import LectureError, headline
 from tenuki.lecture.data import mnist_5k, split
 
@@ -115,6 +116,7 @@ def plot_reconstructions(rows: dict[str, np.ndarray], path: Path) -> None:
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
+
     from tenuki.lecture import _autoencoders_models as models
 
     cfg = _config(config)

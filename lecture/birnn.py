@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
 from tenuki.lecture._seq_ding import ALPHABET, CharCodes, german_words, sample_split
 from tenuki.lecture.common import LectureError, headline
-from torch import nn
 
 NAME = "birnn"
 CLAIM = ("A bidirectional RNN sees the context on both sides of a position: it fills in a masked letter far "

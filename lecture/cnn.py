@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.lecture import _cnn_ops as ops
 from tenuki.lecture.common import LectureError, headline
 from tenuki.lecture.data import mnist_5k, split

@@ -8,7 +8,8 @@ An experiment is a module of ``lecture/`` with
   lists and the ``--quick`` test asserts), having written its PNG figures into ``out_dir``.
 
 ``run_experiment`` adds the common fields (name, claim, quick, seconds, seed, config, figures, the
-results folder), writes ``result.json`` and ``summary.md`` there, and returns the record.
+results folder: ``runs/lecture/NAME`` under the current folder by default), writes ``result.json`` and
+``summary.md`` there, and returns the record.
 Configs: ``configs/lecture/NAME.yaml`` (a mapping; ``quick:`` holds the overrides of ``--quick``).
 """
 
@@ -93,7 +94,8 @@ def run_experiment(module: Any, quick: bool = False, out_dir: str | Path | None 
     config = load_experiment_config(module.NAME, quick, config_path)
     seed = int(config.get("seed", 0))
     seed_everything(seed)
-    out = Path(out_dir) if out_dir else REPO / "runs" / "lecture" / module.NAME
+    # under the current folder, as every command's outputs: next to the package would be site-packages
+    out = Path(out_dir) if out_dir else Path.cwd() / "runs" / "lecture" / module.NAME
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     figures = module.run(config, quick, out)

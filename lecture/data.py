@@ -12,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.lecture.common import LectureError
 
 

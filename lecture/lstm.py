@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
 from tenuki.lecture._seq_adding import BASELINE_MSE, train_adding
 from tenuki.lecture.common import LectureError, headline
-from torch import nn
 
 NAME = "lstm"
 CLAIM = ("An LSTM's gated, additive cell carries information over hundreds of steps: it solves the adding "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.lecture import _seq_elman as elman
 from tenuki.lecture._seq_ding import CharCodes, german_words, sample_split
 from tenuki.lecture.common import LectureError, headline
@@ -121,6 +122,7 @@ def train_char_model(config: dict[str, Any], seed: int) -> dict[str, Any]:
 def vanishing_gradients(config: dict[str, Any], seed: int) -> dict[str, Any]:
     """||dE_T/ds_{T-d}|| (mean over sequences) for each model, at initialisation and after training."""
     import torch
+
     from tenuki.lecture._seq_adding import RecurrentRegressor, adding_batch, train_adding
 
     models = list(config.get("gradient_models", ["rnn_tanh", "rnn_relu", "irnn", "lstm"]))

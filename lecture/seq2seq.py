@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.lecture._seq2seq_bleu import corpus_bleu
 from tenuki.lecture._seq2seq_data import PAD, Vocab, dictionary_phrases, number_pairs, pad_batch, select_pairs
 from tenuki.lecture.common import LectureError, headline
@@ -187,6 +188,7 @@ def _plot(out_dir: Path, curves: dict[str, dict], attention_map: np.ndarray, src
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
+
     from tenuki.lecture._seq2seq_model import Seq2Seq
 
     cfg = _settings(config)

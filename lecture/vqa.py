@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.lecture._vqa_data import VqaSplit, answer_type, load
 from tenuki.lecture.common import LectureError, headline
 
@@ -135,6 +136,7 @@ def _plot(out_dir: Path, curves: dict[str, dict], majority: float, test: VqaSpli
 
 def run(config: dict[str, Any], quick: bool, out_dir: Path) -> dict[str, Any]:
     import torch
+
     from tenuki.lecture._vqa_model import VqaNet
 
     cfg = _settings(config)

@@ -2,7 +2,7 @@
 
 Method: from the position to judge, ``playouts`` light random playouts (envs/go/playout.py: uniform
 over legal moves that do not fill an own true eye, simple ko, no suicide) are played to the end
-on copies of the board's playout section (``board._st[:playout_len(N)]``). Each finished
+on copies of the board's playout section (``board.state[:playout_len(N)]``). Each finished
 playout is counted by Tromp-Taylor area (the final colours at ``OFF_COLOR + point``; an empty
 point belongs to the colour that alone surrounds it), which gives for every point the fraction
 of playouts that black and white own it (``OwnershipEstimate``, float[N, N] each).
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.layout import BLACK, H_N, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, OFF_COLOR, WHITE
 from tenuki.envs.go.playout import playout_in_place, playout_len
@@ -93,7 +94,8 @@ def estimate_ownership(board: Board, playouts: int = DEFAULT_PLAYOUTS, seed: int
     black = np.zeros(n * n, np.int64)
     white = np.zeros(n * n, np.int64)
     moves = 3 * n * n if max_moves is None else max_moves
-    _ownership_counts(board._st, playouts, seed, moves, playout_len(n), black, white)
+    # The kernel only reads the state: it always gets the read-only view (one compiled type).
+    _ownership_counts(board.state, playouts, seed, moves, playout_len(n), black, white)
     return OwnershipEstimate((black / playouts).reshape(n, n), (white / playouts).reshape(n, n), playouts)
 
 

@@ -22,6 +22,7 @@ from typing import TextIO
 from tenuki.envs.go.board import Board, GoError, fixed_handicap_actions, parse_color
 from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
 from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.search.player import Player
 
 PROTOCOL_VERSION = "2"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -60,9 +61,10 @@ class TimeControl:
 
 
 class GTPEngine:
-    """The engine state: a board, a player, time control. ``handle(line) -> response text``."""
+    """The engine state: a board, a player, time control. ``handle(line) -> response text``.
+    ``player_factory(size)`` makes the player afresh for a new board size, game or position."""
 
-    def __init__(self, player_factory: Callable[[int], object], name: str = "tenuki", version: str = "0",
+    def __init__(self, player_factory: Callable[[int], Player], name: str = "tenuki", version: str = "0",
                  size: int = 19, komi: float = 7.5, seconds_per_move: float | None = None,
                  visits: int | None = None, out: TextIO | None = None, inp: TextIO | None = None):
         self.player_factory = player_factory
@@ -75,7 +77,7 @@ class GTPEngine:
         self.inp = inp or sys.stdin
         self.time = TimeControl()
         self.board = Board(size, komi=komi)
-        self.player = player_factory(size)
+        self.player: Player = player_factory(size)
         self.setup: tuple[list[int], list[int]] = ([], [])
         self.quit = False
         self.commands: dict[str, Callable[[list[str]], str]] = {
@@ -171,9 +173,7 @@ class GTPEngine:
         return to_gtp(action, self.board.size)
 
     def _notify(self, action: int) -> None:
-        notify = getattr(self.player, "notify_played", None)
-        if notify is not None:
-            notify(action)
+        self.player.notify_played(action)
 
     def _cleanup_move(self, color: int, default: int) -> int:
         """kgs-genmove_cleanup: rather than pass, capture dead opponent stones."""

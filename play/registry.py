@@ -1,8 +1,9 @@
-"""Players by name for the GTP engine, the terminal and the match runner.
+"""The one registry of players by name, for the GTP engine, the terminal and the match runner.
 
-``make(name, size, **strength)`` -> an object with ``genmove(board, visits=None, seconds=None)``
-returning ``tenuki.search.players.Move``. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light rollouts),
-``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``: a checkpoint written by
+``make(name, size, **strength)`` -> a ``tenuki.search.player.Player`` (``genmove(board, visits=None,
+seconds=None)`` returning a ``Move``; ``notify_played(action)``). ``build(name, evaluator, **strength)`` is
+the same registry once the networks are loaded. Names: ``random``, ``flat-mc``, ``mcts`` (UCT + light
+rollouts), ``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``: a checkpoint written by
 ``tenuki.agents.go.networks.checkpoint``; without one they default to the networks tenuki ships for the board
 size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SHIPPED_POLICY`` and
 ``SHIPPED_VALUE`` (AlphaGo's SL policy and value nets, for ``policy`` and ``alphago``)), and
@@ -13,12 +14,19 @@ AlphaGo policy net where there is one (19x19), else ``mcts``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
-from tenuki.search.mcts import SearchConfigError
-from tenuki.search.players import Move, make_player
+from tenuki.envs.go.coords import to_point
+from tenuki.envs.go.playout import is_true_eye, playout_len
+from tenuki.search.flat_mc import FlatMonteCarloPlayer
+from tenuki.search.mcts import Evaluator
+from tenuki.search.player import Move, Player
+from tenuki.search.players import PolicyPlayer, PUCTPlayer, UCTPlayer
+from tenuki.search.settings import MCTSConfig, SearchConfig, SearchConfigError, search_params
 
 PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alphago")
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
@@ -32,6 +40,13 @@ SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
 # shipped (README: test MSE 0.66 / 0.65), but whether they make the player stronger is not measured; pass
 # them with --value-weights. An entry here names a shipped file (tests/play/test_registry_defaults.py).
 SHIPPED_VALUE: dict[int, Path] = {}
+# The search of the network players, as a ``search:`` section that goes through ``search_params`` like
+# self-play's and gating's: AlphaZero's constants (Silver et al. 2018), leaves in batches of 16, paths of at
+# most 128 moves, passing allowed from the first move, no root noise.
+PLAY_SEARCH = SearchConfig(batch_size=16, max_depth=128, pass_after_move=0, dirichlet_weight=0.0)
+# ``alphago``: AlphaGo's APV-MCTS (Silver et al. 2016): a constant c_puct = 5, leaf value
+# (1 - lambda) v + lambda z with lambda = 0.5, a leaf expanded at its first visit (``expand_threshold``).
+ALPHAGO_SEARCH = replace(PLAY_SEARCH, c_init=5.0, c_base=0.0, mix_lambda=0.5, expand_threshold=1)
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only where that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
 # won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s).
@@ -96,29 +111,65 @@ class RandomPlayer:
         self.rng = np.random.default_rng(seed)
 
     def genmove(self, board: Board, visits: int | None = None, seconds: float | None = None) -> Move:
-        from tenuki.envs.go.kernels import action_to_point
-        from tenuki.envs.go.playout import is_true_eye
-
-        st = board._st
+        st = board.state[: playout_len(board.size)].copy()  # the kernels' own type: a writable int64 array
         color = board.to_play
-        moves = [int(a) for a in board.legal_moves()[:-1] if not is_true_eye(st, action_to_point(st, a), color)]
+        moves = [int(a) for a in board.legal_moves()[:-1] if not is_true_eye(st, to_point(int(a), board.size), color)]
         action = int(self.rng.choice(moves)) if moves else board.size * board.size
         return Move(action)
 
+    def notify_played(self, action: int) -> None:
+        """Nothing is kept between moves."""
+
 
 class FlatMCAdapter:
+    """``flat-mc``: ``FlatMonteCarloPlayer`` (whose ``genmove`` answers a bare action) as a ``Player``."""
+
     name = "flat-mc"
 
     def __init__(self, visits: int = 32, seed: int = 0, **_: object):
-        from tenuki.search.flat_mc import FlatMonteCarloPlayer
-
         self.bot = FlatMonteCarloPlayer(playouts_per_move=max(1, visits), seed=seed)
 
     def genmove(self, board: Board, visits: int | None = None, seconds: float | None = None) -> Move:
         return Move(self.bot.genmove(board))
 
+    def notify_played(self, action: int) -> None:
+        """Nothing is kept between moves."""
 
-def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None, **options):
+
+def search_config(name: str, size: int, visits: int = 800, expand_threshold: int | None = None) -> MCTSConfig:
+    """The PUCT settings of the network player ``name`` (``az-mcts``: ``PLAY_SEARCH``, ``alphago``:
+    ``ALPHAGO_SEARCH``, with another ``expand_threshold`` when given) on a ``size`` board with ``visits``
+    simulations a move. The one place the registry's players get their ``MCTSConfig``."""
+    section = ALPHAGO_SEARCH if name == "alphago" else PLAY_SEARCH
+    if expand_threshold is not None:
+        section = replace(section, expand_threshold=expand_threshold)
+    return search_params(section, size, visits=visits, root_noise=0.0)
+
+
+def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **options) -> Player:
+    """The player ``name`` (any of ``PLAYER_NAMES`` but ``auto``) for ``size`` boards around an ``evaluator``
+    that is already loaded: what ``make`` does once it has read the checkpoints, and what tests use with their
+    own evaluator. Network players (``NETWORK_PLAYERS``) need the evaluator; the others ignore it."""
+    if name == "random":
+        return RandomPlayer(**options)
+    if name == "flat-mc":
+        return FlatMCAdapter(**options)
+    if name == "mcts":
+        return UCTPlayer(**options)
+    if name in NETWORK_PLAYERS and evaluator is None:
+        raise SearchConfigError(f"player {name!r} needs a network evaluator")
+    if name in ("az-mcts", "alphago"):
+        threshold = options.pop("expand_threshold", None) if name == "alphago" else None
+        config = search_config(name, size, visits=options.get("visits", 800), expand_threshold=threshold)
+        return PUCTPlayer(evaluator, config, name=name, **options)
+    if name == "policy":
+        return PolicyPlayer(evaluator, **options)
+    allowed = ", ".join(n for n in PLAYER_NAMES if n != "auto")
+    raise SearchConfigError(f"player {name!r} is unknown (allowed: {allowed})")
+
+
+def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None,
+         **options) -> Player:
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
     tenuki.search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
     an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
@@ -130,34 +181,36 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
         shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
         value_weights = str(shipped) if shipped is not None else None
-    if name == "random":
-        return RandomPlayer(**options)
-    if name == "flat-mc":
-        return FlatMCAdapter(**options)
     evaluator = None
     if name in NETWORK_PLAYERS:
-        if weights is None:
-            raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
-                                    f"one for {_shipped_sizes(name)} only")
-        from tenuki.agents.go.evaluator import TorchEvaluator
-        from tenuki.agents.go.networks.checkpoint import load_checkpoint
+        evaluator = _network_evaluator(name, size, weights, value_weights)
+    return build(name, evaluator, size, **options)
 
-        model, meta = load_checkpoint(weights)
-        if getattr(model, "board_size", size) != size:
-            raise SearchConfigError(f"the network in {weights} is for {model.board_size}x{model.board_size}, "
-                                    f"not {size}x{size}")
-        if value_weights is not None:
-            if name != "alphago" or meta.architecture != "alphago_policy":
-                raise SearchConfigError("--value-weights goes with --player alphago and an AlphaGo policy network "
-                                        f"as --weights (got player {name!r}, a {meta.architecture} network)")
-            from tenuki.agents.go.evaluator import combine_policy_value
 
-            value, _ = load_checkpoint(value_weights, architecture="alphago_value")
-            if value.board_size != size:
-                raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
-                                        f"{value.board_size}, not {size}x{size}")
-            model = combine_policy_value(model, value)
-        from tenuki.agents.go.evaluator import fast_cpu_options
+def _network_evaluator(name: str, size: int, weights: str | None, value_weights: str | None) -> Evaluator:
+    """The evaluator of network player ``name``: the network in ``weights`` (with the value network in
+    ``value_weights`` for ``alphago``), prepared for play on the CPU."""
+    if weights is None:
+        raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
+                                f"one for {_shipped_sizes(name)} only")
+    from tenuki.agents.go.evaluator import TorchEvaluator
+    from tenuki.agents.go.networks.checkpoint import load_checkpoint
 
-        evaluator = TorchEvaluator(model, **fast_cpu_options())  # play: batch norm folded, NHWC, bfloat16 where native
-    return make_player(name, evaluator=evaluator, **options)
+    model, meta = load_checkpoint(weights)
+    if getattr(model, "board_size", size) != size:
+        raise SearchConfigError(f"the network in {weights} is for {model.board_size}x{model.board_size}, "
+                                f"not {size}x{size}")
+    if value_weights is not None:
+        if name != "alphago" or meta.architecture != "alphago_policy":
+            raise SearchConfigError("--value-weights goes with --player alphago and an AlphaGo policy network "
+                                    f"as --weights (got player {name!r}, a {meta.architecture} network)")
+        from tenuki.agents.go.evaluator import combine_policy_value
+
+        value, _ = load_checkpoint(value_weights, architecture="alphago_value")
+        if value.board_size != size:
+            raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
+                                    f"{value.board_size}, not {size}x{size}")
+        model = combine_policy_value(model, value)
+    from tenuki.agents.go.evaluator import fast_cpu_options
+
+    return TorchEvaluator(model, **fast_cpu_options())  # play: batch norm folded, NHWC, bfloat16 where native

@@ -28,6 +28,7 @@ from tenuki.envs.go.sgf import load_sgf, record_from_board, write_sgf
 from tenuki.play import registry
 from tenuki.play.dead_stones import DEFAULT_PLAYOUTS, dead_stones, estimate_ownership, split_by_color
 from tenuki.play.terminal_view import COLOR_NAMES, STONE_LETTERS, Screen, status_line
+from tenuki.search.player import Player
 
 DEFAULT_KOMI = 7.0
 HANDICAP_KOMI = 0.5  # the usual komi of a handicap game: white gets the half point that breaks ties
@@ -151,7 +152,7 @@ class TerminalGame:
         self.human = BLACK if color == "black" else WHITE
         self.bot_name = f"tenuki {options.player}"
         self.bot = self._make_bot(options.size)
-        self.bot_name = f"tenuki {getattr(self.bot, 'name', options.player)}"  # auto -> what it resolved to
+        self.bot_name = f"tenuki {self.bot.name}"  # auto -> what it resolved to
         self.sgf_path = Path(options.sgf_out) if options.sgf_out else default_sgf_path()
         self.result: str | None = None
         self.comment: str | None = None
@@ -160,7 +161,7 @@ class TerminalGame:
 
     # ------------------------------------------------------------------ setup
 
-    def _make_bot(self, size: int):
+    def _make_bot(self, size: int) -> Player:
         strength: dict[str, object] = {"seed": self.seed}
         if self.options.visits is not None:
             strength["visits"] = self.options.visits
@@ -178,7 +179,7 @@ class TerminalGame:
         if self.options.visits is not None:
             return f"{self.options.visits} visits a move"
         visits = getattr(self.bot, "visits", None)
-        searches = getattr(self.bot, "name", self.options.player) not in ("random", "policy")
+        searches = self.bot.name not in ("random", "policy")
         return f"{visits} visits a move" if visits and searches else "no search"
 
     # ------------------------------------------------------------------ main loop

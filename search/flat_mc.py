@@ -9,6 +9,7 @@ every move loses all its playouts and the opponent already passed.
 from __future__ import annotations
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.kernels import action_to_point, play
 from tenuki.envs.go.layout import H_TO_PLAY
@@ -27,10 +28,10 @@ class FlatMonteCarloPlayer:
 
     def move_values(self, board: Board) -> dict[int, float]:
         """Mean outcome (+1 win, -1 loss, 0 jigo) for the mover of each candidate action."""
-        st = board._st
+        base = playout_len(board.size)
+        st = board.state[:base].copy()  # the playout part, as the writable array the kernels are compiled for
         color = int(st[H_TO_PLAY])
         sign = 1.0 if color == 1 else -1.0
-        base = playout_len(board.size)
         max_moves = self.max_moves or 3 * board.size * board.size
         out = np.zeros(self.playouts_per_move, np.int64)
         values: dict[int, float] = {}

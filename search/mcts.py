@@ -4,7 +4,10 @@
 
 C is the evaluator's ``in_planes`` attribute: 17 (AlphaZero's planes, the default when it has
 none) or AlphaGo's 48 / 49 feature planes. Values are from the side to move of each position. The evaluator is the only place a network
-appears; everything else runs in the numba kernels of ``search/puct.py``.
+appears; everything else runs in the numba kernels of ``search/puct.py``. The settings
+(``MCTSConfig``) are built from a config by ``tenuki.search.settings.search_params``; a searcher
+never changes them, and nobody else should: what varies per search (budget, root noise) is an
+argument of ``run``.
 
 >>> result = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=64)).run(Board(9))
 >>> result.best_action, result.visits.sum()
@@ -17,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.coords import to_gtp
 from tenuki.envs.go.layout import H_JTOP
 from tenuki.envs.go.playout import playout_len
 from tenuki.search import puct
+from tenuki.search.settings import MCTSConfig, SearchConfigError, check_root_noise
 from tenuki.search.symmetry import apply_symmetry, invert_policy_symmetry
 from tenuki.search.tree import (
     ACTION,
@@ -38,49 +43,10 @@ from tenuki.search.tree import (
     reset_tree,
 )
 
+__all__ = ["MCTS", "Evaluator", "MCTSConfig", "SearchConfigError", "SearchResult", "dirichlet_alpha",
+           "uniform_evaluator"]
+
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-class SearchConfigError(ValueError):
-    """A search setting outside its allowed range."""
-
-
-@dataclass
-class MCTSConfig:
-    """PUCT settings. Defaults are AlphaZero's (Silver et al. 2018): c_init 1.25, c_base 19652.
-    AlphaGo's constant c_puct = 5 is ``c_init=5, c_base=0``."""
-
-    num_simulations: int = 800
-    batch_size: int = 16
-    c_init: float = 1.25
-    c_base: float = 19652.0
-    fpu_reduction: float = 0.0
-    dirichlet_alpha: float | None = None  # None: 0.03 * 361 / N^2 (AlphaZero's 0.03 scaled to the board)
-    dirichlet_weight: float = 0.0  # 0.25 in self-play; 0 (off) when playing
-    random_symmetry: bool = False  # evaluate every position under a random one of the 8 symmetries
-    komi: float | None = None  # None: the board's komi
-    max_depth: int = 128  # longest path a simulation may take (deeper ones are dropped)
-    mix_lambda: float = 0.0  # AlphaGo APV-MCTS: leaf value (1 - lambda) v + lambda z (AlphaGo: 0.5)
-    expand_threshold: int = 0  # AlphaGo: a leaf is expanded after this many visits (rollouts before)
-    pass_min_move: int = 0  # self-play: no pass before this move unless the opponent passed (puct.collect_leaves)
-    score_weight: float = 0.0  # terminal utility (1 - w) * win/loss + w * tanh(margin / score_scale) (KataGo)
-    score_scale: float = 0.0  # 0: the board size
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.num_simulations < 1:
-            raise SearchConfigError(f"num_simulations must be >= 1, got {self.num_simulations}")
-        if not 1 <= self.batch_size <= 256:
-            raise SearchConfigError(f"batch_size must be in 1..256, got {self.batch_size}")
-        if not 0.0 <= self.mix_lambda <= 1.0:
-            raise SearchConfigError(f"mix_lambda must be in [0, 1], got {self.mix_lambda}")
-        if self.expand_threshold < 0:
-            raise SearchConfigError(f"expand_threshold must be >= 0, got {self.expand_threshold}")
-        if not 0.0 <= self.dirichlet_weight <= 1.0:
-            raise SearchConfigError(f"dirichlet_weight must be in [0, 1], got {self.dirichlet_weight}")
-        if not 0.0 <= self.score_weight <= 1.0 or self.score_scale < 0:
-            raise SearchConfigError(f"score_weight must be in [0, 1] and score_scale >= 0, got "
-                                    f"{self.score_weight}, {self.score_scale}")
 
 
 @dataclass
@@ -139,7 +105,7 @@ def uniform_evaluator(size: int) -> Evaluator:
 
 class MCTS:
     """A reusable PUCT searcher: ``run(board)`` searches from a position; ``advance(action)``
-    keeps the chosen subtree for the next search (tree reuse)."""
+    keeps the chosen subtree for the next search (tree reuse); ``reset()`` forgets it."""
 
     def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None):
         self.evaluator = evaluator
@@ -150,10 +116,15 @@ class MCTS:
 
     # ------------------------------------------------------------------ search
 
-    def run(self, board: Board, num_simulations: int | None = None, seconds: float | None = None) -> SearchResult:
+    def run(self, board: Board, num_simulations: int | None = None, seconds: float | None = None, *,
+            root_noise: float | None = None) -> SearchResult:
         """Search from ``board`` (unchanged) for ``num_simulations`` (default: the config's), or
-        until ``seconds`` have passed when given (then num_simulations is only the tree's size)."""
+        until ``seconds`` have passed when given (then num_simulations is only the tree's size).
+        ``root_noise``: the Dirichlet noise's weight in the root priors for this search (default:
+        the config's ``dirichlet_weight``; 0: none, as self-play's capped searches want)."""
         cfg = self.config
+        noise = cfg.dirichlet_weight if root_noise is None else root_noise
+        check_root_noise(noise)
         sims = num_simulations or cfg.num_simulations
         deadline = None if seconds is None else time.perf_counter() + seconds
         size = board.size
@@ -176,9 +147,10 @@ class MCTS:
         root = board.copy()
         root.reserve(cfg.max_depth + 16)
         # Work states: copies of the root up to the journal top (the rest is free journal space).
-        used = int(root._st[H_JTOP])
-        work = np.empty((batch, root._st.shape[0]), np.int64)
-        work[:, :used] = root._st[:used]
+        state = root.state  # read-only: the rows of ``work`` are the writable copies the kernels play on
+        used = int(state[H_JTOP])
+        work = np.empty((batch, state.shape[0]), np.int64)
+        work[:, :used] = state[:used]
         paths = np.zeros((batch, cfg.max_depth + 2), np.int64)
         path_len = np.zeros(batch, np.int64)
         leaf_node = np.zeros(batch, np.int64)
@@ -217,8 +189,8 @@ class MCTS:
         done = 0
         if tree.nodes[ROOT_INDEX, EDGE_COUNT] < 0:
             done += step(1)  # expand the root alone, so that its noise applies to every simulation
-        if cfg.dirichlet_weight > 0:
-            self._add_root_noise(size)
+        if noise > 0:
+            self._add_root_noise(size, noise)
         stalls = 0
         while done < sims and (deadline is None or time.perf_counter() < deadline):
             got = step(min(batch, sims - done))
@@ -228,14 +200,14 @@ class MCTS:
                 break
         return self._result(size)
 
-    def _add_root_noise(self, size: int) -> None:
+    def _add_root_noise(self, size: int, w: float) -> None:
+        """Root priors (1 - w) P + w Dir(alpha) (Silver et al. 2017, "Self-play")."""
         tree = self.tree
         start, count = tree.nodes[ROOT_INDEX, EDGE_START], tree.nodes[ROOT_INDEX, EDGE_COUNT]
         if count <= 0:
             return
-        alpha = self.config.dirichlet_alpha or 0.03 * 361 / (size * size)
+        alpha = self.config.dirichlet_alpha or dirichlet_alpha(size)
         noise = self.rng.dirichlet(np.full(count, alpha))
-        w = self.config.dirichlet_weight
         priors = tree.stats[start : start + count, PRIOR]
         tree.stats[start : start + count, PRIOR] = (1 - w) * priors + w * noise
 
@@ -260,6 +232,11 @@ class MCTS:
                             float(tree.values[ROOT_INDEX]), pv, size, move_pvs)
 
     # ------------------------------------------------------------------ tree reuse
+
+    def reset(self) -> None:
+        """Forget the kept subtree: the next ``run`` starts from an empty tree (a new game). The
+        tree's memory and the random generator are kept."""
+        self._reused = False
 
     def advance(self, action: int) -> bool:
         """Keep the subtree under ``action`` for the next ``run`` (call it after the move is played

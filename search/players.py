@@ -1,11 +1,11 @@
-"""Players with one interface, for the GTP engine, terminal play and the match runner.
+"""The search players: UCT, PUCT and the network's policy behind the one ``Player`` interface.
 
     player.genmove(board, visits=None, seconds=None) -> Move(action, resigned, analysis, ...)
 
-Names (``make_player``): ``mcts`` (UCT + light rollouts, no network), ``policy`` (the network's
-most likely legal move), ``az-mcts`` (PUCT + network), ``alphago`` (APV-MCTS: PUCT with the
-policy network's priors, leaf value (1 - lambda) v + lambda z, expansion threshold),
-``flat-mc`` (the flat Monte-Carlo bot).
+``UCTPlayer`` (``mcts``: UCT + light rollouts, no network), ``PUCTPlayer`` (``az-mcts``: PUCT + network;
+``alphago``: APV-MCTS with AlphaGo's settings), ``PolicyPlayer`` (``policy``: the network's most likely legal
+move). Players by name, with their networks loaded and their search settings, come from
+``tenuki.play.registry``.
 
 A budget is a number of simulations (``visits``) or a time (``seconds``): the search runs in
 slices until the time is spent. ``resign_threshold``: resign when the root's best winrate is
@@ -17,25 +17,22 @@ cheap one otherwise; ``Move.full_search`` says which, so self-play records only 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from tenuki.envs.go.alphago_planes import alphago_planes
 from tenuki.envs.go.board import Board
-from tenuki.search.mcts import MCTS, Evaluator, MCTSConfig, SearchConfigError, SearchResult
+from tenuki.envs.go.features import board_planes
+from tenuki.search.mcts import MCTS, Evaluator, SearchResult
+from tenuki.search.player import Move
+from tenuki.search.settings import MCTSConfig, SearchConfigError
 from tenuki.search.uct import uct_run
 
 
-@dataclass
-class Move:
-    action: int
-    resigned: bool = False
-    full_search: bool = True
-    result: SearchResult | None = None
-    seconds: float = 0.0
-    analysis: list[dict] = field(default_factory=list)
+class SearchPlayer:
+    """What the search players share: the budget (visits, time, playout cap randomization), resignation and
+    the choice of the move from the root statistics; subclasses implement ``search``."""
 
-
-class Player:
     name = "player"
 
     def __init__(self, visits: int = 800, resign_threshold: float | None = None, temperature: float = 0.0,
@@ -53,6 +50,9 @@ class Player:
 
     def search(self, board: Board, visits: int) -> SearchResult:
         raise NotImplementedError
+
+    def notify_played(self, action: int) -> None:
+        """Nothing is kept between moves (``PUCTPlayer`` keeps the searched subtree)."""
 
     def genmove(self, board: Board, visits: int | None = None, seconds: float | None = None) -> Move:
         start = time.perf_counter()
@@ -93,7 +93,7 @@ class Player:
         return self.search(board, max(64, int(0.9 * rate * remaining)))
 
 
-class UCTPlayer(Player):
+class UCTPlayer(SearchPlayer):
     """``mcts``: UCT with light random rollouts (the pure Monte-Carlo baseline)."""
 
     name = "mcts"
@@ -111,13 +111,16 @@ class UCTPlayer(Player):
                        seconds=seconds, expand_visits=8)
 
 
-class PUCTPlayer(Player):
-    """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold)."""
+class PUCTPlayer(SearchPlayer):
+    """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold): the settings
+    are ``config`` (default: AlphaZero's with ``visits`` simulations), ``name`` says which."""
 
     name = "az-mcts"
 
-    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, reuse_tree: bool = True, **kwargs):
+    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, reuse_tree: bool = True,
+                 name: str = "az-mcts", **kwargs):
         super().__init__(**kwargs)
+        self.name = name
         self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits))
         self.reuse_tree = reuse_tree
 
@@ -134,7 +137,7 @@ class PUCTPlayer(Player):
             self.searcher.advance(action)
 
 
-class PolicyPlayer(Player):
+class PolicyPlayer(SearchPlayer):
     """``policy``: the network's most likely legal move, no search."""
 
     name = "policy"
@@ -145,12 +148,8 @@ class PolicyPlayer(Player):
 
     def search(self, board: Board, visits: int) -> SearchResult:
         if getattr(self.evaluator, "in_planes", 17) in (48, 49):  # AlphaGo's networks read its feature planes
-            from tenuki.agents.go.features import alphago_planes
-
             planes = alphago_planes(board, value=self.evaluator.in_planes == 49).astype(np.float32)
         else:
-            from tenuki.envs.go.features import board_planes
-
             planes = board_planes(board, board.to_play)
         logits, values = self.evaluator(planes[None])
         legal = board.legal_moves()
@@ -162,23 +161,3 @@ class PolicyPlayer(Player):
         q[int(np.argmax(prior))] = float(values[0])
         return SearchResult(legal, visits_like, q, prior, float(values[0]), [int(legal[np.argmax(prior)])], board.size)
 
-
-def make_player(name: str, evaluator: Evaluator | None = None, **options) -> Player:
-    """A player by name; network players need an ``evaluator``."""
-    if name == "mcts":
-        return UCTPlayer(**options)
-    if name in ("az-mcts", "alphago", "policy") and evaluator is None:
-        raise SearchConfigError(f"player {name!r} needs a network evaluator")
-    if name == "az-mcts":
-        visits = options.get("visits", 800)
-        return PUCTPlayer(evaluator, MCTSConfig(num_simulations=visits), **options)
-    if name == "alphago":
-        visits = options.get("visits", 800)
-        config = MCTSConfig(num_simulations=visits, c_init=5.0, c_base=0.0, mix_lambda=0.5,
-                            expand_threshold=options.pop("expand_threshold", 1))
-        player = PUCTPlayer(evaluator, config, **options)
-        player.name = "alphago"
-        return player
-    if name == "policy":
-        return PolicyPlayer(evaluator, **options)
-    raise SearchConfigError(f"player {name!r} is unknown (allowed: mcts, policy, az-mcts, alphago)")

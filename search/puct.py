@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.alphago_planes import fill_planes, recent_points
 from tenuki.envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
 from tenuki.envs.go.layout import (

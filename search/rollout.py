@@ -7,6 +7,7 @@ area with komi: +1 / -1 / 0 for the side to move at the leaf.
 from __future__ import annotations
 
 from numba import njit
+
 from tenuki.envs.go.kernels import _legal_code
 from tenuki.envs.go.layout import (
     BLACK,

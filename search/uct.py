@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernels import action_to_point, compact_hash_set, legal_actions_into, play, undo
 from tenuki.envs.go.layout import H_N, H_PASSES, H_TO_PLAY, LEGAL
 from tenuki.search.puct import _new_node
@@ -175,6 +176,7 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     reset_tree(tree, board.to_play)
     work = board.copy()
     work.reserve(4 * size * size + 64)
+    st = work.state.copy()  # uct_search plays and undoes on it: its own writable array, room reserved
     komi = board.komi if komi is None else komi
     deadline = None if seconds is None else time.perf_counter() + seconds
     done = 0
@@ -183,7 +185,7 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
         step = min(chunk, limit - done)
         if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
             tree = _grown(tree, step, actions)
-        got = uct_search(*tree, work._st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
+        got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
         done += got
         if got < step or (deadline is not None and time.perf_counter() >= deadline):

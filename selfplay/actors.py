@@ -9,7 +9,7 @@ actor                 does                                                      
                       symmetries, snapshots to ``RUN_DIR/replay.npz``                 snapshot
 ``Learner``           ``learner.LearnerCore``: pulls batches from the buffer,         reloads its last
                       trains, checkpoints, returns weights by value                   checkpoint
-``Evaluator``         gating matches (candidate vs best) and matches vs GNU Go        nothing to keep
+``Gatekeeper``        gating matches (candidate vs best) and matches vs GNU Go        nothing to keep
 ====================  ==============================================================  ================
 
 Every actor is created with ``max_restarts=-1`` and ``max_task_retries=0``: Ray restarts a dead
@@ -17,6 +17,7 @@ actor (on another node if its node is gone) and the coordinator decides what to 
 is never recorded twice (the buffer ignores a game id it has seen). Weights travel once per
 version: the coordinator ``ray.put``s them (it owns the object, so it outlives any actor) and
 passes the reference inside a list, so a worker fetches it only when the version changes.
+("Evaluator" elsewhere is the network callback a search calls, ``tenuki.search.mcts.Evaluator``.)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import ray
+
 from tenuki.selfplay.config import SelfPlayConfig
 
 ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 0}
@@ -72,14 +74,16 @@ class SelfPlayWorker:
         board = Board(self.config.game.size)
         if self.config.network.architecture.startswith("alphago"):  # the AlphaGo stages: features, no search
             import numpy as np
+
             from tenuki.agents.go.features import alphago_planes
 
             planes = alphago_planes(board, value=self.evaluator.in_planes == 49)
             self.evaluator(planes[None].astype(np.float32))
             return True
-        from tenuki.search.mcts import MCTS, MCTSConfig
+        from tenuki.search.mcts import MCTS
+        from tenuki.search.settings import search_params
 
-        MCTS(self.evaluator, MCTSConfig(num_simulations=8, batch_size=4)).run(board)
+        MCTS(self.evaluator, search_params(self.config.search, self.config.game.size, visits=8)).run(board)
         return True
 
     def _load(self, version: int, weights_box: list) -> None:
@@ -206,7 +210,7 @@ class Learner:
 
 
 @ray.remote(**ACTOR_OPTIONS)
-class Evaluator:
+class Gatekeeper:
     """Gating matches and matches against GNU Go (``tenuki.selfplay.gatekeeper``)."""
 
     def __init__(self, config: SelfPlayConfig, run_dir: str | None):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 import ray
+
 from tenuki.selfplay.config import ClusterConfig
 
 

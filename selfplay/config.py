@@ -3,7 +3,10 @@
 One dataclass a component; ``load_config(path)`` validates the YAML into a ``SelfPlayConfig``:
 an unknown key, a missing section of the wrong shape, a value of the wrong type or out of range
 is a ``ConfigError`` naming the key (``search.visits: expected an integer >= 1, got 'many'``).
-Every section is optional: what is left out takes the defaults below (the 9x9 recipe).
+Every section is optional: what is left out takes the defaults below (the 9x9 recipe). The ``search``
+section (``SearchConfig``, with its ranges) is defined in ``tenuki.search.settings``, whose
+``search_params`` turns it into the settings of every search self-play and gating run. Loading a
+config imports neither torch nor Ray.
 
 Defaults and where they come from:
 
@@ -31,12 +34,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tenuki.common import yaml_config
+from tenuki.common.yaml_config import ConfigError
+from tenuki.search.settings import SEARCH_RANGES, SearchConfig
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A self-play config that cannot be used: the message names the key and what is allowed."""
 
 
 @dataclass
@@ -69,35 +70,12 @@ class NetworkConfig:
 
 
 @dataclass
-class SearchConfig:
-    visits: int = 200  # a full search
-    cap_visits: int = 40  # a cheap search (playout cap randomization)
-    full_probability: float = 0.25  # share of moves searched in full
-    batch_size: int = 8  # leaves evaluated together (virtual loss)
-    c_init: float = 1.25
-    c_base: float = 19652.0
-    fpu_reduction: float = 0.0
-    dirichlet_weight: float = 0.25
-    dirichlet_alpha: float = 0.0  # 0: 0.03 * 361 / N^2
-    temperature_moves: int = 10  # moves sampled in proportion to visits, then the most visited
-    temperature: float = 1.0
-    resign_threshold: float = 0.05  # winrate of the side to move; 0 never resigns
-    resign_disabled_fraction: float = 0.2  # games played out to measure false positives
-    resign_min_moves: int = 10  # no resignation before this move number
-    target_false_positive: float = 0.05  # the threshold is lowered when false positives exceed this
-    tree_reuse: bool = True
-    pass_after_move: int = -1  # no pass before this move unless the opponent passed; -1: 0.4 N^2; 0: off
-    score_weight: float = 0.0  # value target and terminal utility: (1 - w) z + w tanh(margin / score_scale)
-    score_scale: float = 0.0  # points; 0: the board size
-
-
-@dataclass
 class WorkersConfig:
     count: int = 2
     cpus_per_worker: float = 1.0  # Ray logical CPUs each worker reserves
     games_per_task: int = 1  # games a worker plays per call (records come back together)
     max_in_flight: int = 2  # calls queued per worker (backpressure)
-    game_generator: str = "alphazero"  # a name of tenuki.selfplay.games.GAME_GENERATORS
+    game_generator: str = "alphazero"  # a name of tenuki.selfplay.games.GAME_GENERATORS (GAME_GENERATOR_NAMES)
     torch_threads: int = 1
     fast_inference: bool = True  # batch norm folded, NHWC, bfloat16 where the CPU has it (tenuki.agents.go.evaluator)
     opponent_pool_every: int = 0  # versions between snapshots into the opponent pool (0: no pool)
@@ -117,7 +95,7 @@ class ReplayConfig:
 
 @dataclass
 class LearnerConfig:
-    loss: str = "alphazero"  # a name of tenuki.selfplay.losses.LOSSES
+    loss: str = "alphazero"  # a name of tenuki.selfplay.losses.LOSSES (LOSS_NAMES)
     batch_size: int = 256
     learning_rate: float = 0.02
     lr_drop_version: int = 0  # from this weight version on, train at learning_rate * lr_drop_factor (0: never)
@@ -183,17 +161,7 @@ _RANGES: yaml_config.Ranges = {
     "game.max_moves": (lambda v: v >= 0, "an integer >= 0"),
     "network.blocks": (lambda v: v >= 1, "an integer >= 1"),
     "network.channels": (lambda v: v >= 1, "an integer >= 1"),
-    "search.visits": (lambda v: v >= 1, "an integer >= 1"),
-    "search.cap_visits": (lambda v: v >= 1, "an integer >= 1"),
-    "search.full_probability": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
-    "search.batch_size": (lambda v: 1 <= v <= 256, "an integer in 1..256"),
-    "search.dirichlet_weight": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "search.dirichlet_alpha": (lambda v: v >= 0.0, "a number >= 0"),
-    "search.temperature": (lambda v: v > 0.0, "a number > 0"),
-    "search.temperature_moves": (lambda v: v >= 0, "an integer >= 0"),
-    "search.resign_threshold": (lambda v: 0.0 <= v < 0.5, "a winrate in [0, 0.5)"),
-    "search.resign_disabled_fraction": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "search.pass_after_move": (lambda v: v >= -1, "an integer >= -1 (-1: 0.4 N^2, 0: off)"),
+    **{f"search.{key}": rule for key, rule in SEARCH_RANGES.items()},
     "workers.count": (lambda v: v >= 1, "an integer >= 1"),
     "workers.cpus_per_worker": (lambda v: v >= 0.0, "a number >= 0"),
     "workers.games_per_task": (lambda v: v >= 1, "an integer >= 1"),
@@ -222,8 +190,6 @@ _RANGES: yaml_config.Ranges = {
     "evaluator.gnugo_level": (lambda v: 0 <= v <= 10, "an integer in 0..10"),
     "evaluator.gnugo_games": (lambda v: v >= 1, "an integer >= 1"),
     "run.max_hours": (lambda v: v >= 0.0, "a number >= 0"),
-    "search.score_weight": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "search.score_scale": (lambda v: v >= 0.0, "a number >= 0"),
     "network.filters": (lambda v: v >= 1, "an integer >= 1"),
     "network.layers": (lambda v: v >= 2, "an integer >= 2"),
     "workers.opponent_pool_every": (lambda v: v >= 0, "an integer >= 0"),
@@ -231,12 +197,17 @@ _RANGES: yaml_config.Ranges = {
 }
 
 
-# Game generator -> (network architecture, loss) it trains.
+# Game generator -> (network architecture, loss) it trains. The names the config accepts: validating a YAML
+# must not import the registries themselves (tenuki.selfplay.games, .losses, tenuki.agents.go.networks pull in
+# torch); tests/selfplay/test_config.py checks that these names and the registries' keys agree.
 STAGES = {
     "alphazero": ("alphazero_resnet", "alphazero"),
     "policy_pool": ("alphago_policy", "reinforce"),
     "value_data": ("alphago_value", "value_mse"),
 }
+GAME_GENERATOR_NAMES = tuple(STAGES)
+ARCHITECTURE_NAMES = tuple(architecture for architecture, _ in STAGES.values())
+LOSS_NAMES = tuple(loss for _, loss in STAGES.values())
 
 def parse_section(cls: type[T], data: Any, where: str) -> T:
     """The dataclass ``cls`` read from the YAML mapping ``data`` at dotted key ``where`` ("" at the top);
@@ -246,14 +217,12 @@ def parse_section(cls: type[T], data: Any, where: str) -> T:
 
 def _check_ranges(config: SelfPlayConfig) -> None:
     yaml_config.check_ranges(config, _RANGES, ConfigError)
-    from tenuki.agents.go.networks import ARCHITECTURES
-
     stage = STAGES.get(config.workers.game_generator)
     if stage is not None:
         architecture, loss = stage
         if config.network.architecture != architecture:
             raise ConfigError(f"network.architecture: {config.workers.game_generator} games train a {architecture} "
-                              f"network, got {config.network.architecture!r} (known: {', '.join(sorted(ARCHITECTURES))})")
+                              f"network, got {config.network.architecture!r} (known: {', '.join(sorted(ARCHITECTURE_NAMES))})")
         if config.learner.loss != loss:
             raise ConfigError(f"learner.loss: {config.workers.game_generator} games train with the {loss!r} loss, "
                               f"got {config.learner.loss!r}")
@@ -263,14 +232,12 @@ def _check_ranges(config: SelfPlayConfig) -> None:
     if config.replay.window_max < config.replay.window_min:
         raise ConfigError(f"replay.window_max: expected >= replay.window_min ({config.replay.window_min}), "
                           f"got {config.replay.window_max}")
-    from tenuki.selfplay.games import GAME_GENERATORS
-    from tenuki.selfplay.losses import LOSSES
-
-    if config.workers.game_generator not in GAME_GENERATORS:
+    if config.workers.game_generator not in GAME_GENERATOR_NAMES:
         raise ConfigError(f"workers.game_generator: unknown {config.workers.game_generator!r} "
-                          f"(allowed: {', '.join(sorted(GAME_GENERATORS))})")
-    if config.learner.loss not in LOSSES:
-        raise ConfigError(f"learner.loss: unknown {config.learner.loss!r} (allowed: {', '.join(sorted(LOSSES))})")
+                          f"(allowed: {', '.join(sorted(GAME_GENERATOR_NAMES))})")
+    if config.learner.loss not in LOSS_NAMES:
+        raise ConfigError(f"learner.loss: unknown {config.learner.loss!r} "
+                          f"(allowed: {', '.join(sorted(LOSS_NAMES))})")
 
 
 def config_from_dict(data: Any) -> SelfPlayConfig:

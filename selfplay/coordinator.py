@@ -16,99 +16,37 @@ in the queue; Ray restarts the actor. A failed buffer call is retried with the s
 the buffer restored its snapshot; the buffer ignores a game id it has (no game is recorded twice).
 A failed learner call is retried once the learner has reloaded its last checkpoint; versions only
 go forward because the learner checkpoints a version before the coordinator sees it.
-``--resume`` reads ``state.json`` (counters), the learner's checkpoint and the replay snapshot.
+``--resume`` reads ``state.json`` (counters, ``tenuki.selfplay.run_state``), the learner's checkpoint
+and the replay snapshot.
+
+Actors (``tenuki.selfplay.actors``): ``SelfPlayWorker`` x N, ``ReplayBuffer``, ``Learner`` and the
+``Gatekeeper`` (gating and GNU Go matches).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
-from tenuki.envs.go.layout import BLACK
-from tenuki.selfplay.config import SelfPlayConfig, dump_config, load_config
-from tenuki.selfplay.learner import TrainingDiverged, write_json_atomic
 
-STATE_FILE = "state.json"
-CONFIG_FILE = "config.yaml"
-SNAPSHOT_FILE = "replay.npz"
+from tenuki.envs.go.layout import BLACK
+from tenuki.selfplay.config import SelfPlayConfig
+from tenuki.selfplay.learner import TrainingDiverged
+from tenuki.selfplay.run_state import SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
+
 RECENT_RESULTS = 200  # games behind the black_win_rate and mean_moves columns of metrics.csv
 # ObjectLostError: a result (weights, records over Ray's inline limit) left in the object store of a node
 # that died before the driver fetched it; the call is handled as failed
 ACTOR_FAILURES = (RayActorError, WorkerCrashedError, GetTimeoutError, ObjectLostError)
-
-
-class RunDirError(ValueError):
-    """A run directory that cannot be started or resumed."""
-
-
-@dataclass
-class RunState:
-    """Counters of a run, saved atomically to ``state.json``."""
-
-    games: int = 0  # games recorded in the replay buffer
-    positions: int = 0  # training positions recorded
-    moves: int = 0  # moves played in recorded games
-    samples_trained: int = 0
-    version: int = 0  # newest version published to the workers
-    best_version: int = 0
-    best_elo: float = 0.0
-    next_game_id: int = 0
-    elapsed_s: float = 0.0  # wall time over every session of the run
-    resign_threshold: float = 0.0
-    resign_checks: int = 0  # played-out games where a side would have resigned
-    false_positives: int = 0  # ... and that side won
-    worker_failures: int = 0
-    buffer_failures: int = 0
-    learner_failures: int = 0
-    sessions: int = 0
-    elo: list[list[float]] = field(default_factory=list)  # [version, Elo]
-    gates: list[dict[str, Any]] = field(default_factory=list)
-    gnugo: list[dict[str, Any]] = field(default_factory=list)
-    last_metrics: dict[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> RunState:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise RunDirError(f"cannot read run state {path}: {error}") from error
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def save(self, path: Path) -> None:
-        write_json_atomic(path, dataclasses.asdict(self))
-
-    @property
-    def false_positive_rate(self) -> float:
-        return self.false_positives / self.resign_checks if self.resign_checks else math.nan
-
-
-def prepare_run_dir(config: SelfPlayConfig | None, run_dir: Path, resume: bool) -> SelfPlayConfig:
-    """Create a fresh run directory (writing its config) or check one to resume (reading it)."""
-    run_dir = Path(run_dir)
-    if resume:
-        if not (run_dir / CONFIG_FILE).exists():
-            raise RunDirError(f"{run_dir} is not a self-play run directory (no {CONFIG_FILE})")
-        return load_config(run_dir / CONFIG_FILE)
-    if (run_dir / STATE_FILE).exists():
-        raise RunDirError(f"{run_dir} already holds a run: resume it with --resume {run_dir}, or choose another "
-                          f"--run-dir")
-    assert config is not None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG_FILE).write_text(dump_config(config))
-    return config
 
 
 class Coordinator:
@@ -143,7 +81,7 @@ class Coordinator:
     # ------------------------------------------------------------------ set-up
 
     def start_actors(self) -> None:
-        from tenuki.selfplay.actors import Evaluator, Learner, ReplayBuffer, SelfPlayWorker
+        from tenuki.selfplay.actors import Gatekeeper, Learner, ReplayBuffer, SelfPlayWorker
         from tenuki.selfplay.games import sample_fields
 
         cfg = self.config
@@ -155,7 +93,7 @@ class Coordinator:
             cfg.replay.window_beta, cfg.replay.symmetries, cfg.game.size, cfg.run.seed,
             str(self.run_dir / SNAPSHOT_FILE))
         self.learner = Learner.options(num_cpus=cfg.learner.cpus).remote(cfg, str(self.run_dir), self.buffer)
-        self.evaluator = Evaluator.options(num_cpus=0).remote(cfg, str(self.run_dir))
+        self.gatekeeper = Gatekeeper.options(num_cpus=0).remote(cfg, str(self.run_dir))
         self.workers = [SelfPlayWorker.options(num_cpus=cfg.workers.cpus_per_worker).remote(cfg, i)
                         for i in range(cfg.workers.count)]
         learner_state = ray.get(self.learner.state.remote())
@@ -373,11 +311,11 @@ class Coordinator:
         candidate = (self.state.version, self.current_weights)
         if ev.every_versions and self.versions_since_gate >= ev.every_versions and "gate" not in self.eval_tasks.values():
             self.versions_since_gate = 0
-            self.eval_tasks[self.evaluator.gate.remote(candidate, self.best, int(self._rng.integers(1 << 30)))] = "gate"
+            self.eval_tasks[self.gatekeeper.gate.remote(candidate, self.best, int(self._rng.integers(1 << 30)))] = "gate"
         if ev.gnugo_every_versions and self.versions_since_gnugo >= ev.gnugo_every_versions \
                 and "gnugo" not in self.eval_tasks.values():
             self.versions_since_gnugo = 0
-            self.eval_tasks[self.evaluator.vs_gnugo.remote(candidate, int(self._rng.integers(1 << 30)))] = "gnugo"
+            self.eval_tasks[self.gatekeeper.vs_gnugo.remote(candidate, int(self._rng.integers(1 << 30)))] = "gnugo"
         self._write_metrics(metrics)
         self.save_state()
         every = self.config.run.plot_every_versions

@@ -38,9 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.features import PlaneHistory, alphazero_planes
 from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.search.mcts import MCTS
+from tenuki.search.settings import MCTSConfig, pass_min_move, search_params
 from tenuki.selfplay.config import SelfPlayConfig
 
 
@@ -98,26 +101,24 @@ def _result_string(winner: int, margin: float | None, resigned: bool) -> str:
 
 def pass_after_move(config: SelfPlayConfig) -> int:
     """The move number from which self-play searches consider passing (before it only after a pass)."""
-    value = config.search.pass_after_move
-    return int(0.4 * config.game.size ** 2) if value < 0 else value
+    return pass_min_move(config.search, config.game.size)
+
+
+def selfplay_search_params(config: SelfPlayConfig, seed: int) -> MCTSConfig:
+    """The settings of a self-play game's searches: a full search (``search.visits``, root noise
+    ``search.dirichlet_weight``); a capped one asks ``MCTS.run`` for ``cap_visits`` and no noise."""
+    return search_params(config.search, config.game.size, seed=seed)
 
 
 def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
     """One self-play game with PUCT search (see the module docstring)."""
-    from tenuki.search.mcts import MCTS, MCTSConfig
-
     cfg = context.config
     sc = cfg.search
     size, komi = cfg.game.size, cfg.game.komi
     max_moves = cfg.game.max_moves or 2 * size * size
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
-    searcher = MCTS(context.evaluator, MCTSConfig(
-        num_simulations=sc.visits, batch_size=sc.batch_size, c_init=sc.c_init, c_base=sc.c_base,
-        fpu_reduction=sc.fpu_reduction, dirichlet_alpha=sc.dirichlet_alpha or None,
-        dirichlet_weight=sc.dirichlet_weight, max_depth=max(2 * size * size, 64),
-        pass_min_move=pass_after_move(cfg), score_weight=sc.score_weight, score_scale=sc.score_scale,
-        seed=int(rng.integers(1 << 62))))
+    searcher = MCTS(context.evaluator, selfplay_search_params(cfg, seed=int(rng.integers(1 << 62))))
     board = Board(size, komi=komi)
     history = PlaneHistory(size, board.stones(), capacity=max_moves + 2)
     threshold = sc.resign_threshold if context.resign_threshold is None else context.resign_threshold
@@ -128,11 +129,10 @@ def alphazero_game(context: GameContext, game_id: int, seed: int) -> GameRecord:
     player_out: list[int] = []
     would_resign: dict[int, int] = {}
     resigned_by = 0
-    noise = sc.dirichlet_weight
     while not board.is_game_over and board.move_number < max_moves:
         full = bool(rng.random() < sc.full_probability)
-        searcher.config.dirichlet_weight = noise if full else 0.0
-        result = searcher.run(board, sc.visits if full else sc.cap_visits)
+        # playout cap randomization: a capped search has neither the full budget nor root noise
+        result = searcher.run(board, sc.visits if full else sc.cap_visits, root_noise=None if full else 0.0)
         if result.visits.size == 0:
             break
         best = int(np.argmax(result.visits))
@@ -217,7 +217,7 @@ def alphazero_fields(size: int, ownership: bool = False) -> dict[str, tuple[tupl
 
 def _alphago(name: str):
     def generate(context: GameContext, game_id: int, seed: int) -> GameRecord:
-        from tenuki.selfplay import alphago_games
+        from tenuki.selfplay.alphago import games as alphago_games
 
         return getattr(alphago_games, name)(context, game_id, seed)
 
@@ -226,7 +226,7 @@ def _alphago(name: str):
 
 def _alphago_fields(name: str):
     def fields(size: int) -> dict[str, tuple[tuple[int, ...], str]]:
-        from tenuki.selfplay import alphago_games
+        from tenuki.selfplay.alphago import games as alphago_games
 
         return getattr(alphago_games, name)(size)
 

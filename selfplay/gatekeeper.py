@@ -2,7 +2,9 @@
 
 ``gate_match``: the candidate against the best network so far (AlphaGo Zero's evaluator), both
 as PUCT searches of ``evaluator.visits`` simulations without noise, colours alternating, the
-first two moves of each game sampled in proportion to visits so the games differ. The candidate
+first two moves of each game sampled in proportion to visits so the games differ. Every other
+search setting is self-play's (``gate_search_params``: the same ``search_params`` of the same
+``search:`` section), so the gate judges a network with the search it was trained for. The candidate
 becomes the best at a score of ``gate_threshold`` (0.55 in AlphaGo Zero). The Elo difference of
 the score (``tenuki.play.match_stats``) chains into the run's Elo curve.
 
@@ -18,34 +20,38 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.search.mcts import MCTS
+from tenuki.search.settings import MCTSConfig, search_params
 from tenuki.selfplay.config import SelfPlayConfig
 
 SAMPLED_OPENING_MOVES = 2
 
 
-def _player(config: SelfPlayConfig, weights: dict[str, np.ndarray], seed: int):
+def gate_search_params(config: SelfPlayConfig, seed: int) -> MCTSConfig:
+    """The settings of a gating search: self-play's, with ``evaluator.visits`` and no root noise."""
+    return search_params(config.search, config.game.size, visits=config.evaluator.visits, root_noise=0.0, seed=seed)
+
+
+def _player(config: SelfPlayConfig, weights: dict[str, np.ndarray], seed: int) -> MCTS:
     from tenuki.agents.go.evaluator import TorchEvaluator
-    from tenuki.search.mcts import MCTS, MCTSConfig
     from tenuki.selfplay.learner import build_model, evaluator_options, numpy_to_state_dict
 
     model = build_model(config)
     model.load_state_dict(numpy_to_state_dict(weights))
-    sc = config.search
-    search_config = MCTSConfig(num_simulations=config.evaluator.visits, batch_size=sc.batch_size, c_init=sc.c_init,
-                               c_base=sc.c_base, seed=seed, max_depth=max(2 * config.game.size ** 2, 64))
-    return MCTS(TorchEvaluator(model, **evaluator_options(config)), search_config)
+    return MCTS(TorchEvaluator(model, **evaluator_options(config)), gate_search_params(config, seed))
 
 
-def play_pair_game(config: SelfPlayConfig, black, white, rng: np.random.Generator) -> int:
+def play_pair_game(config: SelfPlayConfig, black: MCTS, white: MCTS, rng: np.random.Generator) -> int:
     """One game between two searchers; returns the winner (BLACK, WHITE or 0)."""
     size = config.game.size
     board = Board(size, komi=config.game.komi)
     max_moves = config.game.max_moves or 2 * size * size
     searchers = {BLACK: black, WHITE: white}
     for searcher in searchers.values():
-        searcher._reused = False
+        searcher.reset()  # a new game: no subtree of the last one
     while not board.is_game_over and board.move_number < max_moves:
         result = searchers[board.to_play].run(board, config.evaluator.visits)
         if result.visits.size == 0:

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from tenuki.agents.go.networks import build_network
 from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tenuki.agents.go.train_state import apply_optimizer_state, read_optimizer_state, save_optimizer_state
+from tenuki.common.atomic import atomic_write
 from tenuki.selfplay.config import SelfPlayConfig
 from tenuki.selfplay.losses import LOSSES
-
-from tenuki.common.atomic import atomic_write
 
 STATE_FILE = "learner.json"
 _VERSION_NAME = re.compile(r"^v(\d{6,})\.json$")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
 from tenuki.selfplay.config import SelfPlayConfig
 
 Loss = Callable[[torch.nn.Module, dict[str, torch.Tensor], SelfPlayConfig], tuple[torch.Tensor, dict[str, float]]]

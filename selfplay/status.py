@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tenuki.selfplay.coordinator import CONFIG_FILE, SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
 from tenuki.selfplay.metrics import read_rows
+from tenuki.selfplay.run_state import CONFIG_FILE, SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
 
 
 def summarize_run(run_dir: str | Path) -> dict[str, Any]:

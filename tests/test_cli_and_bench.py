@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -86,3 +87,106 @@ def test_alphago_benchmark_training_rate_is_positive_as_configured():
     from bench import alphago
 
     assert alphago.bench_training(8, 2, 0.05, batch=4, precision="bfloat16", channels_last=True) > 0
+
+
+def _subcommand_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every sub-command of the parser, nested ones included (``("train", "sl-policy")``)."""
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                paths.append((*prefix, name))
+                paths += _subcommand_paths(child, (*prefix, name))
+    return paths
+
+
+def _parser_at(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> argparse.ArgumentParser:
+    for name in path:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    return parser
+
+
+def test_every_subcommand_has_help(capsys):
+    from tenuki.commands.main import build_parser
+
+    parser = build_parser()
+    paths = _subcommand_paths(parser)
+    for path in paths:  # a description for each sub-command, a help text for each of its options
+        child = _parser_at(parser, path)
+        assert child.description, path
+        undocumented = [a.dest for a in child._actions
+                        if a.help is None and not isinstance(a, argparse._SubParsersAction)]
+        assert undocumented == [], (path, undocumented)
+    assert {path[0] for path in paths} == {"demo", "gtp", "play", "match", "selfplay", "data", "train", "eval",
+                                           "atari", "lecture"}
+    assert ("train", "sl-policy") in paths and ("eval", "policy-match") in paths and ("train", "rollout") in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*path, "--help"])
+        assert exit_info.value.code == 0, path
+        assert capsys.readouterr().out.startswith(f"usage: tenuki {' '.join(path)}"), path
+
+
+def test_version_is_the_distributions():
+    from importlib.metadata import version
+
+    from tenuki import version as tenuki_version
+
+    assert tenuki_version() == version("tenuki-rl")
+
+
+@pytest.mark.parametrize("kind, name", [("selfplay", "smoke"), ("selfplay", "go9x9"), ("sl", "policy19-cpu96"),
+                                        ("rl", "policy19"), ("atari", "pong"), ("lecture", "cnn")])
+def test_a_config_name_finds_the_packaged_file_from_any_folder(kind, name, tmp_path, monkeypatch):
+    from tenuki.common.config_files import config_names, resolve_config
+
+    monkeypatch.chdir(tmp_path)
+    path = resolve_config(name, kind)
+    assert path.is_absolute() and path.is_file() and path.name == f"{name}.yaml" and path.parent.name == kind
+    assert name in config_names(kind)
+
+
+def test_a_config_path_stays_a_path(tmp_path, monkeypatch):
+    from tenuki.common.config_files import resolve_config
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smoke").write_text("run:\n  name: mine\n")  # a file wins over a shipped name
+    assert resolve_config("smoke", "selfplay") == Path("smoke")
+    assert resolve_config("mine.yaml", "selfplay") == Path("mine.yaml")  # missing: its loader says so
+    assert resolve_config("sub/go9x9", "selfplay") == Path("sub/go9x9")
+
+
+@pytest.mark.parametrize("argv, kind", [
+    (["selfplay", "launch"], "selfplay"), (["train", "rl-policy"], "rl"), (["train", "sl-policy"], "sl"),
+    (["atari", "train"], "atari"), (["lecture", "run", "cnn"], "lecture")])
+def test_an_unknown_config_name_is_one_line_listing_the_known_ones(argv, kind, tmp_path, monkeypatch, capsys):
+    from tenuki.common.config_files import config_names
+
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--config", "no-such-config"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "no-such-config" in err and all(name in err for name in config_names(kind)), err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_lecture_results_default_to_runs_of_the_current_folder(tmp_path, monkeypatch):
+    import types
+
+    from tenuki.lecture.common import run_experiment
+
+    def run(config, quick, out_dir):
+        return {"headline": {"name": "accuracy", "value": 1.0, "threshold": 0.5, "higher_is_better": True,
+                             "passed": True}}
+
+    module = types.SimpleNamespace(NAME="fake", CLAIM="a claim", run=run)
+    monkeypatch.chdir(tmp_path)
+    record = run_experiment(module, quick=True)
+    assert Path(record["results_dir"]) == tmp_path / "runs" / "lecture" / "fake"
+    assert (tmp_path / "runs" / "lecture" / "fake" / "result.json").is_file()
+
+
+def test_dqn_update_benchmark_has_help():
+    proc = subprocess.run([sys.executable, "-m", "bench.dqn_update", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and "--seconds" in proc.stdout, proc.stderr

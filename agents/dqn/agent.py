@@ -38,9 +38,10 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from tenuki.agents.dqn.config import AgentConfig, DQNConfig
 from tenuki.agents.dqn.networks import NatureQNetwork
-from torch import nn
 
 
 class DQNAgentError(ValueError):

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from tenuki.agents.checkpoint_io import (
     check_sidecar_keys,
     check_step,

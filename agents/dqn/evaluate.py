@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from tenuki.agents.dqn.scores import (
     NATURE_DQN_SOURCE,
     SCORE_TABLE_SOURCE,

@@ -45,8 +45,8 @@ from typing import IO, NamedTuple
 
 import numpy as np
 from numba import njit
-from tenuki.agents.dqn.sumtree import leaf_count_for, tree_get, tree_sample_stratified, tree_set
 
+from tenuki.agents.dqn.sumtree import leaf_count_for, tree_get, tree_sample_stratified, tree_set
 from tenuki.common.atomic import atomic_write
 
 FLAG_FIRST = 1  # the slot holds the first frame of an episode: stacks read nothing older

@@ -37,16 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tenuki.agents.dqn.agent import DQNAgent, epsilon_at, priority_beta_at
 from tenuki.agents.dqn.checkpoint import load_agent, save_agent, save_q_network
 from tenuki.agents.dqn.config import DQNConfig, dump_config, load_config
 from tenuki.agents.dqn.evaluate import evaluate_policy
 from tenuki.agents.dqn.replay import FrameReplay
 from tenuki.agents.torch_cpu import configure_torch_cpu
+from tenuki.common.atomic import atomic_write
 from tenuki.envs.atari.protocols import get_protocol
 from tenuki.envs.atari.vector import AtariVecEnv
-
-from tenuki.common.atomic import atomic_write
 
 STATE_FILE = "state.json"
 RECENT_EPISODES = 100

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from torch import nn
+
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
 from tenuki.agents.go.networks.base import GoNetwork
-from torch import nn
 
 
 class TorchEvaluator:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import safetensors.torch
 import torch
+
 from tenuki.agents.go.networks.checkpoint import CheckpointError
 
 

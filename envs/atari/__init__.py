@@ -1,11 +1,25 @@
-"""Atari environments on ale-py under named evaluation protocols (``nature``, ``machado``).
+"""tenuki.envs.atari: Atari environments on ale-py under named evaluation protocols (``nature``,
+``machado``); every setting that changes a score is part of the protocol and of every reported result.
 
-- ``protocols``: ``AtariProtocol``, ``PROTOCOLS``, ``get_protocol`` — every setting that changes a score;
-- ``vector``: ``AtariVecEnv`` (N emulators in ale-py's C++ vector env, same-step autoreset) -> ``AtariStep``;
-- ``gym_env``: ``AtariGymEnv``, one environment as a ``gymnasium.Env``;
-- ``registration``: ``tenuki/Atari-v0`` for gymnasium, ``register_rllib_envs()`` for RLlib (ray imported
-  lazily).
+Parts:
+
+================  ====================================================================================
+``protocols``     ``AtariProtocol``, ``PROTOCOLS``, ``NATURE``, ``MACHADO``, ``get_protocol``: frame skip,
+                  sticky actions, action set, episode cap, life loss, noop starts, ...
+``games``         ``canonical_game_name``, ``rom_id``, ``all_games``: game names as ale-py knows them
+``vector``        ``AtariVecEnv`` (N emulators in ale-py's C++ vector env, same-step autoreset) ->
+                  ``AtariStep``
+``gym_env``       ``AtariGymEnv``, one environment as a ``gymnasium.Env``
+``registration``  ``tenuki/Atari-v0`` for gymnasium (``ATARI_ENV_ID``, registered when this package is
+                  imported), ``register_rllib_envs()`` for RLlib (ray imported inside, when called)
+``errors``        ``AtariConfigError``: an unknown game, protocol or setting, named
+================  ====================================================================================
+
+This face loads every part (gymnasium and ale-py, never torch, never ray). Modules of this package
+import each other by their defining module, never through this face.
 """
+
+from __future__ import annotations
 
 from tenuki.envs.atari.errors import AtariConfigError
 from tenuki.envs.atari.games import all_games, canonical_game_name, rom_id

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+
 from tenuki.envs.atari.protocols import AtariProtocol, get_protocol
 from tenuki.envs.atari.vector import AtariVecEnv
 

@@ -33,6 +33,7 @@ from typing import NamedTuple, Self
 
 import numpy as np
 from ale_py.vector_env import AtariVectorEnv
+
 from tenuki.envs.atari.errors import AtariConfigError
 from tenuki.envs.atari.games import canonical_game_name, rom_id
 from tenuki.envs.atari.protocols import AtariProtocol, get_protocol

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernel_base import _neighbour, action_to_point, legal_out_offset, point_to_action
 from tenuki.envs.go.kernels import legal_code, play
 from tenuki.envs.go.layout import (

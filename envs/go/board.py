@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+
 from tenuki.envs.go import kernels as K
 from tenuki.envs.go.coords import from_gtp, to_gtp, to_point
 from tenuki.envs.go.errors import CoordinateError, GoError
@@ -278,6 +279,15 @@ class Board:
             or st.item(H_JTOP) + 128 * moves + 2 * journal_bound(self.size) > st.shape[0]
         ):
             self._st = st = self._allocate(2 * st.item(H_CAP) + moves, old=st)
+
+    @property
+    def state(self) -> np.ndarray:
+        """The flat state array (``layout.py``: header, board with border sentinels, chains, history) as a
+        read-only view, for kernels and search that read a position; only the Board's own methods change it.
+        A kernel that writes needs its own copy (``board.state.copy()``)."""
+        view = self._st.view()
+        view.flags.writeable = False
+        return view
 
     def copy(self) -> Board:
         other = Board.__new__(Board)

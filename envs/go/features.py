@@ -27,6 +27,7 @@ that ``pop`` after any number of ``push`` (undo to any depth) gives exact planes
 from __future__ import annotations
 
 import numpy as np
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.layout import BLACK, WHITE
 

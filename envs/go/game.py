@@ -24,6 +24,7 @@ import operator
 from typing import Any
 
 import numpy as np
+
 from tenuki.envs.go.board import COLOR_NAMES, Board, GoError, IllegalMoveError
 from tenuki.envs.go.coords import GTP_LETTERS
 from tenuki.envs.go.features import NUM_PLANES, PlaneHistory, alphazero_planes

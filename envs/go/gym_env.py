@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+
 from tenuki.envs.go.board import COLOR_NAMES, Board, GoError, IllegalMoveError
 from tenuki.envs.go.game import GameOverError, GoGame, observation_space
 from tenuki.envs.go.layout import BLACK, WHITE

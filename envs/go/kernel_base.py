@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from numba import njit
+
 from tenuki.envs.go.layout import (
     H_JTOP,
     H_N,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernel_base import (
     _add_empty,
     _neighbour,

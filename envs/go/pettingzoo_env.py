@@ -36,6 +36,7 @@ import gymnasium
 from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
+
 from tenuki.envs.go.board import GoError
 from tenuki.envs.go.game import GoGame, observation_space
 from tenuki.envs.go.layout import BLACK, WHITE

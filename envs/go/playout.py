@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernels import _legal_code, _neighbour, area_difference
 from tenuki.envs.go.layout import (
     BLACK,

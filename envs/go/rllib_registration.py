@@ -47,6 +47,7 @@ def make_rllib_go_env(env_config: Any):
 def make_rllib_go_multiagent_env(env_config: Any):
     """RLlib's env creator for ``"tenuki_go_multiagent"``: ``PettingZooEnv`` around the AEC Go env."""
     from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+
     from tenuki.envs.go.pettingzoo_env import GoAECEnv, env
 
     return PettingZooEnv(env(**_keywords(env_config, GoAECEnv.__init__, RLLIB_GO_MULTIAGENT_ENV)))

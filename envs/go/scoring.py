@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernel_base import _neighbour
 from tenuki.envs.go.layout import (
     BLACK,

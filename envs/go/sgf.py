@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 from sgfmill import sgf, sgf_grammar, sgf_properties
+
 from tenuki.envs.go.board import MAX_SIZE, MIN_SIZE, Board, BoardSetupError, GoError, IllegalMoveError
 from tenuki.envs.go.coords import CoordinateError, from_sgf, to_gtp, to_sgf
 from tenuki.envs.go.layout import BLACK, WHITE

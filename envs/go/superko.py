@@ -4,6 +4,7 @@ its exact pre-filters, and resetting / re-keying the history."""
 from __future__ import annotations
 
 from numba import njit
+
 from tenuki.envs.go.kernel_base import _seed_key, _side_key, _zobrist
 from tenuki.envs.go.layout import (
     BLACK,

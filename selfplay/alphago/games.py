@@ -24,14 +24,13 @@ left, so the game ends with both sides passing on a board where area scoring is 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tenuki.envs.go.board import BLACK, WHITE, Board, IllegalMoveError
-from tenuki.selfplay.games import GameContext, GameRecord, _result_string
 
-Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+from tenuki.envs.go.board import BLACK, WHITE, Board, IllegalMoveError
+from tenuki.search.mcts import Evaluator
+from tenuki.selfplay.games import GameContext, GameRecord, _result_string
 
 
 def _sensible(planes: np.ndarray) -> np.ndarray:

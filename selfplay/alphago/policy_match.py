@@ -32,6 +32,7 @@ def _config(size: int, komi: float, max_moves: int) -> Any:
 def _play(policy: str, opponent: str, size: int, komi: float, max_moves: int, seeds: list[int]) -> list[dict]:
     """Play the games of ``seeds`` in this process; one dict per game."""
     import torch
+
     from tenuki.agents.go.evaluator import TorchEvaluator
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
     from tenuki.selfplay.alphago.games import policy_pool_game
@@ -53,6 +54,7 @@ def policy_match(policy: str | Path, opponent: str | Path, games: int = 200, siz
                  max_moves: int = 0, seed: int = 0, chunk: int = 10) -> dict[str, Any]:
     """Win rate of ``policy`` against ``opponent`` over ``games`` sampled games (module docstring)."""
     import ray
+
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
 
     if games < 1:

@@ -52,9 +52,9 @@ def value_mse(model: Any, planes: np.ndarray, values: np.ndarray, batch_size: in
 
 def train_positions(run_dir: Path, config: Any, limit: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
     """The newest ``limit`` positions of the run's replay snapshot (planes unpacked, no symmetry)."""
-    from tenuki.selfplay.coordinator import SNAPSHOT_FILE
     from tenuki.selfplay.games import sample_fields
     from tenuki.selfplay.replay import ReplayError, ReplayStore
+    from tenuki.selfplay.run_state import SNAPSHOT_FILE
 
     path = run_dir / SNAPSHOT_FILE
     if not path.exists():

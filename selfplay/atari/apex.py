@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import ray
 from ray.exceptions import RayTaskError
+
 from tenuki.agents.torch_cpu import configure_torch_cpu
 from tenuki.selfplay.atari.apex_actors import (
     ACTOR_FAILURES,
@@ -528,6 +529,7 @@ def run_apex(config: Any, run_dir: str | Path, *, actors: int | None = None, max
     ``checkpoint``, ``stopped`` and more.
     """
     import torch
+
     from tenuki.agents.dqn.config import DQNConfig
     from tenuki.selfplay.cluster import connect
     from tenuki.selfplay.config import ClusterConfig

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, WorkerCrashedError
+
 from tenuki.selfplay.learner import numpy_to_state_dict
 
 ACTOR_OPTIONS = {"max_restarts": -1, "max_task_retries": 0}
@@ -162,6 +163,7 @@ def evaluate_remote(weights: dict[str, np.ndarray], kwargs: dict[str, Any], game
                      episodes: int, seed: int) -> dict[str, Any]:
     """A periodic evaluation under the protocol's evaluation settings (shares the actors' CPUs)."""
     import torch
+
     from tenuki.agents.dqn.evaluate import evaluate_policy
     from tenuki.agents.dqn.networks import NatureQNetwork
 

@@ -70,6 +70,7 @@ class RLlibRunError(ValueError):
 
 def _make_normalized_env(env_config):
     from ray.rllib.env.wrappers.atari_wrappers import NormalizedImageEnv
+
     from tenuki.envs.atari.registration import make_rllib_atari_env
 
     return NormalizedImageEnv(make_rllib_atari_env(env_config))
@@ -78,6 +79,7 @@ def _make_normalized_env(env_config):
 def register_rllib_atari_envs() -> list[str]:
     """Register ``tenuki_atari`` (tenuki.envs.atari) and ``tenuki_atari_normalized`` (the same, pixels scaled)."""
     from ray.tune.registry import register_env
+
     from tenuki.envs.atari.registration import register_rllib_envs
 
     names = register_rllib_envs()
@@ -106,6 +108,7 @@ def build_rllib_config(config: Any, *, env_runners: int = 0, steps_per_iteration
     import torch
     from ray.rllib.algorithms.dqn import DQNConfig as RLlibDQNConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
     from tenuki.agents.dqn.agent import resolve_device
 
     agent, train, env = config.agent, config.train, config.env

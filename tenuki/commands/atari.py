@@ -7,11 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from tenuki.common.config_files import config_names, resolve_config
+
 TRAIN_EXAMPLE = """examples:
-  tenuki atari train --config configs/atari/pong.yaml              # native DQN, run dir runs/atari/pong
-  tenuki atari train --resume runs/atari/pong                      # continue a stopped run
-  tenuki atari train --config configs/atari/pong.yaml --backend apex --actors 2
-  tenuki atari train --config configs/atari/pong-rllib.yaml --iterations 5
+  tenuki atari train --config pong                  # the shipped native DQN config, run dir runs/atari/pong
+  tenuki atari train --resume runs/atari/pong       # continue a stopped run
+  tenuki atari train --config pong --backend apex --actors 2
+  tenuki atari train --config pong-rllib --iterations 5
+  tenuki atari train --config my-pong.yaml          # a config file of your own
 """
 
 EVALUATE_EXAMPLE = """examples:
@@ -26,6 +29,7 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
     from tenuki.agents.dqn.config import DQNConfigError, load_config
     from tenuki.agents.dqn.replay import ReplayError
     from tenuki.agents.dqn.train import RunDirError, load_run_config
+    from tenuki.common.yaml_config import ConfigError
     from tenuki.envs.atari.errors import AtariConfigError
 
     log = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
@@ -34,13 +38,14 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
             config = load_run_config(args.resume)
             run_dir = Path(args.resume)
         elif args.config:
-            config = load_config(args.config)
-            run_dir = Path(args.run_dir or Path("runs") / "atari" / Path(args.config).stem)
+            config_path = resolve_config(args.config, "atari")
+            config = load_config(config_path)
+            run_dir = Path(args.run_dir or Path("runs") / "atari" / config_path.stem)
             if (run_dir / "checkpoints" / "state.json").exists():  # never mix a new config into a run silently
                 raise RunDirError(f"{run_dir} already holds a run: continue it with --resume {run_dir} (its stored "
                                   "config), or choose another --run-dir")
         else:
-            print("tenuki atari train: give --config PATH (a new run) or --resume RUN_DIR", file=sys.stderr)
+            print("tenuki atari train: give --config NAME|PATH (a new run) or --resume RUN_DIR", file=sys.stderr)
             return 2
         if args.backend:
             config.backend = args.backend
@@ -68,7 +73,8 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
             except RLlibRunError as error:
                 print(f"tenuki atari train: {error}", file=sys.stderr)
                 return 2
-    except (DQNConfigError, DQNCheckpointError, ReplayError, RunDirError, AtariConfigError, FileNotFoundError) as error:
+    except (ConfigError, DQNConfigError, DQNCheckpointError, ReplayError, RunDirError, AtariConfigError,
+            FileNotFoundError) as error:
         print(f"tenuki atari train: {error}", file=sys.stderr)
         return 2
     if args.json:
@@ -119,16 +125,19 @@ def cmd_atari_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_atari_parser(sub: argparse._SubParsersAction) -> None:
-    atari = sub.add_parser("atari", help="train and evaluate DQN agents on Atari (ALE)",
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``atari`` (jobs ``train``, ``evaluate``) to the ``tenuki`` sub-commands; returns its parser."""
+    atari = subparsers.add_parser("atari", help="train and evaluate DQN agents on Atari (ALE)",
                            description="DQN on the Arcade Learning Environment under named evaluation protocols.")
     jobs = atari.add_subparsers(dest="atari_command", metavar="JOB", required=True)
 
     train = jobs.add_parser("train", help="train a DQN agent", description=cmd_atari_train.__doc__, epilog=TRAIN_EXAMPLE,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--config", help="YAML config (configs/atari/*.yaml)")
+    train.add_argument("--config", help=f"a shipped atari config by name ({', '.join(config_names('atari'))}) "
+                                        "or a YAML file")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its stored config")
-    train.add_argument("--run-dir", help="where the run lives (default runs/atari/<config name>)")
+    train.add_argument("--run-dir", help="where the run lives (default runs/atari/<config name> under the current "
+                                         "folder)")
     train.add_argument("--backend", choices=("native", "apex", "rllib"), help="override the config's backend")
     train.add_argument("--max-steps", type=int,
                        help="stop when the run reaches this many agent steps, resumes included (checkpointed)")
@@ -153,3 +162,4 @@ def add_atari_parser(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--video", help="write the first episode as .mp4/.gif (imageio) or .npz frames")
     evaluate.add_argument("--json", action="store_true", help="print ONE JSON object")
     evaluate.set_defaults(func=cmd_atari_evaluate)
+    return atari

@@ -6,6 +6,9 @@ import argparse
 import json
 import sys
 
+from tenuki.common.config_files import config_names, resolve_config
+from tenuki.common.yaml_config import ConfigError
+
 
 def cmd_lecture_list(args: argparse.Namespace) -> int:
     """The lecture's experiments and the claim each one shows."""
@@ -27,18 +30,19 @@ def cmd_lecture_run(args: argparse.Namespace) -> int:
         return 2
     records = {}
     try:
+        config_path = resolve_config(args.config, "lecture") if args.config else None
         for name in names:
             out = None if args.out is None else (args.out if len(names) == 1 else f"{args.out}/{name}")
             if not args.json:
                 print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
-            record = run_experiment(experiment(name), quick=args.quick, out_dir=out, config_path=args.config)
+            record = run_experiment(experiment(name), quick=args.quick, out_dir=out, config_path=config_path)
             records[name] = record
             if not args.json:
                 head = record["headline"]
                 print(f"{name}: {head['name']} = {head['value']:.4g} "
                       f"({'passed' if head['passed'] else 'NOT passed'}, threshold {head['threshold']:g}); "
                       f"{record['seconds']:.0f} s; results in {record['results_dir']}")
-    except LectureError as error:
+    except (LectureError, ConfigError) as error:
         print(f"tenuki lecture run: {error}", file=sys.stderr)
         return 2
     if args.json:
@@ -46,19 +50,22 @@ def cmd_lecture_run(args: argparse.Namespace) -> int:
     return 0 if all(r["headline"]["passed"] for r in records.values()) or not args.strict else 1
 
 
-def add_lecture_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``lecture`` (jobs ``run``, ``list``) to the ``tenuki`` sub-commands; returns its parser."""
     from tenuki.lecture.registry import EXPERIMENTS
 
-    lecture = sub.add_parser("lecture", help="the lecture's models, each with a reproducible experiment",
+    lecture = subparsers.add_parser("lecture", help="the lecture's models, each with a reproducible experiment",
                              description="Experiments of the course 'Introduction to Deep Learning' (see lecture/README.md).")
     jobs = lecture.add_subparsers(dest="lecture_command", metavar="JOB", required=True)
     run = jobs.add_parser("run", help="run an experiment", description=cmd_lecture_run.__doc__)
     run.add_argument("name", choices=[*EXPERIMENTS, "all"], help="the experiment, or 'all'")
     run.add_argument("--quick", action="store_true", help="a small version (seconds), as in CI")
     run.add_argument("--json", action="store_true", help="print ONE JSON object")
-    run.add_argument("--out", help="results folder (default runs/lecture/NAME)")
-    run.add_argument("--config", help="a config file instead of configs/lecture/NAME.yaml")
+    run.add_argument("--out", help="results folder (default runs/lecture/NAME under the current folder)")
+    run.add_argument("--config", help="a shipped lecture config by name (" + ", ".join(config_names("lecture"))
+                     + ") or a YAML file, instead of the experiment's own")
     run.add_argument("--strict", action="store_true", help="exit 1 when a headline misses its threshold")
     run.set_defaults(func=cmd_lecture_run)
     listing = jobs.add_parser("list", help="list the experiments", description=cmd_lecture_list.__doc__)
     listing.set_defaults(func=cmd_lecture_list)
+    return lecture

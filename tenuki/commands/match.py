@@ -1,6 +1,6 @@
 """``tenuki match``: the command-line front end of ``tenuki.play.match`` (options, progress, the summary).
 
-``add_match_parser(subparsers)`` adds the ``match`` sub-command to the ``tenuki`` parser;
+``add_parser(subparsers)`` adds the ``match`` sub-command to the ``tenuki`` parser;
 ``cmd_match(args)`` runs it and returns the exit status (0 played, 2 bad options, 130 Ctrl-C).
 """
 
@@ -31,7 +31,7 @@ engine. Visit limits belong in an engine's own command line; --seconds-per-move 
 engines as GTP time_settings (0 main time, S seconds byo-yomi per move) and time_left."""
 
 
-def add_match_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``match`` to the ``tenuki`` sub-commands; returns its parser."""
     parser = subparsers.add_parser(
         "match", help="play two GTP engines against each other (win rate, 95%% CI, Elo, SGFs)",
@@ -67,6 +67,9 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--quiet", action="store_true", help="no line per finished game on stderr")
     parser.set_defaults(func=cmd_match)
     return parser
+
+
+add_match_parser = add_parser  # the name tests/play/test_match.py imports
 
 
 def config_from_args(args: argparse.Namespace) -> MatchConfig:

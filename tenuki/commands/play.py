@@ -1,6 +1,6 @@
 """``tenuki play``: its command-line options and entry point.
 
-``add_play_parser(subparsers)`` adds the ``play`` sub-command to the ``tenuki`` parser;
+``add_parser(subparsers)`` adds the ``play`` sub-command to the ``tenuki`` parser;
 ``cmd_play(args)`` runs a game. ``python -m tenuki.commands.play [options]`` runs the same thing
 without the ``tenuki`` front end.
 """
@@ -58,7 +58,7 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                              "or TERM=dumb)")
 
 
-def add_play_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``play`` to the sub-commands of the ``tenuki`` parser; returns the new parser."""
     parser = subparsers.add_parser("play", help="play Go against the bot in the terminal",
                                    description=DESCRIPTION)

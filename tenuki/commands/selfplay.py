@@ -9,7 +9,9 @@ import math
 import sys
 from pathlib import Path
 
-DEFAULT_CONFIG = "configs/selfplay/go9x9.yaml"
+from tenuki.common.config_files import config_names, resolve_config
+
+DEFAULT_CONFIG = "go9x9"  # the shipped selfplay/go9x9.yaml (tenuki.configs), found from any folder
 
 
 def _render(coordinator) -> object:
@@ -45,9 +47,11 @@ def _render(coordinator) -> object:
 
 def cmd_launch(args: argparse.Namespace) -> int:
     """Start (or resume) a self-play run: AlphaZero training on Ray actors."""
+    from tenuki.common.yaml_config import ConfigError
     from tenuki.selfplay.cluster import ClusterError, connect
-    from tenuki.selfplay.config import ConfigError, load_config
-    from tenuki.selfplay.coordinator import Coordinator, RunDirError, prepare_run_dir
+    from tenuki.selfplay.config import load_config
+    from tenuki.selfplay.coordinator import Coordinator
+    from tenuki.selfplay.run_state import RunDirError, prepare_run_dir
     from tenuki.selfplay.status import format_summary, summarize_run
 
     try:
@@ -55,7 +59,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             run_dir = Path(args.resume)
             config = prepare_run_dir(None, run_dir, resume=True)
         else:
-            config = load_config(args.config)
+            config = load_config(resolve_config(args.config, args.config_kind))
             if args.workers:
                 config.workers.count = args.workers
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -111,7 +115,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Summarise a self-play run from its directory."""
-    from tenuki.selfplay.coordinator import RunDirError
+    from tenuki.selfplay.run_state import RunDirError
     from tenuki.selfplay.status import format_summary, summarize_run
 
     try:
@@ -123,26 +127,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str) -> None:
-    """The options of a run on the self-play actors (`selfplay launch`, `train rl-policy`, `train value`)."""
-    launch.add_argument("--config", default=default_config, help=f"YAML config (default {default_config})")
+def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str, kind: str = "selfplay") -> None:
+    """The options of a run on the self-play actors (`selfplay launch`, `train rl-policy`, `train value`);
+    ``--config NAME`` looks NAME up among the shipped configs of ``kind`` (``selfplay``, ``rl``)."""
+    launch.add_argument("--config", default=default_config,
+                        help=f"a shipped {kind} config by name ({', '.join(config_names(kind))}) or a YAML file "
+                             f"(default {default_config})")
     launch.add_argument("--address", default=None,
                         help="join a Ray cluster: 'auto' (started with `ray start --head` here) or HOST:PORT; "
                              "default: start a local Ray instance sized to this machine")
     launch.add_argument("--workers", type=int, default=None, help="self-play workers (default: the config's)")
     launch.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
-    launch.add_argument("--run-dir", default=None, help="where the run is written (default runs/NAME-DATE)")
+    launch.add_argument("--run-dir", default=None,
+                        help="where the run is written (default runs/NAME-DATE under the current folder)")
     launch.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     launch.add_argument("--max-hours", type=float, default=None, help="stop after this many hours (all sessions)")
     launch.add_argument("--plain", action="store_true", help="print progress lines instead of a live table")
     launch.add_argument("--print-every", type=float, default=30.0, help="seconds between progress lines (--plain)")
-    launch.set_defaults(func=cmd_launch)
+    launch.set_defaults(func=cmd_launch, config_kind=kind)
 
 
-def add_selfplay_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("selfplay", help="AlphaZero self-play training on Ray (launch, status)",
-                            description="Self-play training: workers, replay buffer, learner and evaluator as Ray "
-                                        "actors, on this machine by default or on a Ray cluster.")
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``selfplay`` (verbs ``launch``, ``status``) to the ``tenuki`` sub-commands; returns its parser."""
+    parser = subparsers.add_parser("selfplay", help="AlphaZero self-play training on Ray (launch, status)",
+                                   description="Self-play training: workers, replay buffer, learner and gatekeeper "
+                                               "as Ray actors, on this machine by default or on a Ray cluster.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     launch = verbs.add_parser("launch", help="start or resume a run", description=cmd_launch.__doc__)
     add_launch_arguments(launch, DEFAULT_CONFIG)
@@ -150,3 +159,4 @@ def add_selfplay_parser(sub: argparse._SubParsersAction) -> None:
     status.add_argument("run_dir", help="the run directory")
     status.add_argument("--json", action="store_true", help="print the summary as JSON")
     status.set_defaults(func=cmd_status)
+    return parser

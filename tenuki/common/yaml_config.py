@@ -25,6 +25,13 @@ T = TypeVar("T")
 Ranges = dict[str, tuple[Callable[[Any], bool], str]]
 
 
+class ConfigError(ValueError):
+    """A config that cannot be used: the message names the dotted key and what is allowed.
+
+    The self-play and SL configs raise it as it is; the DQN config raises its subclass-free
+    ``DQNConfigError`` (kept for its callers)."""
+
+
 def coerce_value(value: Any, kind: Any, key: str, error: type[Exception]) -> Any:
     """``value`` read from YAML as the scalar type ``kind``, or ``error`` naming ``key``.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tenuki.agents.go import checkpoint as checkpoint_module
+
 from tenuki.agents.go.evaluator import TorchEvaluator, combine_policy_value, fast_cpu_options
 from tenuki.agents.go.networks import (
     ARCHITECTURES,
@@ -26,6 +26,7 @@ from tenuki.agents.go.networks import (
     GoNetwork,
     build_network,
 )
+from tenuki.agents.go.networks import checkpoint as checkpoint_module
 from tenuki.agents.go.networks.checkpoint import (
     CheckpointError,
     load_checkpoint,

@@ -18,7 +18,7 @@ if sys.argv[1] == "keep":
     assert keep_freed_memory()
 import torch
 torch.set_num_threads(1)
-from tenuki.agents.go.sl.trainer import SLTrainer, sl_config_from_dict
+from tenuki.agents.go.sl import SLTrainer, sl_config_from_dict
 config = sl_config_from_dict({"network": {"filters": 16, "layers": 3},
                               "optim": {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 128}})
 with tempfile.TemporaryDirectory() as folder:

@@ -9,9 +9,10 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-import tenuki.envs.go.registration  # noqa: F401  (registers tenuki/Go-v0)
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, seed_test
+
+import tenuki.envs.go.registration  # noqa: F401  (registers tenuki/Go-v0)
 from tenuki.envs.go.board import Board, GoError, IllegalMoveError
 from tenuki.envs.go.features import (
     NUM_PLANES,

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board, BoardSetupError, fixed_handicap_actions
 from tenuki.envs.go.coords import to_gtp
 from tenuki.play.gtp_client import GTPClient, GTPError

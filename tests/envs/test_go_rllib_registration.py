@@ -26,6 +26,7 @@ def creators():
 
 def test_single_agent_env_from_registry(creators):
     from ray.rllib.env.env_context import EnvContext
+
     from tenuki.envs.go.gym_env import GoEnv
 
     env = creators[RLLIB_GO_ENV](EnvContext({"board_size": 9, "komi": 5.5}, worker_index=1))

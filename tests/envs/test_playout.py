@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.kernels import action_to_point
 from tenuki.envs.go.layout import H_PASSES, H_TO_PLAY, OFF_COLOR
@@ -17,7 +18,7 @@ from tenuki.envs.go.playout import (
 
 
 def _scratch(board: Board) -> np.ndarray:
-    return board._st[: playout_len(board.size)].copy()
+    return board.state[: playout_len(board.size)].copy()
 
 
 @pytest.mark.parametrize("size", [5, 9, 19])
@@ -25,10 +26,11 @@ def test_playouts_leave_the_position_unchanged_and_end_in_a_terminal_position(si
     board = Board(size)
     for move in ("C3", "D4"):
         board.play(move)
-    before = board._st.copy()
+    st = board.state.copy()  # playouts' kernel is compiled for writable arrays (flat-mc's scratch states)
+    before = st.copy()
     out = np.zeros(64, np.int64)
-    moves = playouts(board._st, 7, out.shape[0], 3 * size * size, out)
-    assert np.array_equal(board._st, before)
+    moves = playouts(st, 7, out.shape[0], 3 * size * size, out)
+    assert np.array_equal(st, before)
     assert moves > 0 and np.all(np.abs(out) <= size * size)
 
     rng = np.array([12345], np.uint64)
@@ -41,7 +43,7 @@ def test_playouts_leave_the_position_unchanged_and_end_in_a_terminal_position(si
         final.set_stones(black=np.flatnonzero(stones == 1), white=np.flatnonzero(stones == 2))
         # Terminal: neither side has a legal move that does not fill one of its own true eyes.
         for color in (1, 2):
-            fst = final._st
+            fst = final.state[: playout_len(size)].copy()
             candidates = [
                 a for a in final.legal_moves(color)[:-1] if not is_true_eye(fst, action_to_point(fst, a), color)
             ]
@@ -80,7 +82,7 @@ def test_first_move_is_uniform_and_never_fills_an_own_eye():
         OO.OO
         """
     )
-    st0 = board._st
+    st0 = _scratch(board)
     allowed = {int(a) for a in board.legal_moves()[:-1] if not is_true_eye(st0, action_to_point(st0, a), 1)}
     assert allowed == {10, 11, 12, 13, 14}  # the middle row: C1 is suicide, A5 C5 E5 are eyes
     counts: dict[int, int] = {}

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sgfmill import sgf
+
 from tenuki.envs.go.board import Board, IllegalMoveError
 from tenuki.envs.go.coords import to_gtp
 from tenuki.play.gtp_client import GTPClient

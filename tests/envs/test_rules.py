@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board, BoardSetupError, GoError, IllegalMoveError, fixed_handicap_actions
 from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
 
@@ -223,11 +224,11 @@ def test_incremental_hash_equals_hash_from_scratch_and_copy_is_independent():
     board = Board(9)
     for _ in range(150):
         board.play(int(rng.choice(board.legal_moves())))
-        assert board.hash == int(K.position_hash(board._st))
+        assert board.hash == int(K.position_hash(board.state))
     other = board.copy()
     other.play(other.legal_moves()[0])
     assert other.move_number == board.move_number + 1
-    assert board.hash == int(K.position_hash(board._st))
+    assert board.hash == int(K.position_hash(board.state))
 
 
 def _slow_legal(board: Board, action: int) -> bool:
@@ -339,7 +340,7 @@ def _hash_set(board: Board) -> dict[int, int]:
     """The superko hash set as {key: multiplicity} (internal state, for consistency checks)."""
     from tenuki.envs.go.layout import H_OFF_TCOUNT, H_OFF_TKEYS, H_TSIZE
 
-    st = board._st
+    st = board.state
     keys = st[st[H_OFF_TKEYS] : st[H_OFF_TKEYS] + st[H_TSIZE]]
     counts = st[st[H_OFF_TCOUNT] : st[H_OFF_TCOUNT] + st[H_TSIZE]]
     return {int(k): int(c) for k, c in zip(keys, counts) if c > 0}

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.coords import from_gtp, from_sgf
 from tenuki.envs.go.layout import BLACK, EMPTY, WHITE

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tenuki.agents.go.evaluator import TorchEvaluator, combine_policy_value
 from tenuki.agents.go.features import alphago_planes
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet

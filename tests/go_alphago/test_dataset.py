@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tenuki.agents.go import dataset_cli
+
 from tenuki.agents.go.dataset import (
     ACTION_SYMMETRIES,
     PASS_ACTION,
@@ -26,6 +26,7 @@ from tenuki.agents.go.dataset import (
     read_meta,
     replay,
 )
+from tenuki.commands import data as dataset_cli
 from tenuki.envs.go.board import BLACK, WHITE, Board
 from tenuki.envs.go.sgf import GameRecord, write_sgf
 from tenuki.envs.go.sgf_archives import iter_games

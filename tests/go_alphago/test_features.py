@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tenuki.agents.go.features import (
     NUM_PLANES,
     P_CAPTURE,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tenuki.agents.go import rollout_features as rf
+
 from tenuki.agents.go.rollout import (
     RolloutPolicy,
     RolloutWeightsError,
@@ -26,12 +26,12 @@ from tenuki.agents.go.rollout import (
     save_rollout_policy,
     train_rollout,
 )
+from tenuki.agents.go.rollout import features as rf
+from tenuki.commands.main import main as tenuki_main
+from tenuki.commands.train_rollout import main as rollout_main
 from tenuki.envs.go.board import BLACK, WHITE, Board
 from tenuki.envs.go.coords import from_gtp
 from tenuki.envs.go.layout import COUNT_SHIFT, H_LAST, H_PASSES, H_S, H_TO_PLAY, OFF_COLOR, padded_size
-
-from tenuki.commands.main import main as tenuki_main
-from tenuki.commands.train_rollout import main as rollout_main
 
 SEED, MASK = 12345, (1 << 16) - 1
 
@@ -44,7 +44,7 @@ def point(board: Board, vertex: str) -> int:
 def features_of(board: Board, color: int, last: int = 0, last2: int = 0) -> dict[int, list[int]]:
     """{point: sorted feature indices} of every candidate, from the numba kernel."""
     ws = Workspace.new(board.size)
-    count = rf.candidate_features(board._st, color, last, last2, SEED, MASK, *ws.args())
+    count = rf.candidate_features(board.state, color, last, last2, SEED, MASK, *ws.args())
     return {int(ws.cand[i]): sorted(int(f) for f in ws.feats[ws.offsets[i]:ws.offsets[i + 1]])
             for i in range(count)}
 
@@ -290,10 +290,10 @@ def random_board(size: int, moves: int, seed: int) -> Board:
 @pytest.mark.parametrize("size,moves,seed", [(9, 40, 1), (9, 70, 2), (13, 120, 3), (19, 200, 4)])
 def test_numba_features_equal_the_python_reference(size, moves, seed):
     board = random_board(size, moves, seed)
-    color = int(board._st[H_TO_PLAY])
+    color = int(board.state[H_TO_PLAY])
     history = board.moves
     w = size + 1
-    last = int(board._st[H_LAST])
+    last = int(board.state[H_LAST])
     last2 = (history[-2][1] // size + 1) * w + history[-2][1] % size + 1
     got = features_of(board, color, last, last2)
     ref = Reference(board)
@@ -336,7 +336,7 @@ def fresh_cache(st: np.ndarray, policy: RolloutPolicy) -> tuple[np.ndarray, np.n
 def test_incremental_playout_cache_equals_a_recompute(size, seed):
     policy = random_policy()
     board = random_board(size, 10, seed)
-    st = board._st[: len(board._st)].copy()
+    st = board.state.copy()
     s = padded_size(size)
     cache, libs = fresh_cache(st, policy)
     mark, dmark = np.zeros(s + 1, np.int64), np.zeros(s + 1, np.int64)
@@ -368,7 +368,7 @@ def test_incremental_playout_cache_equals_a_recompute(size, seed):
 def test_sampler_frequencies_match_the_probabilities():
     policy = random_policy(seed=3)
     board = random_board(9, 30, 7)
-    st = board._st
+    st = board.state
     color = int(st[H_TO_PLAY])
     last = int(st[H_LAST])
     ws = Workspace.new(9)
@@ -381,14 +381,16 @@ def test_sampler_frequencies_match_the_probabilities():
     for _ in range(draws):
         p = rollout_move(st, policy.weights, policy.hash_seed, policy.mask, last, 0, rng, *ws.args(), ws.scores)
         counts[p] = counts.get(p, 0) + 1
-    # The incremental sampler on the same position draws from the same distribution.
+    # The incremental sampler on the same position draws from the same distribution. Its kernels run on a
+    # writable copy, as inside a rollout (the from-scratch kernels above read the read-only view).
+    work = st.copy()
     s = padded_size(9)
-    cache, libs = fresh_cache(st, policy)
+    cache, libs = fresh_cache(work, policy)
     inc: dict[int, int] = {}
     args = (np.zeros(s + 1, np.int64), np.zeros(rf.MAX_FEATURES, np.int64), np.zeros(12, np.int64),
             np.zeros(32, np.int64), cache, np.ones(s), np.zeros(2 * s, np.int64), rng)
     for _ in range(draws):
-        p = playout_choose(st, color, last, 0, policy.exp_weights(), policy.hash_seed, policy.mask, libs, *args)
+        p = playout_choose(work, color, last, 0, policy.exp_weights(), policy.hash_seed, policy.mask, libs, *args)
         inc[p] = inc.get(p, 0) + 1
     for sample in (counts, inc):
         assert set(sample) <= {p for p, q in probs.items() if q > 0}
@@ -404,12 +406,12 @@ def test_playouts_reach_the_end_and_score():
     policy = random_policy()
     board = Board(9)
     out = np.zeros(8, np.int64)
-    moves = policy.playouts(board._st, 1, 8, 3 * 81, out)
+    moves = policy.playouts(board.state, 1, 8, 3 * 81, out)
     assert 8 * 40 < moves < 8 * 3 * 81
     assert np.all(np.abs(out) <= 81)
-    before = board._st.copy()
-    policy.playouts(board._st, 2, 2, 3 * 81, out[:2])
-    assert np.array_equal(board._st, before)  # the caller's state is left alone
+    before = board.state.copy()
+    policy.playouts(board.state, 2, 2, 3 * 81, out[:2])
+    assert np.array_equal(board.state, before)  # the caller's state is left alone
     probs = policy.probabilities(board)
     assert probs.shape == (82,) and abs(probs.sum() - 1) < 1e-9 and probs[81] == 0
     assert 0 <= policy.sample(board, seed=4) < 81

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from tenuki.agents.go.features import alphago_planes
 from tenuki.agents.go.networks.checkpoint import load_checkpoint
 from tenuki.agents.go.rollout.model import RolloutPolicy

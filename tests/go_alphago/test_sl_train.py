@@ -12,26 +12,27 @@ import numpy as np
 import pytest
 import torch
 import yaml
+
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
 from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tenuki.agents.go.sl.evaluate import evaluate_checkpoint, result_winner
-from tenuki.agents.go.sl.trainer import (
+from tenuki.agents.go.sl import (
     SLTrainer,
     TrainingDiverged,
-    _StreamParts,
-    _training_batches,
+    evaluate_checkpoint,
     evaluate_policy,
     learning_rate,
     legal_mask,
     load_sl_config,
+    result_winner,
     sl_config_from_dict,
     train_sl_policy,
+    training_batches,
     validation_set,
 )
+from tenuki.agents.go.sl.data import _StreamParts
 from tenuki.agents.go.train_state import read_optimizer_state
-from tenuki.selfplay.config import ConfigError
-
 from tenuki.commands.main import main
+from tenuki.selfplay.config import ConfigError
 from tests.go_alphago.conftest import tiny_config
 
 pytestmark = pytest.mark.data
@@ -116,7 +117,7 @@ def test_a_crash_before_the_commit_resumes_from_the_previous_consistent_save(tin
     trainer = SLTrainer(config)
     committed = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     moments = read_optimizer_state(tmp_path / "run" / "checkpoints" / "step-00000020.optimizer.safetensors")
-    planes, actions = next(iter(_training_batches(config, seed=1)))
+    planes, actions = next(iter(training_batches(config, seed=1)))
     trainer.train_step(planes, actions)
 
     def crash(*_args, **_kwargs):

@@ -1,5 +1,5 @@
 """A value network trained on the results of expert games (``tenuki train sl-value``, ``target:
-value`` of ``tenuki.agents.go.sl.trainer``): the labels are the result for the side to move, one random
+value`` of ``tenuki.agents.go.sl``): the labels are the result for the side to move, one random
 position of each game an epoch, the network fits its targets, a run resumes, it may start from a
 policy network's trunk, and the commands refuse the other target's config."""
 
@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 import torch
 import yaml
+
 from tenuki.agents.go.dataset import GameShards
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
 from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tenuki.agents.go.sl.trainer import (
+from tenuki.agents.go.sl import (
     SLTrainer,
-    _open_stream,
     evaluate_value,
     sl_config_from_dict,
     train_sl_policy,
     validation_set,
 )
-from tenuki.selfplay.config import ConfigError
-
+from tenuki.agents.go.sl.data import _open_stream
 from tenuki.commands.main import main
+from tenuki.selfplay.config import ConfigError
 from tests.go_alphago.conftest import tiny_config
 
 pytestmark = pytest.mark.data
@@ -201,7 +201,7 @@ def test_the_commands_refuse_the_other_targets_config(tiny_data: Path, tmp_path:
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs" / "sl").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_every_sl_config_loads(path: Path):
-    from tenuki.agents.go.sl.trainer import load_sl_config
+    from tenuki.agents.go.sl import load_sl_config
 
     config = load_sl_config(path)
     assert config.run_dir.startswith(f"runs/sl-{config.target}")

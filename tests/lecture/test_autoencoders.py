@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tenuki.lecture import _autoencoders_models as models
 from tenuki.lecture import autoencoders
 from tenuki.lecture.common import LectureError, run_experiment

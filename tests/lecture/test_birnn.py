@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tenuki.lecture import birnn
 from tenuki.lecture._seq_ding import CharCodes
 from tenuki.lecture.common import run_experiment

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from tenuki.lecture import _cnn_ops as ops
 from tenuki.lecture import cnn
 from tenuki.lecture.common import LectureError, run_experiment

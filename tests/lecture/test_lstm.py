@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from tenuki.lecture import lstm
 from tenuki.lecture._seq_adding import BASELINE_MSE, adding_batch
 from tenuki.lecture.common import run_experiment

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tenuki.lecture import _seq_elman as elman
 from tenuki.lecture import rnn_bptt
 from tenuki.lecture._seq_adding import RecurrentRegressor, adding_batch

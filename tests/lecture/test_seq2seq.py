@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from tenuki.lecture._seq2seq_bleu import corpus_bleu
 from tenuki.lecture._seq2seq_data import (
     BOS,

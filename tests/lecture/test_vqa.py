@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tenuki.lecture._vqa_data import answer_type, words
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+
 from tenuki.play.gtp_client import GTPClient, GTPEngineError, GTPError
 
 FAKE_ENGINE = r"""

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tenuki.play.gtp_engine import GTPEngine
 from tenuki.play.registry import make
 

@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tenuki.commands.match import add_match_parser, format_summary
 from tenuki.envs.go.layout import BLACK, WHITE
 from tenuki.envs.go.sgf import load_sgf
 from tenuki.play.match import EngineSpec, MatchConfig, MatchConfigError, default_max_moves, run_match
 from tenuki.play.match_scoring import adjudicate, format_result, parse_result
 from tenuki.play.match_stats import ELO_CAP, elo_difference, match_statistics, score_from_elo, wilson_interval
-
-from tenuki.commands.match import add_match_parser, format_summary
 
 GNUGO = shutil.which("gnugo") or "/usr/games/gnugo"
 GNUGO_CMD = f"{GNUGO} --mode gtp --level 0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoPolicyValue, AlphaGoValueNet
 from tenuki.agents.go.networks.checkpoint import save_checkpoint
 from tenuki.agents.go.networks.resnet import AlphaZeroNet

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.layout import BLACK, WHITE
 from tenuki.envs.go.sgf import load_sgf
@@ -91,11 +92,11 @@ def test_estimate_after_two_passes_still_plays_out() -> None:
 
 def test_estimate_is_seeded_and_leaves_the_board_alone() -> None:
     board = Board.from_ascii(SPLIT_BOARD, komi=7)
-    before = board._st.copy()
+    before = board.state.copy()
     a = estimate_ownership(board, playouts=50, seed=5)
     b = estimate_ownership(board, playouts=50, seed=5)
     np.testing.assert_array_equal(a.black, b.black)
-    np.testing.assert_array_equal(board._st, before)
+    np.testing.assert_array_equal(board.state, before)
     with pytest.raises(ValueError):
         estimate_ownership(board, playouts=0)
 

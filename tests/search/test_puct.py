@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.search.mcts import MCTS, MCTSConfig, SearchConfigError, uniform_evaluator
 from tenuki.search.symmetry import apply_symmetry, invert_policy_symmetry
@@ -150,10 +151,11 @@ def test_planes_written_by_the_search_match_the_features_module():
     out = np.zeros((17, 5, 5), np.float32)
     st = board.copy()
     st.reserve(16)
-    before = st._st.copy()
-    puct.write_planes(st._st, out)
+    work = st.state.copy()  # write_planes undoes and replays moves: it needs a writable state
+    before = work.copy()
+    puct.write_planes(work, out)
     assert np.array_equal(out, _planes(board))
-    assert np.array_equal(st._st[: 32], before[: 32]) and st.hash == board.hash
+    assert np.array_equal(work[: 32], before[: 32]) and st.hash == board.hash
 
 
 def test_tree_reuse_keeps_the_subtree_statistics():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.coords import to_gtp
 from tenuki.search.mcts import SearchConfigError

@@ -52,7 +52,7 @@ def coordinators(ray_cluster):
     yield built
     for coordinator in built:
         handles = [*getattr(coordinator, "workers", []), getattr(coordinator, "buffer", None),
-                   getattr(coordinator, "learner", None), getattr(coordinator, "evaluator", None)]
+                   getattr(coordinator, "learner", None), getattr(coordinator, "gatekeeper", None)]
         for handle in handles:
             if handle is not None:
                 with contextlib.suppress(Exception):  # already gone

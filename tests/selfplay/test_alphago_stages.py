@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from tenuki.agents.go.evaluator import TorchEvaluator
 from tenuki.agents.go.features import P_COLOUR, P_SENSIBLE, alphago_planes
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
@@ -585,16 +586,18 @@ def _stop_actors(coordinator) -> None:
     """Kill a coordinator's actors, as when its driver ends (they reserve the head's CPUs)."""
     import ray
 
-    for handle in [*coordinator.workers, coordinator.buffer, coordinator.learner, coordinator.evaluator]:
+    for handle in [*coordinator.workers, coordinator.buffer, coordinator.learner, coordinator.gatekeeper]:
         ray.kill(handle, no_restart=True)
 
 
 @pytest.mark.timeout(240)
 def test_a_tiny_policy_pool_run_fills_the_pool_and_restores_it_on_resume(tmp_path, coordinators):
     import ray
+
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
-    from tenuki.selfplay.coordinator import Coordinator, prepare_run_dir
+    from tenuki.selfplay.coordinator import Coordinator
     from tenuki.selfplay.learner import state_dict_to_numpy, version_name
+    from tenuki.selfplay.run_state import prepare_run_dir
 
     config = _config(
         run={"max_hours": 0.0, "max_games": 0, "max_versions": 20, "sgf_every": 0, "snapshot_every_s": 30.0,

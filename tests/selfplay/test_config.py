@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from tenuki.selfplay.config import ConfigError, SelfPlayConfig, config_from_dict, dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,7 @@ def test_workers_fast_inference_selects_the_evaluator_options(tmp_path):
     """On by default (batch norm folded, NHWC); `workers.fast_inference: false` is the plain float32 path;
     a non-boolean is a ConfigError naming the key."""
     import numpy as np
+
     from tenuki.agents.go.evaluator import TorchEvaluator
     from tenuki.selfplay.learner import build_model, evaluator_options
 
@@ -156,3 +158,57 @@ def test_workers_fast_inference_selects_the_evaluator_options(tmp_path):
     np.testing.assert_allclose(fast_values, plain_values, atol=0.03)
     with pytest.raises(ConfigError, match="workers.fast_inference"):
         load_config(_write(tmp_path, "workers:\n  fast_inference: 3\n"))
+
+
+def test_loading_a_config_imports_neither_torch_nor_ray():
+    """A fresh interpreter validates the shipped 9x9 config (and imports the packages' faces) without
+    torch or Ray: the config no longer imports the registries of games, losses and networks."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tenuki.selfplay.config import load_config\n"
+        f"config = load_config({str(ROOT / 'configs' / 'selfplay' / 'go9x9.yaml')!r})\n"
+        "assert config.search.visits == 200, config.search\n"
+        "import tenuki.search, tenuki.selfplay, tenuki.selfplay.alphago, tenuki.selfplay.atari\n"
+        "print(sorted(name for name in ('torch', 'ray') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_the_names_a_config_accepts_are_the_registries():
+    """config.py checks names against its own tables (importing the registries would import torch);
+    they must list exactly what the registries hold."""
+    from tenuki.agents.go.networks import ARCHITECTURES
+    from tenuki.selfplay.config import ARCHITECTURE_NAMES, GAME_GENERATOR_NAMES, LOSS_NAMES
+    from tenuki.selfplay.games import GAME_GENERATORS
+    from tenuki.selfplay.losses import LOSSES
+
+    assert set(GAME_GENERATOR_NAMES) == set(GAME_GENERATORS)
+    assert set(LOSS_NAMES) == set(LOSSES)
+    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES)
+
+
+def test_the_search_section_is_the_search_layers():
+    from tenuki.search.settings import SearchConfig as SearchLayerConfig
+    from tenuki.selfplay.config import SearchConfig
+
+    assert SearchConfig is SearchLayerConfig
+    assert SelfPlayConfig().search == SearchLayerConfig()
+    with pytest.raises(ConfigError, match=r"search\.mix_lambda: expected a number in \[0, 1\], got 1.5"):
+        config_from_dict({"search": {"mix_lambda": 1.5}})
+
+
+@pytest.mark.parametrize("package", ["tenuki.selfplay", "tenuki.selfplay.alphago", "tenuki.selfplay.atari"])
+def test_each_face_exports_what_it_lists(package):
+    import importlib
+
+    face = importlib.import_module(package)
+    assert len(set(face.__all__)) == len(face.__all__)
+    for name in face.__all__:
+        assert getattr(face, name) is not None, name
+    with pytest.raises(AttributeError):
+        face.no_such_name  # noqa: B018

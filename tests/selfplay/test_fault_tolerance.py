@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
+
 from tenuki.selfplay.config import SelfPlayConfig, config_from_dict
-from tenuki.selfplay.coordinator import SNAPSHOT_FILE, STATE_FILE, Coordinator, RunState, prepare_run_dir
+from tenuki.selfplay.coordinator import Coordinator
 from tenuki.selfplay.learner import STATE_FILE as LEARNER_STATE_FILE
 from tenuki.selfplay.learner import version_name
+from tenuki.selfplay.run_state import SNAPSHOT_FILE, STATE_FILE, RunState, prepare_run_dir
 
 CALL_TIMEOUT = 120  # seconds for one actor call (an actor that restarts imports torch again)
 
@@ -297,7 +299,7 @@ def test_stopped_driver_resumes_with_the_same_counters_and_goes_on(tmp_path, coo
     snapshot = read_snapshot(run_dir / SNAPSHOT_FILE)
     assert snapshot["games_added"] == saved.games and snapshot["total_added"] == saved.positions
     for coordinator in coordinators:  # the first driver's actors go, as when its process ends
-        for handle in [*coordinator.workers, coordinator.buffer, coordinator.learner, coordinator.evaluator]:
+        for handle in [*coordinator.workers, coordinator.buffer, coordinator.learner, coordinator.gatekeeper]:
             ray.kill(handle, no_restart=True)
 
     second = build(None, run_dir, coordinators, resume=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.features import board_planes
 from tenuki.envs.go.layout import BLACK, WHITE
@@ -217,7 +218,7 @@ def test_terminal_utility_in_the_search_uses_the_score():
         . X X X O
         X X X X O
     """, to_play="W", komi=0.5)
-    st = board._st
+    st = board.state
     margin = 19 - 5 - 0.5  # black's area (18 stones + the eye A2; D5 touches both) minus white's 5, minus komi
     assert st[H_TO_PLAY] == 2
     assert terminal_value(st, 0.5) == -1.0

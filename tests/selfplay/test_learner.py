@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from tenuki.selfplay.config import config_from_dict, dump_config
 from tenuki.selfplay.learner import STATE_FILE, LearnerCore, version_name
 from tenuki.selfplay.losses import LOSSES, alphazero_loss
@@ -319,7 +320,7 @@ def test_plot_run_draws_the_three_plots(tmp_path):
 
 
 def test_status_of_a_directory_that_is_not_a_run_is_an_error(tmp_path):
-    from tenuki.selfplay.coordinator import RunDirError
+    from tenuki.selfplay.run_state import RunDirError
     from tenuki.selfplay.status import summarize_run
 
     with pytest.raises(RunDirError, match="not a self-play run directory"):

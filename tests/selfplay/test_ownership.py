@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tenuki.agents.go.networks import build_network
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.layout import BLACK, WHITE

@@ -7,11 +7,11 @@ import json
 
 import pytest
 import torch
+
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet
 from tenuki.agents.go.networks.checkpoint import save_checkpoint
-from tenuki.selfplay.alphago.policy_match import _play, policy_match
-
 from tenuki.commands.main import main
+from tenuki.selfplay.alphago.policy_match import _play, policy_match
 
 N = 9
 

@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
+
 from tenuki.search.symmetry import apply_symmetry
 from tenuki.selfplay.replay import ReplayError, ReplayStore, symmetry_indices, window_size
 

@@ -9,8 +9,10 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet
 from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.commands.main import main
 from tenuki.selfplay.alphago.value_eval import (
     TEST_SEED_BASE,
     ValueEvalError,
@@ -19,11 +21,9 @@ from tenuki.selfplay.alphago.value_eval import (
     train_positions,
 )
 from tenuki.selfplay.config import config_from_dict
-from tenuki.selfplay.coordinator import SNAPSHOT_FILE, prepare_run_dir
 from tenuki.selfplay.games import sample_fields
 from tenuki.selfplay.replay import ReplayStore
-
-from tenuki.commands.main import main
+from tenuki.selfplay.run_state import SNAPSHOT_FILE, prepare_run_dir
 
 N = 9
 

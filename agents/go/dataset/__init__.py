@@ -1,16 +1,22 @@
-"""Expert games (Tom, KGS) as compact shards on disk, and a streaming loader of training positions.
+"""tenuki.agents.go.dataset: expert games (Tom, KGS) as compact shards on disk, and a streaming loader
+of training positions (``tenuki data build``; read by ``tenuki.agents.go.sl``).
 
-This module is the public face of the dataset; the code lives in three modules:
+Parts:
 
-- ``dataset_build``: SGF games to shards (``build_dataset``): each game checked, encoded as a
-  ``StoredGame``, deduplicated and assigned to its split; every skipped game counted under its
-  reason (the decisions are listed in that module's docstring);
-- ``dataset_shards``: the on-disk format (**moves + replay**: 1-2 bytes a position, features
-  computed when loading): constants, ``DatasetError``, ``StoredGame``, ``replay``, shard writing
-  and reading (``load_shard``, ``read_meta``, ``GameShards``); the arrays of a shard are listed
-  in that module's docstring;
-- ``dataset_stream``: ``PositionStream``, shuffled and symmetry-augmented training ``Batch``es,
-  and ``augment`` / ``ACTION_SYMMETRIES``.
+==========  =========================================================================================
+``build``   SGF games to shards (``build_dataset``): each game checked, encoded as a ``StoredGame``,
+            deduplicated and assigned to its split; every skipped game counted under its reason (the
+            decisions are listed in that module's docstring)
+``shards``  the on-disk format (**moves + replay**: 1-2 bytes a position, features computed when
+            loading): constants, ``DatasetError``, ``StoredGame``, ``replay``, shard writing and
+            reading (``load_shard``, ``read_meta``, ``GameShards``); the arrays of a shard are listed in
+            that module's docstring
+``stream``  ``PositionStream``, shuffled and symmetry-augmented training ``Batch``es, and ``augment`` /
+            ``ACTION_SYMMETRIES``
+==========  =========================================================================================
+
+numpy and the Go rules only (no torch): this face loads every part. Modules of this package import
+each other by their defining module, never through this face.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.agents.go.dataset.shards import (
     BOARD_SIZE,
     FORMAT_NAME,

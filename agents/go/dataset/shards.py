@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.envs.go.board import BLACK, WHITE, Board, GoError
 from tenuki.envs.go.layout import KO_RULES
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
 from tenuki.agents.go.dataset.shards import BOARD_SIZE, DatasetError, GameShards, _check_part, _progress
 from tenuki.envs.go.board import BLACK, Board
 from tenuki.search.symmetry import apply_symmetry

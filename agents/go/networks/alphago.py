@@ -47,8 +47,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tenuki.agents.go.networks.base import GoNetwork, check_bool, check_positive_int
 from torch import nn
+
+from tenuki.agents.go.networks.base import GoNetwork, check_bool, check_positive_int
 
 VALUE_HIDDEN = 256  # width of the value network's fully connected hidden layer (layer 14)
 

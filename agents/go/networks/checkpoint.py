@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from tenuki.agents.checkpoint_io import (
     SIDECAR_SUFFIX,
     WEIGHTS_SUFFIX,
@@ -57,8 +58,8 @@ from tenuki.agents.checkpoint_io import (
     tenuki_version,
     write_network_checkpoint,
 )
-from tenuki.agents.go.networks import ARCHITECTURES, build_network
 from tenuki.agents.go.networks.base import GoNetwork
+from tenuki.agents.go.networks.registry import ARCHITECTURES, build_network
 
 FORMAT_NAME = "tenuki-checkpoint"
 FORMAT_VERSION = 1

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 from tenuki.envs.go.kernel_base import _neighbour
 from tenuki.envs.go.layout import BORDER, EMPTY, H_KO, H_KO_COLOR, H_N, H_S, H_W, OFF_COLOR
 from tenuki.envs.go.playout import is_true_eye

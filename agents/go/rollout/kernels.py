@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
 from tenuki.agents.go.rollout.features import MAX_FEATURES, SCRATCH_LEN, candidate_features
 from tenuki.envs.go.layout import H_TO_PLAY, PASS_POINT, padded_size
 from tenuki.envs.go.playout import is_true_eye, next_random

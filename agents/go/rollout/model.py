@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from tenuki.agents.go.rollout.kernels import Workspace, policy_from_scratch, rollout_move
 from tenuki.agents.go.rollout.playout import _rollout_playouts
 from tenuki.agents.go.rollout.weights import (
@@ -19,7 +20,7 @@ from tenuki.agents.go.rollout.weights import (
     load_rollout_policy,
     save_rollout_policy,
 )
-from tenuki.envs.go.kernel_base import action_to_point, point_to_action
+from tenuki.envs.go.coords import from_point, to_point
 from tenuki.envs.go.layout import H_LAST, H_N, H_TO_PLAY, base_len
 
 
@@ -72,7 +73,7 @@ class RolloutPolicy:
     def probabilities(self, board, exclude_eyes: bool = False) -> np.ndarray:
         """p(a | board) over the N*N + 1 actions of the side to move (pass gets 0 unless no
         candidate is left, then 1). ``exclude_eyes``: the playout variant (own eyes get 0)."""
-        st = board._st
+        st = board.state  # only read: the kernels always get the read-only view (one compiled type)
         n = int(st[H_N])
         ws = self.workspace(n)
         last, last2 = last_two_moves(board)
@@ -80,7 +81,7 @@ class RolloutPolicy:
                                     exclude_eyes, *ws.args(), ws.scores)
         probs = np.zeros(n * n + 1)
         for point, prob in zip(ws.cand[:count], ws.scores[:count]):
-            probs[point_to_action(st, int(point))] = prob
+            probs[from_point(int(point), n)] = prob
         if probs.sum() == 0.0:
             probs[n * n] = 1.0
         return probs
@@ -88,12 +89,12 @@ class RolloutPolicy:
     def sample(self, board, seed: int = 0) -> int:
         """An action for the side to move sampled as in a rollout (own eyes excluded; pass when no
         candidate is left)."""
-        st = board._st
-        ws = self.workspace(int(st[H_N]))
+        st = board.state  # only read, as in ``probabilities``
+        ws = self.workspace(board.size)
         last, last2 = last_two_moves(board)
         rng = np.array([(seed * 0x9E3779B97F4A7C15 + 1) % (1 << 64) or 1], np.uint64)
         p = rollout_move(st, self.weights, self.hash_seed, self.mask, last, last2, rng, *ws.args(), ws.scores)
-        return int(point_to_action(st, p))
+        return from_point(int(p), board.size)
 
     def playouts(self, st: np.ndarray, seed: int, count: int, max_moves: int, out_diff: np.ndarray,
                  last: int = -1, last2: int = -1) -> int:
@@ -118,6 +119,6 @@ class RolloutPolicy:
 def last_two_moves(board) -> tuple[int, int]:
     """The previous two moves of a Board as points (0: none, or a pass)."""
     moves = board.moves
-    last = int(action_to_point(board._st, moves[-1][1])) if len(moves) >= 1 else 0
-    last2 = int(action_to_point(board._st, moves[-2][1])) if len(moves) >= 2 else 0
+    last = to_point(moves[-1][1], board.size) if len(moves) >= 1 else 0
+    last2 = to_point(moves[-2][1], board.size) if len(moves) >= 2 else 0
     return last, last2

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 from numba import njit
+
 from tenuki.agents.go.rollout.features import (
     DIAMOND_INDEX,
     F_DIST_LAST,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from numba import njit
+
 from tenuki.agents.go.rollout.features import candidate_features
 from tenuki.agents.go.rollout.kernels import Workspace, score_candidates
 from tenuki.agents.go.rollout.model import RolloutPolicy
@@ -103,7 +104,7 @@ def read_games(sources: Iterable[str | os.PathLike[str]], count: int, size: int 
                 continue
             start = None
             if record.setup_black or record.setup_white:
-                start = record.start_board(ko_rule="simple")._st[:base].copy()
+                start = record.start_board(ko_rule="simple").state[:base].copy()
             moves = np.array([c * COUNT_SHIFT + a for c, a in record.moves], np.int64)
             games.append((start, moves))
             if progress is not None:
@@ -124,7 +125,7 @@ def run_games(policy: RolloutPolicy, games, update: bool, lr: float = 0.0, accum
     from tenuki.envs.go.board import Board
 
     n = 19 if not games else (int(games[0][0][H_N]) if games[0][0] is not None else 19)
-    template = Board(n, ko_rule="simple")._st[: base_len(n)].copy()
+    template = Board(n, ko_rule="simple").state[: base_len(n)].copy()
     ws = Workspace.new(n)
     grad = np.zeros(policy.weights.shape[0], np.float64) if update else np.zeros(1, np.float64)
     accum = accum if accum is not None else np.zeros(1, np.float64)
@@ -177,7 +178,7 @@ def _stored_game(game) -> tuple[np.ndarray | None, np.ndarray]:
     if game.setup_black.size or game.setup_white.size:
         board = Board(19, komi=float(game.komi), ko_rule="simple")
         board.set_stones(black=game.setup_black.tolist(), white=game.setup_white.tolist())
-        start = board._st[: base_len(19)].copy()
+        start = board.state[: base_len(19)].copy()
     return start, game.colours.astype(np.int64) * COUNT_SHIFT + game.actions.astype(np.int64)
 
 

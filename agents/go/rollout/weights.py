@@ -51,7 +51,7 @@ def rollout_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 
 def _feature_layout() -> dict:
-    from tenuki.agents.go import rollout_features as rf
+    from tenuki.agents.go.rollout import features as rf
 
     return {"reserved": rf.RESERVED, "max_distance": rf.MAX_DISTANCE, "salts": [rf.SALT_PATTERN3, rf.SALT_RESPONSE]}
 
@@ -102,6 +102,7 @@ def load_rollout_policy(path: str | os.PathLike[str]) -> RolloutPolicy:
     the weights file, tensor name, dtype and shape). Never unpickles."""
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
+
     from tenuki.agents.go.rollout.model import RolloutPolicy  # here: rollout_model imports this module
 
     weights_path, sidecar_path = rollout_paths(path)

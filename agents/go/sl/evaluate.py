@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from tenuki.agents.go.dataset.shards import KO_RULE
 from tenuki.agents.go.features import alphago_planes
 from tenuki.agents.go.networks.checkpoint import load_checkpoint
-from tenuki.agents.go.sl.trainer import masked_logits
+from tenuki.agents.go.sl.metrics import masked_logits
 from tenuki.envs.go.features import board_planes
 from tenuki.envs.go.sgf import SGFError
 from tenuki.envs.go.sgf_archives import LoadStats, iter_games

@@ -1,16 +1,12 @@
-"""Supervised training on expert games: AlphaGo's policy network p_sigma (``tenuki train sl-policy``)
-and, as a deviation, a value network on the games' results (``tenuki train sl-value``).
+"""The supervised trainer: AlphaGo's policy network p_sigma (``tenuki train sl-policy``) and, as a
+deviation, a value network v_theta on the games' results (``tenuki train sl-value``).
 
-Silver et al. 2016, Methods, "Supervised learning of policy networks": positions of strong human
-games, the 48 feature planes (``tenuki.agents.go.features``), a random one of the 8 symmetries, the
-log-likelihood of the human move maximised by SGD. Here:
+Silver et al. 2016, Methods, "Supervised learning of policy networks": the log-likelihood of the human
+move maximised by SGD (the loss and its legal-move mask: ``tenuki.agents.go.sl.metrics``; the
+positions: ``tenuki.agents.go.sl.data``). ``target: value`` minimises the MSE against the result of
+each game for the side to move, optionally from a policy checkpoint's trunk
+(``network.init_checkpoint``). Here:
 
-- data: the shards of ``tenuki data build`` (``tenuki.agents.go.dataset``), split by game into train and
-  validation; the validation figures use a fixed set of the first ``train.val_positions``
-  positions of the validation split, without symmetries;
-- loss: cross-entropy of the human move over the legal moves (the features say which points are
-  legal; the paper's softmax ran over every point: masking illegal ones never changes the ranking of
-  legal moves and speeds up early training);
 - precision: float32, or bfloat16 autocast of the forward pass (``train.precision``; the weights,
   the loss and the optimizer stay float32);
 - optimiser: SGD with momentum or Adam, step decay of the learning rate (the paper: plain SGD,
@@ -21,20 +17,12 @@ log-likelihood of the human move maximised by SGD. Here:
   (the checkpoint's name, step counters, elapsed time, best accuracy, the last evaluation),
   replaced atomically once both files are in place; the previous step's files are removed only
   after that. A crash at any point therefore resumes from one consistent save (weights, optimizer
-  and counters of the same step). Also ``best`` (the best validation top-1 so far),
-  ``metrics.jsonl`` (one line per evaluation) and ``tensorboard/``. A run started again on the
-  same directory resumes with the same step, sample and optimizer state (the data order after a
-  resume is a fresh random draw: positions are sampled, not replayed in a fixed order). Runs
-  saved before this layout (``checkpoints/latest``, named in their ``trainer.json``) resume too.
-
-``target: value`` trains the value network v_theta (49 planes, tanh output) by MSE on the result of
-each game for the side to move (``data.positions_per_game`` random positions of each game an epoch,
-1 by default in ``configs/sl/value19.yaml``), optionally from a policy checkpoint's trunk
-(``network.init_checkpoint``); the validation figure is the MSE (the best checkpoint: the lowest).
-The paper generated value data by self-play (``tenuki train value``) because successive positions
-of one game are strongly correlated and training on all of them overfits (KGS: 0.19 train / 0.37
-test MSE); one position per game per epoch keeps that correlation out of a batch while using
-real games that cost nothing to generate (a self-play game costs ~1 s of this CPU).
+  and counters of the same step). Also ``best`` (the best validation top-1 so far; for the value
+  network the lowest validation MSE), ``metrics.jsonl`` (one line per evaluation) and
+  ``tensorboard/``. A run started again on the same directory resumes with the same step, sample and
+  optimizer state (the data order after a resume is a fresh random draw: positions are sampled, not
+  replayed in a fixed order). Runs saved before this layout (``checkpoints/latest``, named in their
+  ``trainer.json``) resume too.
 """
 
 from __future__ import annotations
@@ -45,284 +33,30 @@ import re
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tenuki.agents.go.features import NUM_PLANES, NUM_VALUE_PLANES, P_LIBS_AFTER, feature_fn
+
+from tenuki.agents.go.features import NUM_PLANES, NUM_VALUE_PLANES
 from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet, AlphaGoValueNet, copy_policy_trunk
 from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tenuki.agents.go.sl.config import ARCHITECTURE, OptimSection, SLConfig
+from tenuki.agents.go.sl.data import training_batches, validation_set
+from tenuki.agents.go.sl.metrics import evaluate_policy, evaluate_value, masked_logits, policy_metrics
 from tenuki.agents.go.train_state import load_optimizer_state, save_optimizer_state
 from tenuki.agents.torch_cpu import configure_torch_cpu
-from tenuki.selfplay.config import ConfigError, parse_section
-
 from tenuki.common.atomic import atomic_write
-from tenuki.common.yaml_config import Ranges, check_ranges, dump_yaml_config, load_yaml_config
+from tenuki.common.yaml_config import ConfigError, dump_yaml_config
 
 TRAINER_FILE = "trainer.json"
 CHECKPOINT_NAME = re.compile(r"latest|step-\d{8,}")  # the names trainer.json may commit
-TARGETS = ("policy", "value")
-ARCHITECTURE = {"policy": "alphago_policy", "value": "alphago_value"}
-
-
-@dataclass
-class DataSection:
-    dir: str = "data/go19"  # shards written by `tenuki data build`
-    shuffle_buffer: int = 20000  # positions mixed before batching (consecutive positions are correlated)
-    symmetries: bool = True  # a random one of the 8 board symmetries a sample
-    positions_per_game: int = 0  # random positions of each game an epoch (0: every position)
-    val_positions_per_game: int = 0  # the same for the validation set (0: as positions_per_game)
-
-
-@dataclass
-class NetworkSection:
-    filters: int = 64  # AlphaGo: 192 (match version), 128 / 256 / 384 in its Figure 2
-    layers: int = 6  # convolution layers, the final 1x1 included (AlphaGo: 13)
-    init: str = "torch"  # "torch": PyTorch's default; "he": He et al. 2015 (keeps the signal alive in deep ReLU stacks)
-    init_checkpoint: str = ""  # start from this checkpoint (a value net: from a policy net's trunk); not on resume
-
-
-@dataclass
-class OptimSection:
-    optimizer: str = "sgd"  # sgd (with momentum) or adam
-    learning_rate: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    batch_size: int = 64
-    decay_every: int = 0  # steps between halvings of the learning rate (0: constant)
-    schedule: str = "step"  # "step": halve every decay_every steps; "linear": warm up, then fall linearly to 0 at the budget's end
-    warmup_steps: int = 0  # linear schedule: steps of linear warm-up from 0
-    max_grad_norm: float = 0.0  # clip the gradient's global norm (0: no clipping)
-
-
-@dataclass
-class TrainSection:
-    max_steps: int = 0  # 0: no limit
-    max_hours: float = 3.0  # wall-clock budget of the whole run, resumes included (0: no limit)
-    eval_every: int = 1000  # steps between validation passes
-    val_positions: int = 4000
-    checkpoint_every: int = 1000  # steps between checkpoints (one is also written at the end)
-    log_every: int = 50  # steps between TensorBoard points
-    seed: int = 0
-    torch_threads: int = 2
-    precision: str = "float32"  # or bfloat16: autocast of the forward pass (1.5x on CPUs with AVX512-BF16)
-    channels_last: bool = False  # NHWC activations and weights (1.2x on this CPU at batch 256)
-    device: str = "cpu"  # or "cuda" (a GPU); the data is prepared on the CPU either way
-    loader_workers: int = 0  # processes computing features (torch DataLoader workers); 0: in the training process
-
-
-@dataclass
-class SLConfig:
-    target: str = "policy"  # "policy": the human move (p_sigma); "value": the game's result (v_theta)
-    run_dir: str = "runs/sl-policy19"  # target value: runs/sl-value19 by default
-    data: DataSection = field(default_factory=DataSection)
-    network: NetworkSection = field(default_factory=NetworkSection)
-    optim: OptimSection = field(default_factory=OptimSection)
-    train: TrainSection = field(default_factory=TrainSection)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_RANGES: Ranges = {
-    "target": (lambda v: v in TARGETS, '"policy" or "value"'),
-    "data.positions_per_game": (lambda v: v >= 0, "an integer >= 0 (0: every position)"),
-    "data.val_positions_per_game": (lambda v: v >= 0, "an integer >= 0 (0: as data.positions_per_game)"),
-    "data.shuffle_buffer": (lambda v: v >= 1, "an integer >= 1"),
-    "network.filters": (lambda v: v >= 1, "an integer >= 1"),
-    "network.layers": (lambda v: v >= 2, "an integer >= 2"),
-    "network.init": (lambda v: v in ("torch", "he"), '"torch" or "he"'),
-    "optim.optimizer": (lambda v: v in ("sgd", "adam"), '"sgd" or "adam"'),
-    "optim.learning_rate": (lambda v: v > 0, "a number > 0"),
-    "optim.momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "optim.weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "optim.batch_size": (lambda v: v >= 1, "an integer >= 1"),
-    "optim.decay_every": (lambda v: v >= 0, "an integer >= 0"),
-    "optim.schedule": (lambda v: v in ("step", "linear"), '"step" or "linear"'),
-    "optim.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
-    "optim.max_grad_norm": (lambda v: v >= 0, "a number >= 0 (0: no clipping)"),
-    "train.max_steps": (lambda v: v >= 0, "an integer >= 0"),
-    "train.max_hours": (lambda v: v >= 0, "a number >= 0"),
-    "train.eval_every": (lambda v: v >= 1, "an integer >= 1"),
-    "train.val_positions": (lambda v: v >= 1, "an integer >= 1"),
-    "train.checkpoint_every": (lambda v: v >= 1, "an integer >= 1"),
-    "train.log_every": (lambda v: v >= 1, "an integer >= 1"),
-    "train.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
-    "train.precision": (lambda v: v in ("float32", "bfloat16"), '"float32" or "bfloat16"'),
-    "train.device": (lambda v: v == "cpu" or v.startswith("cuda"), '"cpu" or "cuda[:N]"'),
-    "train.loader_workers": (lambda v: v >= 0, "an integer >= 0"),
-}
-
-
-def sl_config_from_dict(data: Any) -> SLConfig:
-    config = parse_section(SLConfig, data, "")
-    if config.target == "value" and not (isinstance(data, dict) and "run_dir" in data):
-        config.run_dir = "runs/sl-value19"  # not the policy's default folder
-    check_ranges(config, _RANGES, ConfigError)
-    if config.optim.schedule == "linear" and not (config.train.max_steps or config.train.max_hours):
-        raise ConfigError("optim.schedule: linear decays to 0 at the end of the budget; set train.max_steps "
-                          "or train.max_hours")
-    return config
 
 
 class TrainingDiverged(RuntimeError):
     """The loss is not finite: the step is not applied, the last checkpoint stays as it was."""
-
-
-def load_sl_config(path: str | Path) -> SLConfig:
-    return load_yaml_config(path, sl_config_from_dict, ConfigError)
-
-
-# ----------------------------------------------------------------------------- pieces
-
-
-def legal_mask(planes: torch.Tensor) -> torch.Tensor:
-    """bool[B, N*N+1] of the legal moves read off the feature planes (a legal move has one of the
-    "liberties after move" planes set); pass is always legal."""
-    points = planes[:, P_LIBS_AFTER : P_LIBS_AFTER + 8].sum(dim=1).flatten(1) > 0
-    return torch.cat((points, points.new_ones(points.shape[0], 1)), dim=1)
-
-
-def masked_logits(logits: torch.Tensor, planes: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
-    mask = legal_mask(planes)
-    if actions is not None:  # a label the features call illegal (superko nuance) stays possible
-        mask = mask.scatter(1, actions[:, None], True)
-    return logits.masked_fill(~mask, -1e9)
-
-
-def policy_metrics(logits: torch.Tensor, actions: torch.Tensor) -> dict[str, float]:
-    top5 = logits.topk(5, dim=1).indices
-    return {
-        "top1": float((top5[:, 0] == actions).float().mean()),
-        "top5": float((top5 == actions[:, None]).any(dim=1).float().mean()),
-    }
-
-
-def _labels(config: SLConfig) -> int:
-    """The field of a ``Batch`` a target learns: the move (1) or the result for the mover (2)."""
-    return 2 if config.target == "value" else 1
-
-
-def _batches(stream, epochs: int | None = 1, labels: int = 1) -> Any:
-    """(planes, labels) of ``epochs`` passes over the stream (None: for ever); ``labels``: the
-    field of the batch (1: the moves, 2: the results)."""
-    epoch = 0
-    while epochs is None or epoch < epochs:
-        empty = True
-        for batch in stream:
-            empty = False
-            yield batch[0], batch[labels]
-        if empty:
-            raise ConfigError("data.dir: a split of the dataset has no positions")
-        epoch += 1
-
-
-def _open_stream(config: SLConfig, split: str, seed: int, symmetries: bool, max_positions: int | None,
-                 batch_size: int, shuffle_buffer: int, part: tuple[int, int] | None = None):
-    from tenuki.agents.go.dataset import PositionStream
-
-    features = feature_fn(value=config.target == "value")
-    per_game = config.data.positions_per_game
-    if split == "val" and config.data.val_positions_per_game:
-        per_game = config.data.val_positions_per_game
-    return PositionStream(config.data.dir, split, features, batch_size=batch_size, shuffle_buffer=shuffle_buffer,
-                          symmetries=symmetries, seed=seed, max_positions=max_positions, progress=False, part=part,
-                          positions_per_game=per_game or None, decided_only=config.target == "value")
-
-
-class _StreamParts(torch.utils.data.IterableDataset):
-    """The training stream split over DataLoader workers: worker i of k reads every k-th game
-    (``PositionStream(part=(i, k))``) with a shuffle buffer of its own."""
-
-    def __init__(self, config: SLConfig, seed: int):
-        super().__init__()
-        self.config, self.seed = config, seed
-        self._stream = None  # one per worker, kept across epochs (persistent workers): each epoch a new order
-
-    def __iter__(self):
-        if self._stream is None:
-            info = torch.utils.data.get_worker_info()
-            part = (info.id, info.num_workers) if info is not None else None
-            c = self.config
-            self._stream = _open_stream(c, "train", seed=self.seed, symmetries=c.data.symmetries, max_positions=None,
-                                        batch_size=c.optim.batch_size, shuffle_buffer=c.data.shuffle_buffer, part=part)
-        labels = _labels(self.config)
-        for batch in self._stream:
-            yield torch.from_numpy(batch[0]), torch.from_numpy(batch[labels])
-
-
-def _training_batches(config: SLConfig, seed: int):
-    """Endless (planes, labels) training batches: from the stream in this process, or from
-    ``train.loader_workers`` DataLoader processes (pinned memory for a GPU)."""
-    workers = config.train.loader_workers
-    if workers <= 0:
-        stream = _open_stream(config, "train", seed=seed, symmetries=config.data.symmetries, max_positions=None,
-                              batch_size=config.optim.batch_size, shuffle_buffer=config.data.shuffle_buffer)
-        yield from _batches(stream, epochs=None, labels=_labels(config))
-        return
-    loader = torch.utils.data.DataLoader(_StreamParts(config, seed), batch_size=None, num_workers=workers,
-                                         pin_memory=config.train.device != "cpu", persistent_workers=True,
-                                         prefetch_factor=4)
-    while True:
-        empty = True
-        for planes, actions in loader:
-            empty = False
-            yield planes, actions
-        if empty:
-            raise ConfigError("data.dir: the train split of the dataset has no positions")
-
-
-def validation_set(config: SLConfig, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
-    """The fixed validation positions: (planes uint8[V, C, N, N], labels[V]): the moves (int64) for
-    the policy, the results for the side to move (float32) for the value network. ``split="train"``:
-    as many fixed positions of the training games (the value run's train MSE)."""
-    planes, labels = [], []
-    dtype = np.float32 if config.target == "value" else np.int64
-    stream = _open_stream(config, split, seed=12345, symmetries=False, max_positions=config.train.val_positions,
-                          batch_size=256, shuffle_buffer=2048)
-    for x, y in _batches(stream, labels=_labels(config)):
-        planes.append(np.asarray(x, np.uint8))
-        labels.append(np.asarray(y, dtype))
-    if not planes:
-        raise ConfigError(f"data.dir: {config.data.dir} has no {split} positions")
-    return np.concatenate(planes)[: config.train.val_positions], np.concatenate(labels)[: config.train.val_positions]
-
-
-@torch.no_grad()
-def evaluate_policy(model: torch.nn.Module, planes: np.ndarray, actions: np.ndarray, batch_size: int = 256) -> dict[str, float]:
-    """Loss, top-1 and top-5 accuracy of ``model`` on positions (legal moves only), on the model's device."""
-    model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    loss = top1 = top5 = 0.0
-    for i in range(0, len(actions), batch_size):
-        x = torch.from_numpy(planes[i : i + batch_size]).to(device).float()
-        a = torch.from_numpy(actions[i : i + batch_size]).to(device)
-        logits = masked_logits(model(x), x, a)
-        loss += float(F.cross_entropy(logits, a, reduction="sum"))
-        m = policy_metrics(logits, a)
-        top1 += m["top1"] * len(a)
-        top5 += m["top5"] * len(a)
-    n = max(len(actions), 1)
-    return {"loss": loss / n, "top1": top1 / n, "top5": top5 / n, "positions": len(actions)}
-
-
-@torch.no_grad()
-def evaluate_value(model: torch.nn.Module, planes: np.ndarray, values: np.ndarray, batch_size: int = 256) -> dict[str, float]:
-    """MSE of ``model``'s value against the results, with the MSE of always answering 0 (the share
-    of decided games) for scale."""
-    model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    total = 0.0
-    for i in range(0, len(values), batch_size):
-        x = torch.from_numpy(planes[i : i + batch_size]).to(device).float()
-        z = torch.from_numpy(values[i : i + batch_size]).to(device).float()
-        total += float(((model(x).float() - z) ** 2).sum())
-    n = max(len(values), 1)
-    return {"loss": total / n, "mse": total / n, "zero_mse": float(np.mean(np.square(values))) if len(values) else 0.0,
-            "positions": len(values)}
 
 
 def build_optimizer(model: torch.nn.Module, optim: OptimSection) -> torch.optim.Optimizer:
@@ -556,7 +290,7 @@ def train_sl_policy(config: SLConfig, run_dir: str | Path | None = None, progres
         stop["signal"] = signum
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    batches = _training_batches(config, seed=tc.seed * 1_000_003 + trainer.step)
+    batches = training_batches(config, seed=tc.seed * 1_000_003 + trainer.step)
     budget_s = tc.max_hours * 3600 if tc.max_hours > 0 else math.inf
     start, start_elapsed = time.perf_counter(), trainer.elapsed_s
     last = dict.fromkeys(keys, math.nan)

@@ -14,10 +14,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from tenuki.agents.dqn.agent import DQNAgent, DQNAgentError, epsilon_at, priority_beta_at, resolve_precision
 from tenuki.agents.dqn.config import DQNConfig, config_from_dict
 from tenuki.agents.dqn.networks import NatureQNetwork, build_q_network, conv_output_size
-from torch import nn
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+
 from tenuki.agents.dqn.agent import DQNAgent
 from tenuki.agents.dqn.checkpoint import (
     DQNCheckpointError,

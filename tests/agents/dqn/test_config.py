@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tenuki.agents.dqn.config import DQNConfig, DQNConfigError, config_from_dict, dump_config, load_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs" / "atari").glob("*.yaml"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
+
 from tenuki.agents.dqn.replay import FrameReplay, ReplayError, ReplayFileError, ReplayMemoryError
 from tenuki.agents.dqn.sumtree import new_tree, tree_find, tree_set_many, tree_total
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tenuki.agents.dqn.train import _crossed, read_metrics
 
 REPO = Path(__file__).resolve().parents[3]

@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
 from tenuki.envs.atari import NATURE, AtariGymEnv, AtariVecEnv
 
 pytest.importorskip("cv2", reason="gymnasium's AtariPreprocessing needs opencv-python(-headless)")

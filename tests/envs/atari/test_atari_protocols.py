@@ -7,6 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+
 from tenuki.envs.atari import (
     ATARI_ENV_ID,
     PROTOCOLS,

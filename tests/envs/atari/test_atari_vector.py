@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tenuki.envs.atari import MACHADO, NATURE, AtariConfigError, AtariVecEnv
 
 

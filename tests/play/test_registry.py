@@ -1,0 +1,87 @@
+"""The one registry of players: every name makes a ``Player`` that plays legal moves and leaves the board
+alone; unknown or incomplete requests are refused; the network players search with their own settings.
+(``auto`` and the shipped networks: test_registry_defaults.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from tenuki.agents.go.networks.alphago import AlphaGoPolicyNet
+from tenuki.agents.go.networks.checkpoint import save_checkpoint
+from tenuki.agents.go.networks.resnet import AlphaZeroNet
+from tenuki.envs.go.board import Board
+from tenuki.play import registry
+from tenuki.search.flat_mc import FlatMonteCarloPlayer
+from tenuki.search.mcts import uniform_evaluator
+from tenuki.search.player import Player
+from tenuki.search.settings import MCTSConfig, SearchConfigError
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch) -> dict[str, str]:
+    """Tiny 5x5 networks by player name, and no shipped ones (the real nets stay unloaded)."""
+    az = save_checkpoint(tmp_path / "az5", AlphaZeroNet(5, blocks=1, channels=8), step=0, config={})
+    sl = save_checkpoint(tmp_path / "sl5", AlphaGoPolicyNet(5, filters=8, layers=2), step=0, config={})
+    for table in ("SHIPPED_WEIGHTS", "SHIPPED_POLICY", "SHIPPED_VALUE"):
+        monkeypatch.setattr(registry, table, {})
+    return {"auto": str(az), "az-mcts": str(az), "policy": str(az), "alphago": str(sl)}
+
+
+def _seen(board: Board) -> tuple:
+    return board.hash, board.moves, board.to_play, board.stones().tolist()
+
+
+@pytest.mark.parametrize("name", registry.PLAYER_NAMES)
+def test_every_registered_player_is_a_player_and_plays_legal_moves(name, weights):
+    player = registry.make(name, 5, weights=weights.get(name), visits=16, seed=1)
+    assert isinstance(player, Player)
+    board = Board(5)
+    for vertex in ("C3", "B2"):
+        board.play(vertex)
+    for _ in range(3):
+        seen = _seen(board)
+        move = player.genmove(board)
+        assert _seen(board) == seen  # genmove reads the board, never changes it (the GTP engine lends its own)
+        assert not move.resigned and board.is_legal(move.action)
+        board.play(move.action)
+        player.notify_played(move.action)
+
+
+def test_a_bot_without_the_protocols_hooks_is_not_a_player():
+    # FlatMonteCarloPlayer answers a bare action and has no notify_played: the registry wraps it.
+    assert not isinstance(FlatMonteCarloPlayer(), Player)
+    assert isinstance(registry.build("flat-mc"), Player)
+
+
+@pytest.mark.parametrize("name", ["mcts", "az-mcts", "alphago", "policy"])
+def test_every_player_returns_a_legal_move(name):
+    board = Board(7)
+    board.play("D4")
+    player = registry.build(name, evaluator=uniform_evaluator(7), size=7, visits=64)
+    move = player.genmove(board)
+    assert not move.resigned
+    assert board.is_legal(move.action)
+    assert move.analysis and move.analysis[0]["visits"] >= 1
+
+
+def test_unknown_or_incomplete_players_are_refused():
+    with pytest.raises(SearchConfigError):
+        registry.build("gnugo")
+    with pytest.raises(SearchConfigError):
+        registry.build("az-mcts")
+    with pytest.raises(SearchConfigError):
+        registry.build("mcts", visits=0)
+    with pytest.raises(SearchConfigError, match="unknown"):
+        registry.make("gnugo", 9)
+
+
+def test_network_players_search_with_their_own_settings():
+    for size in (7, 19):  # the same settings on every board
+        az = registry.build("az-mcts", uniform_evaluator(size), size=size, visits=96)
+        alphago = registry.build("alphago", uniform_evaluator(size), size=size, visits=96)
+        assert (az.name, alphago.name) == ("az-mcts", "alphago")
+        assert az.searcher.config == MCTSConfig(num_simulations=96)  # AlphaZero's settings
+        assert alphago.searcher.config == MCTSConfig(num_simulations=96, c_init=5.0, c_base=0.0, mix_lambda=0.5,
+                                                     expand_threshold=1)  # AlphaGo's APV-MCTS
+    custom = registry.build("alphago", uniform_evaluator(7), size=7, expand_threshold=3)
+    assert custom.searcher.config == MCTSConfig(c_init=5.0, c_base=0.0, mix_lambda=0.5, expand_threshold=3)
