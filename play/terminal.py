@@ -107,9 +107,9 @@ class PlayOptions:
 
 
 def default_sgf_path(now: dt.datetime | None = None) -> Path:
-    """``games/tenuki-YYYYmmdd-HHMMSS.sgf`` under the current directory."""
+    """``runs/games/tenuki-YYYYmmdd-HHMMSS.sgf`` under the current directory (every output goes under ./runs)."""
     now = now or dt.datetime.now()
-    return Path("games") / f"tenuki-{now:%Y%m%d-%H%M%S}.sgf"
+    return Path("runs") / "games" / f"tenuki-{now:%Y%m%d-%H%M%S}.sgf"
 
 
 def parse_vertex(text: str, size: int) -> int:

@@ -18,7 +18,7 @@ priorities ``|td|`` (the replay adds its epsilon and applies alpha). Dueling is 
 The target network is a copy of the online one, synced every ``target_update_every / train_every``
 updates (``target_update_every`` counts agent steps, like CleanRL's ``target_network_frequency``).
 
-Speed (a 2-core CPU; the issue asks for >= 1.3x a plain CleanRL-style update, see ``bench_update.py``):
+Speed (a 2-core CPU; the issue asks for >= 1.3x a plain CleanRL-style update, see ``bench/dqn_update.py``):
 
 - bfloat16 autocast where the hardware has it (``train.precision: auto``), float32 output layers;
 - channels-last weights (and inputs on CUDA), the convolutions' fast layout (on this CPU it is worth

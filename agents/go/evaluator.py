@@ -4,7 +4,7 @@ Search calls an evaluator (``tenuki.search.mcts.Evaluator``)::
 
     evaluator(planes: float32[B, C, N, N]) -> (policy_logits: float32[B, N*N+1], values: float32[B])
 
-``TorchEvaluator`` wraps any ``GoNetwork`` (``network_base``) into that callable:
+``TorchEvaluator`` wraps any ``GoNetwork`` (``networks.base``) into that callable:
 
 >>> from tenuki.agents.go.networks.resnet import AlphaZeroNet
 >>> evaluator = TorchEvaluator(AlphaZeroNet(9, blocks=6, channels=64))

@@ -70,7 +70,7 @@ from tenuki.selfplay.atari.apex_actors import (
 )
 from tenuki.selfplay.learner import state_dict_to_numpy, write_json_atomic
 
-__all__ = [  # the actor side lives in atari_apex_actors; its names stay importable from here
+__all__ = [  # the actor side lives in atari.apex_actors; its names stay importable from here
     "ACTOR_FAILURES",
     "ACTOR_OPTIONS",
     "CHECKPOINT_DIR",

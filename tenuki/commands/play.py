@@ -49,7 +49,7 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="random seed of the bot, the colour draw and the scoring playouts "
                              "(default: drawn and printed)")
     parser.add_argument("--sgf-out", type=Path, default=None,
-                        help="where the game is saved at the end (default: games/tenuki-DATE-TIME.sgf, "
+                        help="where the game is saved at the end (default: runs/games/tenuki-DATE-TIME.sgf, "
                              "the folder is created)")
     parser.add_argument("--dead-playouts", type=int, default=None,
                         help="playouts for the dead-stone and score estimates (default 1000)")

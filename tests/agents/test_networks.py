@@ -501,3 +501,25 @@ def test_value_checkpoint_without_head_relu_loads_as_trained(tmp_path: Path) -> 
         assert torch.equal(loaded(planes), old(planes))
     save_checkpoint(tmp_path / "new", AlphaGoValueNet(9, filters=8, layers=3), step=0, config={})
     assert load_checkpoint(tmp_path / "new")[0].head_relu is False
+
+
+def test_shipped_networks_load_by_name_from_any_folder(tmp_path, monkeypatch):
+    """Configs name shipped networks (``init_checkpoint: sl-policy19``); a file of the current folder wins,
+    and a path that names nothing comes back as written (so the error names what the user typed)."""
+    from tenuki.agents.go.networks.checkpoint import (
+        SHIPPED_WEIGHTS_DIR,
+        read_checkpoint_meta,
+        resolve_checkpoint,
+    )
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_checkpoint("az9x9") == SHIPPED_WEIGHTS_DIR / "az9x9.safetensors"
+    assert read_checkpoint_meta("az9x9").architecture == "alphazero_resnet"
+    assert resolve_checkpoint("nope") == Path("nope")
+    assert resolve_checkpoint("sub/az9x9") == Path("sub/az9x9")
+    net = build_network("alphazero_resnet", board_size=5, blocks=1, channels=8)
+    save_checkpoint(tmp_path / "az9x9", net, step=3)
+    assert resolve_checkpoint("az9x9") == Path("az9x9")  # the user's own file first
+    assert read_checkpoint_meta("az9x9").step == 3
+    with pytest.raises(CheckpointError, match="nope"):
+        read_checkpoint_meta("nope")

@@ -282,11 +282,11 @@ def test_pty_color_board_white_and_ctrl_d(tmp_path: Path) -> None:
     assert re.search(r"Black \(tenuki random\) plays [A-HJ]\d", screen)
     assert re.search(r"\((?:\x1b\[[0-9;]*m)+●(?:\x1b\[[0-9;]*m)+\)", screen)  # the last move is framed
     child.sendeof()
-    child.expect("Game saved to games/tenuki-")
+    child.expect("Game saved to runs/games/tenuki-")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    files = list((tmp_path / "games").glob("tenuki-*.sgf"))
+    files = list((tmp_path / "runs" / "games").glob("tenuki-*.sgf"))
     assert len(files) == 1
     record = load_sgf(files[0])
     assert record.size == 7 and record.moves[0][0] == BLACK and record.black_name == "tenuki random"

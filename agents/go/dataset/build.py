@@ -1,5 +1,5 @@
 """Expert games (Tom, KGS, SGF) to dataset shards: each game read, checked, encoded as a
-``StoredGame``, deduplicated, assigned to its split and written by ``dataset_shards``.
+``StoredGame``, deduplicated, assigned to its split and written by ``dataset.shards``.
 
 Decisions taken when building (every one counted in ``meta.json["counts"]``, never silent):
 

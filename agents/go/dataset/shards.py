@@ -1,5 +1,5 @@
 """The on-disk format of the expert-game dataset: shards written and read back, ``meta.json``
-checked, and the stored games replayed. Built by ``dataset_build``, streamed by ``dataset_stream``.
+checked, and the stored games replayed. Built by ``dataset.build``, streamed by ``dataset.stream``.
 
 Format: **moves + replay**. A shard stores each game's moves (2 bytes a move) and its setup stones;
 features are computed when the positions are loaded, by replaying the game on a ``Board`` and

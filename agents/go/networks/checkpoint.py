@@ -16,7 +16,9 @@ A checkpoint ``ckpt`` is two files in one folder:
       weights_sha256  weights_bytes   hash and size of the safetensors file
 
 ``save_checkpoint`` / ``load_checkpoint`` / ``read_checkpoint_meta`` accept the path with either
-suffix or with none.
+suffix or with none. The two loaders also take the name of a shipped network (``sl-policy19``, ``az9x9``:
+a bare name with no folder and no suffix, found in the package's ``weights/`` folder when no such file
+exists in the current folder), so that configs naming them work from any folder (``resolve_checkpoint``).
 
 Atomic writes (``agents/checkpoint_io.py``, shared with the DQN checkpoints). Both files are first written in full to temporary files in the target folder and
 fsynced; then the weights are moved into place (``os.replace``), then the sidecar, then the folder
@@ -143,8 +145,25 @@ def save_checkpoint(
 # -------------------------------------------------------------------------------------- loading
 
 
+SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """``path`` as given, or the shipped network of that name (``sl-policy19`` ->
+    ``tenuki/agents/go/weights/sl-policy19.safetensors``) when ``path`` is a bare name that names no file
+    of the current folder. Anything else comes back unchanged, so errors name what the user wrote."""
+    given = Path(path)
+    if given.parent != Path(".") or given.suffix in (".safetensors", ".json") or given.exists():
+        return given
+    if given.with_suffix(".safetensors").exists() or given.with_suffix(".json").exists():
+        return given
+    shipped = SHIPPED_WEIGHTS_DIR / f"{given.name}.safetensors"
+    return shipped if shipped.exists() else given
+
+
 def read_checkpoint_meta(path: str | os.PathLike[str]) -> CheckpointMeta:
-    """The validated sidecar of a checkpoint (the weights are not read)."""
+    """The validated sidecar of a checkpoint (the weights are not read); a shipped network's name works too."""
+    path = resolve_checkpoint(path)
     _, sidecar_path = checkpoint_paths(path)
     record = read_format_sidecar(sidecar_path, FORMAT_NAME, FORMAT_VERSION, "tenuki checkpoint", _SIDECAR_KEYS,
                                  CheckpointError)
@@ -161,8 +180,9 @@ def load_checkpoint(
 
     ``architecture``, when given, is the one the caller expects (another one is an error).
     Raises ``CheckpointError`` for a missing, malformed, corrupt, truncated or mismatched checkpoint.
+    A shipped network's name works too (``resolve_checkpoint``).
     """
-    weights_path, sidecar_path = checkpoint_paths(path)
+    weights_path, sidecar_path = checkpoint_paths(resolve_checkpoint(path))
     meta = read_checkpoint_meta(sidecar_path)
     if architecture is not None and meta.architecture != architecture:
         raise CheckpointError(

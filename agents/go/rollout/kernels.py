@@ -1,7 +1,7 @@
 """The rollout policy's numba kernels on any position (Silver et al. 2016, Methods "Rollout policy"):
-every candidate's features extracted (``rollout_features.candidate_features``), scored and turned
+every candidate's features extracted (``rollout.features.candidate_features``), scored and turned
 into a softmax (``policy_from_scratch``) or a sampled move (``rollout_move``); ``Workspace`` holds
-their scratch arrays. The incremental playout is in ``rollout_playout``.
+their scratch arrays. The incremental playout is in ``rollout.playout``.
 
     p(a | s) = exp(w . phi(s, a)) / sum_b exp(w . phi(s, b))     over the candidate moves b
 """

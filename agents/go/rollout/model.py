@@ -1,6 +1,6 @@
 """``RolloutPolicy``: the rollout policy's weights + feature hash seed, and what it does with a
 ``Board`` or a state: ``probabilities(board)``, ``sample(board)``, ``playouts(st, ...)`` (the
-contract of ``tenuki.envs.go.playout.playouts``), ``save`` / ``load`` (``rollout_weights``)."""
+contract of ``tenuki.envs.go.playout.playouts``), ``save`` / ``load`` (``rollout.weights``)."""
 
 from __future__ import annotations
 
