@@ -197,7 +197,12 @@ def read_sidecar_object(sidecar_path: Path, error: ErrorType) -> dict[str, Any]:
     try:
         text = sidecar_path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise error(f"checkpoint sidecar {sidecar_path} does not exist") from exc
+        weights_path = sidecar_path.with_suffix(WEIGHTS_SUFFIX)
+        if not weights_path.exists():  # nothing there: name the file the user gave, not its sidecar
+            raise error(f"checkpoint {weights_path} does not exist (a checkpoint is a {WEIGHTS_SUFFIX} file "
+                        f"with its {SIDECAR_SUFFIX} sidecar)") from exc
+        raise error(f"checkpoint sidecar {sidecar_path} does not exist (the {SIDECAR_SUFFIX} written next to "
+                    f"{weights_path.name}: it holds the architecture and the weights' hash)") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read checkpoint sidecar {sidecar_path}: {exc}") from exc
     try:

@@ -1,8 +1,12 @@
 """What the benchmarks share: timed loops, engines measured in alternating slices, the one JSON line.
 
-Every benchmark measures its engines in alternating slices of the same run (so that a change of
-background load between slices favours none; the ratios are what it reports) and prints ONE JSON
-object that ends with the Python version, the core count and the wall time.
+Where a benchmark compares engines doing the same work (``bench.go_env``, ``bench.mcts``'s rollouts
+against OpenSpiel, ``bench.rollout_policy``, ``bench.atari``), it times them in alternating slices of the
+same run (``interleaved``), so that a change of background load between slices favours none; the ratios
+are what it reports. ``bench.selfplay`` cannot slice (a phase is a Ray pool of 1 or 2 workers playing
+whole games): it runs the two phases one after the other with the same games and says so;
+``bench.mcts``'s tree and network figures have no peer and are single timed loops. Every benchmark
+prints ONE JSON object that ends with the Python version, the core count and the wall time.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@
   planes and backups included; batch 16), from the empty board.
 - ``rollout_sims_per_s``: UCT whose leaf value is one rollout uniformly random over legal moves
   including pass, capped at 2*N*N game moves; ``open_spiel_rollout_sims_per_s`` is OpenSpiel's
-  MCTSBot with RandomRolloutEvaluator(n_rollouts=1) on its Go game: the same work.
+  MCTSBot with RandomRolloutEvaluator(n_rollouts=1) on its Go game: the same work. The two are timed
+  in alternating slices (``bench.common.interleaved``, ``ROUNDS`` rounds), so a change of background
+  load between slices favours neither; ``rollout_vs_open_spiel`` is the ratio of their totals.
 - ``nn_sims_per_s`` / ``nn_time_share``: PUCT with a 6-block x 64-channel AlphaZero network on the
   CPU (batch 16); the share of the wall time spent inside the network. ``nn_fast_*``: the same with
   the evaluator the players use (``fast_cpu_options``: batch norm folded, NHWC, bfloat16 autocast
@@ -20,7 +22,9 @@ import time
 
 import numpy as np
 
-from bench.common import print_result, timed_until
+from bench.common import interleaved, print_result, timed_until
+
+ROUNDS = 4  # alternating slices of the rollout comparison
 
 
 def _timed(run, seconds: float) -> float:
@@ -43,7 +47,8 @@ def bench_tree(size: int, seconds: float, sims_per_search: int) -> float:
     return _timed(run, seconds)
 
 
-def bench_rollouts(size: int, seconds: float, sims_per_search: int) -> float:
+def rollout_runner(size: int, sims_per_search: int):
+    """One UCT search with uniform rollouts per call (returns the simulations done), compiled and warm."""
     from tenuki.envs.go.board import Board
     from tenuki.search.uct import uct_run
 
@@ -55,10 +60,11 @@ def bench_rollouts(size: int, seconds: float, sims_per_search: int) -> float:
         seed[0] += 1
         return int(uct_run(board, sims_per_search, c_uct=2.0, rollout="uniform", seed=seed[0]).visits.sum())
 
-    return _timed(run, seconds)
+    return run
 
 
-def bench_open_spiel(size: int, seconds: float, sims_per_search: int) -> float | None:
+def open_spiel_runner(size: int, sims_per_search: int):
+    """OpenSpiel's MCTSBot search per call (returns the simulations done); None without OpenSpiel."""
     try:
         import pyspiel
         from open_spiel.python.algorithms import mcts
@@ -75,7 +81,7 @@ def bench_open_spiel(size: int, seconds: float, sims_per_search: int) -> float |
         bot.mcts_search(state)
         return sims_per_search
 
-    return _timed(run, seconds)
+    return run
 
 
 def bench_network(size: int, seconds: float, sims_per_search: int, blocks: int, channels: int,
@@ -121,8 +127,14 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     result: dict = {"benchmark": "mcts", "size": args.size, "sims_per_search": args.sims}
     result["tree_sims_per_s"] = round(bench_tree(args.size, args.seconds, args.sims), 1)
-    ours = bench_rollouts(args.size, args.seconds, args.sims)
-    spiel = bench_open_spiel(args.size, args.seconds, max(args.sims // 8, 16))
+    runs = {"tenuki": rollout_runner(args.size, args.sims)}
+    spiel_run = open_spiel_runner(args.size, max(args.sims // 8, 16))
+    if spiel_run is not None:
+        runs["open_spiel"] = spiel_run
+    totals = interleaved(runs, args.seconds, ROUNDS)
+    ours = totals["tenuki"].rate
+    spiel = totals["open_spiel"].rate if "open_spiel" in totals else None
+    result["rounds"] = ROUNDS
     result["rollout_sims_per_s"] = round(ours, 1)
     result["open_spiel_rollout_sims_per_s"] = None if spiel is None else round(spiel, 1)
     result["rollout_vs_open_spiel"] = None if spiel is None else round(ours / spiel, 2)

@@ -10,7 +10,11 @@ An experiment is a module of ``lecture/`` with
 ``run_experiment`` adds the common fields (name, claim, quick, seconds, seed, config, figures, the
 results folder: ``runs/lecture/NAME`` under the current folder by default), writes ``result.json`` and
 ``summary.md`` there, and returns the record.
-Configs: ``configs/lecture/NAME.yaml`` (a mapping; ``quick:`` holds the overrides of ``--quick``).
+Configs: ``configs/lecture/NAME.yaml`` (a mapping; ``quick:`` holds the overrides of ``--quick``). Its keys
+(with the ``quick:`` ones and a module's ``DEFAULTS``) are the experiment's settings: a config file given
+with ``--config`` or a ``--set KEY=VALUE`` override (applied last, after ``quick:``) may use no other key,
+and an override's value must have the type of the shipped value (a number for a number, a list for a
+list; any YAML value where the shipped one is null).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from tenuki.common.yaml_config import parse_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs" / "lecture"
@@ -40,23 +46,98 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_experiment_config(name: str, quick: bool, path: str | Path | None = None) -> dict[str, Any]:
-    """The experiment's config: ``configs/lecture/NAME.yaml`` (or ``path``), with the ``quick`` overrides
-    applied when ``quick``."""
-    path = Path(path) if path else CONFIG_DIR / f"{name}.yaml"
-    if not path.exists():
-        return {}
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
+    except OSError as error:
+        raise LectureError(f"cannot read config {path}: {error.strerror or error}") from error
     except yaml.YAMLError as error:
         raise LectureError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(data, dict):
         raise LectureError(f"{path}: expected a mapping of settings")
-    overrides = data.pop("quick", {}) or {}
-    if not isinstance(overrides, dict):
+    return data
+
+
+def config_schema(name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The settings experiment ``name`` knows, each with an example value (its type is the setting's): the
+    shipped ``configs/lecture/NAME.yaml`` with its ``quick:`` keys, and ``defaults`` (a module's
+    ``DEFAULTS``). None when there is neither (nothing to check against)."""
+    sources: list[dict[str, Any]] = []
+    shipped = CONFIG_DIR / f"{name}.yaml"
+    if shipped.is_file():
+        data = _read_mapping(shipped)
+        quick = data.pop("quick", None) or {}
+        sources += [data, quick if isinstance(quick, dict) else {}]
+    sources.append(defaults or {})
+    schema: dict[str, Any] = {}
+    for source in sources:  # the first source that has a key gives its example; a null anywhere: any value
+        for key, value in source.items():
+            if key not in schema:
+                schema[key] = value
+            elif value is None:
+                schema[key] = None
+    return schema or None
+
+
+def _typed(key: str, text: str, example: Any) -> Any:
+    """The ``--set`` text of ``key`` as the type of the shipped ``example`` value."""
+    if isinstance(example, str):
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    if example is None:
+        return value
+    if isinstance(example, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(example, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(example, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    elif isinstance(example, list):
+        ok, kind = isinstance(value, list), "a list, e.g. [8, 16]"
+    elif isinstance(example, dict):
+        ok, kind = isinstance(value, dict), "a mapping, e.g. {a: 1}"
+    else:  # pragma: no cover - YAML gives no other types
+        ok, kind = True, ""
+    if not ok:
+        raise LectureError(f"--set {key}: expected {kind}, got {text!r}")
+    return value
+
+
+def _check_keys(keys, schema: dict[str, Any] | None, where: str) -> None:
+    unknown = sorted(set(keys) - set(schema)) if schema is not None else []
+    if unknown:
+        raise LectureError(f"{where}{unknown[0]}: unknown key (allowed: {', '.join(sorted(schema))})")
+
+
+def load_experiment_config(name: str, quick: bool, path: str | Path | None = None,
+                           overrides: list[str] | None = None,
+                           defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The experiment's config: ``configs/lecture/NAME.yaml`` (or ``path``, which must exist), with the
+    ``quick`` overrides applied when ``quick``, then the ``--set KEY=VALUE`` ``overrides`` (checked against
+    ``config_schema(name, defaults)``)."""
+    schema = config_schema(name, defaults)
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise LectureError(f"cannot read config {path}: no such file")
+        data = _read_mapping(path)
+    else:
+        path = CONFIG_DIR / f"{name}.yaml"
+        data = _read_mapping(path) if path.is_file() else {}
+    quick_overrides = data.pop("quick", {}) or {}
+    if not isinstance(quick_overrides, dict):
         raise LectureError(f"{path}: 'quick' must be a mapping of settings")
+    _check_keys(data, schema, f"{path}: ")
+    _check_keys(quick_overrides, schema, f"{path}: quick.")
     if quick:
-        data.update(overrides)
+        data.update(quick_overrides)
+    for key, text in parse_overrides(overrides, LectureError, example="epochs=2"):
+        _check_keys([key], schema, "--set ")
+        data[key] = _typed(key, text, (schema or {}).get(key))
     return data
 
 
@@ -89,9 +170,10 @@ def write_summary(out_dir: Path, record: dict[str, Any]) -> Path:
 
 
 def run_experiment(module: Any, quick: bool = False, out_dir: str | Path | None = None,
-                   config_path: str | Path | None = None) -> dict[str, Any]:
-    """Run one experiment module and write its results folder (see the module docstring)."""
-    config = load_experiment_config(module.NAME, quick, config_path)
+                   config_path: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Run one experiment module and write its results folder (see the module docstring); ``overrides``:
+    ``--set KEY=VALUE`` items, applied last."""
+    config = load_experiment_config(module.NAME, quick, config_path, overrides, getattr(module, "DEFAULTS", None))
     seed = int(config.get("seed", 0))
     seed_everything(seed)
     # under the current folder, as every command's outputs: next to the package would be site-packages

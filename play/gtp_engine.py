@@ -4,27 +4,42 @@ Framing (GTP 2, section 2): control characters are removed, tabs become spaces, 
 comment, empty lines are ignored; a command is ``[id] name args``; answers are ``=id result`` or
 ``?id message`` followed by a blank line. The engine never crashes on input: an unknown command,
 a syntax error or an illegal move is answered with ``?`` and leaves the board unchanged; EOF ends
-cleanly. Extensions: printsgf, kgs-genmove_cleanup, kgs-time_settings, lz-analyze,
-lz-genmove_analyze (Leela Zero's ``info move ... visits ... winrate ... prior ... pv ...`` lines,
-winrate and prior in 1/10000), and GNU Go's list_stones, is_legal, all_legal, captures.
+cleanly. Extensions: printsgf, kgs-genmove_cleanup, kgs-time_settings, GNU Go's list_stones,
+is_legal, all_legal, captures, and analysis for GUIs (Sabaki, Lizzie): ``lz-analyze``,
+``lz-genmove_analyze`` (Leela Zero 0.17's lines) and ``kata-analyze``, ``kata-genmove_analyze``
+(KataGo's, with scores and ``ownership true``); formats and fields in ``tenuki.play.gtp_analysis``.
+
+Input is read by a thread into a queue of lines (from the raw descriptor, with no buffer of
+Python's in between), so a command that arrives while ``lz-analyze`` runs -- GUIs write the next
+command without waiting -- stops the analysis within one search slice (``SLICE_SECONDS``) and is
+answered next. An analysis answers ``=id`` at once, then its report lines, then the blank line that
+ends every GTP answer; genmove variants search with the engine's normal budget (``--visits``,
+``--seconds-per-move`` or the GTP time control) and end with ``play MOVE``.
+
+``version`` answers ``0.17 (tenuki X.Y.Z)``: Lizzie reads the number before the first blank as a
+Leela Zero version and refuses analysis below 0.15; 0.17 is the Leela Zero whose analysis
+dialect (with ``lcb``) this engine speaks. ``name`` stays ``tenuki``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
-import select
 import sys
-import time
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TextIO
 
 from tenuki.envs.go.board import Board, GoError, fixed_handicap_actions, parse_color
 from tenuki.envs.go.coords import CoordinateError, from_gtp, to_gtp
 from tenuki.envs.go.layout import BLACK, WHITE
+from tenuki.play import gtp_analysis
 from tenuki.search.player import Player
 
 PROTOCOL_VERSION = "2"
+LEELA_ZERO_VERSION = "0.17"  # the Leela Zero analysis dialect spoken (Lizzie checks the version, module docstring)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -80,6 +95,8 @@ class GTPEngine:
         self.player: Player = player_factory(size)
         self.setup: tuple[list[int], list[int]] = ([], [])
         self.quit = False
+        self._lines: LineQueue | None = None  # the input, while ``run`` reads it
+        self._cid = ""  # the id of the command being answered
         self.commands: dict[str, Callable[[list[str]], str]] = {
             name[4:].replace("__", "-"): getattr(self, name) for name in dir(self) if name.startswith("cmd_")
         }
@@ -87,14 +104,27 @@ class GTPEngine:
     # ------------------------------------------------------------------ framing
 
     def run(self) -> None:
-        """Answer commands from ``inp`` until ``quit`` or EOF."""
-        for raw in self.inp:
-            response = self.handle(raw)
-            if response is not None:
-                self.out.write(response)
-                self.out.flush()
-            if self.quit:
-                break
+        """Answer commands from ``inp`` until ``quit`` or EOF. A reader thread queues the input lines,
+        so a long command (analysis) sees the next one arrive."""
+        self._lines = LineQueue()
+        threading.Thread(target=self._lines.read_from, args=(self.inp,), name="gtp-input", daemon=True).start()
+        try:
+            while (raw := self._lines.get()) is not None:
+                response = self.handle(raw)
+                if response is not None:
+                    self.out.write(response)
+                    self.out.flush()
+                if self.quit:
+                    break
+        finally:
+            self._lines = None
+
+    def _pending(self, timeout: float | None = 0.0) -> bool:
+        """True when a line (a command, or a bare newline) waits to be read, after waiting up to ``timeout``
+        seconds for one (None: until one comes). Without ``run`` reading (``handle`` called directly) there
+        is no more input to wait for: True."""
+        lines = self._lines
+        return True if lines is None else lines.wait(timeout)
 
     def handle(self, raw: str) -> str | None:
         line = _CONTROL.sub("", raw.replace("\t", " ")).split("#", 1)[0].strip()
@@ -107,6 +137,7 @@ class GTPEngine:
             if not parts:
                 return f"?{cid} missing command\n\n"
         command, args = parts[0], parts[1:]
+        self._cid = cid
         handler = self.commands.get(command)
         if handler is None:
             return f"?{cid} unknown command\n\n"
@@ -203,7 +234,7 @@ class GTPEngine:
         return self.name
 
     def cmd_version(self, args: list[str]) -> str:
-        return self.version
+        return f"{LEELA_ZERO_VERSION} (tenuki {self.version})"
 
     def cmd_known_command(self, args: list[str]) -> str:
         self._args(args, 1)
@@ -242,9 +273,12 @@ class GTPEngine:
     def cmd_komi(self, args: list[str]) -> str:
         self._args(args, 1)
         try:
-            self.komi = float(args[0])
+            komi = float(args[0])
         except ValueError:
             raise GTPFailure("syntax error") from None
+        if not math.isfinite(komi):  # nan / inf would reach the score and the SGF
+            raise GTPFailure("syntax error")
+        self.komi = komi
         self.board.komi = self.komi
         return ""
 
@@ -311,8 +345,13 @@ class GTPEngine:
             move_number = int(args[1])
         try:
             record = load_sgf(args[0])
-        except (OSError, SGFError) as error:
-            raise GTPFailure(f"cannot load file: {error}") from None
+        except OSError as error:
+            reason = (error.strerror or str(error)).lower()
+            raise GTPFailure(f"cannot load file {args[0]}: {reason}") from None
+        except SGFError as error:
+            reason = " ".join(str(error).split())  # one line
+            reason = reason.removeprefix(f"{args[0]}: ")  # the message names the file too
+            raise GTPFailure(f"cannot load file {args[0]}: {reason}") from None
         if move_number is not None:
             record.moves = record.moves[: max(move_number - 1, 0)]
         try:
@@ -461,67 +500,97 @@ class GTPEngine:
         self._args(args, 1)
         return str(self.board.captures[self._color(args[0])])
 
-    # ------------------------------------------------------------------ analysis (Leela Zero format)
+    # ------------------------------------------------------------------ analysis (Leela Zero, KataGo)
 
-    def _analysis_lines(self, color: int, visits: int) -> tuple[str, int]:
-        if self.board.to_play != color:
+    def _analyse(self, args: list[str], dialect: str, genmove: bool) -> None:
+        """``lz-analyze`` / ``kata-analyze`` (``genmove`` False) or their genmove variants: ``=id`` at once,
+        report lines while the search grows (``gtp_analysis.stream``), ``play MOVE`` for a genmove, the
+        blank line. Analysing the side not to move searches a copy of the board with that side to move:
+        the game is left as it was."""
+        request = gtp_analysis.parse_request(args, dialect)
+        color = self.board.to_play if request.color is None else request.color
+        if genmove and self.board.to_play != color:
             self.board.set_to_play(color)
-        move = self.player.genmove(self.board, visits=visits)
-        rows = move.analysis or []
-        parts = []
-        for order, row in enumerate(rows):
-            pv = " ".join(row.get("pv", [row["move"]]))
-            parts.append(f"info move {row['move']} visits {row['visits']} winrate {round(row['winrate'] * 10000)} "
-                         f"prior {round(row['prior'] * 10000)} order {order} pv {pv}")
-        return " ".join(parts), move.action
+        keep = color == self.board.to_play  # the game's position: the player's kept tree may serve
+        board = self.board.copy()
+        if not keep:
+            board.set_to_play(color)
+        self._write(f"={self._cid}\n")
+        move = gtp_analysis.stream(self.player, board, request, dialect, self._write, self._pending, keep=keep,
+                                   budget=self._budget(color) if genmove else None)
+        if move is not None:
+            if move.resigned:
+                self._write("play resign\n")
+            else:
+                self.board.play(move.action, color)
+                self._notify(move.action)
+                self._write(f"play {to_gtp(move.action, self.board.size)}\n")
+        self._write("\n")
 
-    def _stream_analysis(self, args: list[str], genmove: bool) -> None:
-        cid = ""
-        color = self.board.to_play
-        interval = 1.0
-        rest = list(args)
-        if rest and rest[0].lower() in ("b", "w", "black", "white"):
-            color = self._color(rest.pop(0))
-        if rest and rest[0].isdigit():
-            interval = int(rest.pop(0)) / 100.0
-        self.out.write(f"={cid}\n")
-        self.out.flush()
-        visits = 64
-        action = None
-        while True:
-            start = time.perf_counter()
-            line, action = self._analysis_lines(color, visits)
-            if line:
-                self.out.write(line + "\n")
-                self.out.flush()
-            if genmove:
-                break
-            visits = min(visits * 2, 1 << 16)
-            if _input_waiting(self.inp, max(0.0, interval - (time.perf_counter() - start))):
-                break
-        if genmove and action is not None:
-            self.board.play(action, color)
-            self._notify(action)
-            self.out.write(f"play {to_gtp(action, self.board.size)}\n")
-        self.out.write("\n")
+    def _write(self, text: str) -> None:
+        self.out.write(text)
         self.out.flush()
 
     def cmd_lz__analyze(self, args: list[str]) -> None:
-        self._stream_analysis(args, genmove=False)
+        self._analyse(args, "lz", genmove=False)
 
     def cmd_lz__genmove_analyze(self, args: list[str]) -> None:
-        self._args(args, 1)
-        self._stream_analysis(args, genmove=True)
+        self._analyse(args, "lz", genmove=True)
+
+    def cmd_kata__analyze(self, args: list[str]) -> None:
+        self._analyse(args, "kata", genmove=False)
+
+    def cmd_kata__genmove_analyze(self, args: list[str]) -> None:
+        self._analyse(args, "kata", genmove=True)
 
 
-def _input_waiting(stream: TextIO, timeout: float) -> bool:
-    """True when a new command is waiting on ``stream`` (or it is not a real file)."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return True
-    ready, _, _ = select.select([fd], [], [], timeout)
-    return bool(ready)
+class LineQueue:
+    """Input lines handed from a reader thread to the engine: ``get`` blocks for the next line (None at
+    EOF), ``wait(timeout)`` says whether one is waiting without taking it."""
+
+    def __init__(self) -> None:
+        self._lines: deque[str | None] = deque()
+        self._ready = threading.Condition()
+
+    def put(self, line: str | None) -> None:
+        with self._ready:
+            self._lines.append(line)
+            self._ready.notify_all()
+
+    def get(self) -> str | None:
+        with self._ready:
+            self._ready.wait_for(lambda: self._lines)
+            return self._lines.popleft()
+
+    def wait(self, timeout: float | None) -> bool:
+        with self._ready:
+            return bool(self._ready.wait_for(lambda: self._lines, timeout))
+
+    def read_from(self, stream: TextIO) -> None:
+        """Queue every line of ``stream`` then None. A real file is read with ``os.read`` on its descriptor
+        (no buffered reader whose lock a daemon thread could hold at interpreter exit); anything else
+        (``io.StringIO``) line by line."""
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        try:
+            if fd is None:
+                for line in stream:
+                    self.put(line)
+                return
+            pending = b""
+            while chunk := os.read(fd, 65536):
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for raw in complete:
+                    self.put(raw.decode("utf-8", errors="replace") + "\n")
+            if pending:
+                self.put(pending.decode("utf-8", errors="replace"))
+        except OSError:
+            pass  # a closed descriptor is the end of the input
+        finally:
+            self.put(None)
 
 
 def _spread_points(n: int) -> list[int]:

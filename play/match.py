@@ -58,6 +58,7 @@ from tenuki.envs.go.sgf import record_from_board, write_sgf
 from tenuki.play.gtp_client import GTPClient, GTPEngineError, GTPError
 from tenuki.play.match_scoring import adjudicate, format_result
 from tenuki.play.match_stats import MatchSummary, summarize
+from tenuki.play.registry import default_komi
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class MatchConfig:
     engine_b: EngineSpec
     games: int = 2
     size: int = 9
-    komi: float = 7.0
+    komi: float | None = None  # None: registry.default_komi(size), 7.0 up to 9x9, 7.5 above
     seconds_per_move: float | None = None  # None: no time_settings sent
     move_timeout: float | None = None  # None: 3 * seconds_per_move + 10, or DEFAULT_MOVE_TIMEOUT_S
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT_S
@@ -150,6 +151,8 @@ class MatchConfig:
     ko_rule: str = "positional"
 
     def __post_init__(self) -> None:
+        if self.komi is None:
+            object.__setattr__(self, "komi", default_komi(self.size))
         checks = [
             (self.games >= 1, f"games must be at least 1, got {self.games}"),
             (MIN_SIZE <= self.size <= MAX_SIZE, (f"board size {self.size} is not supported "

@@ -10,6 +10,9 @@ size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SH
 ``auto``: the strongest player tenuki has for the board size -- ``az-mcts`` with the shipped
 AlphaZero net where that net beats ``mcts`` (``AUTO_AZ_SIZES``), else ``policy`` with the shipped
 AlphaGo policy net where there is one (19x19), else ``mcts``.
+
+Also the defaults every command shares (``tenuki gtp``, ``play``, ``match``, ``demo``): ``default_komi(size)``
+and ``DEFAULT_THREADS`` (``make(..., threads=N)``: torch's intra-op threads for the network players).
 """
 
 from __future__ import annotations
@@ -51,6 +54,25 @@ ALPHAGO_SEARCH = replace(PLAY_SEARCH, c_init=5.0, c_base=0.0, mix_lambda=0.5, ex
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
 # won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s).
 AUTO_AZ_SIZES: frozenset[int] = frozenset({9})
+
+
+# The komi of a game when the user gives none (area scoring, Tromp-Taylor count): 7.0 on boards up to 9x9,
+# 7.5 on larger ones. Each is the komi the shipped networks of that size were trained with (self-play
+# go9x9: game.komi 7.0; the 19x19 RL policy and value: 7.5) and the computer-Go servers' convention (CGOS:
+# 7.0 on 9x9, 7.5 on 13x13 and 19x19). A whole-number komi can end in a draw, which every scorer handles.
+SMALL_BOARD_KOMI = 7.0
+SMALL_BOARD_MAX_SIZE = 9
+LARGE_BOARD_KOMI = 7.5
+# torch intra-op threads of a network player unless the command is told otherwise: 1, as the self-play
+# workers (workers.torch_threads) and `atari evaluate`. Play searches in batches of 16 small positions,
+# where a second thread gains little, and `tenuki match --parallel K` runs 2K engines side by side: one
+# thread each never oversubscribes the cores. The search itself (numba) is single-threaded.
+DEFAULT_THREADS = 1
+
+
+def default_komi(size: int) -> float:
+    """The komi of a ``size`` x ``size`` game when none is given: 7.0 up to 9x9, 7.5 above (see above)."""
+    return SMALL_BOARD_KOMI if size <= SMALL_BOARD_MAX_SIZE else LARGE_BOARD_KOMI
 
 
 def _existing(table: dict[int, Path], size: int) -> Path | None:
@@ -169,20 +191,34 @@ def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **optio
 
 
 def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None,
-         **options) -> Player:
+         threads: int | None = None, **options) -> Player:
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
     tenuki.search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
     an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
-    (without one, leaves are valued by rollouts alone)."""
+    (without one, leaves are valued by rollouts alone). ``threads``: torch's intra-op threads, set when a
+    network is loaded (None: leave torch's setting). Weights given to a player that uses no network are a
+    ``SearchConfigError``, not ignored."""
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
+    if threads is not None and threads < 1:
+        raise SearchConfigError(f"--threads {threads}: expected an integer >= 1")
     explicit_weights = weights is not None
+    if explicit_weights and name not in (*NETWORK_PLAYERS, "auto"):
+        raise SearchConfigError(f"--weights goes with a network player ({', '.join(NETWORK_PLAYERS)} or auto); "
+                                f"player {name!r} uses no network")
+    if value_weights is not None and name != "alphago":
+        raise SearchConfigError(f"--value-weights goes with --player alphago; player {name!r} takes no value "
+                                "network")
     name, weights = resolve(name, size, weights)
     if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
         shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
         value_weights = str(shipped) if shipped is not None else None
     evaluator = None
     if name in NETWORK_PLAYERS:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         evaluator = _network_evaluator(name, size, weights, value_weights)
     return build(name, evaluator, size, **options)
 

@@ -30,7 +30,6 @@ from tenuki.play.dead_stones import DEFAULT_PLAYOUTS, dead_stones, estimate_owne
 from tenuki.play.terminal_view import COLOR_NAMES, STONE_LETTERS, Screen, status_line
 from tenuki.search.player import Player
 
-DEFAULT_KOMI = 7.0
 HANDICAP_KOMI = 0.5  # the usual komi of a handicap game: white gets the half point that breaks ties
 HINT_ROWS = 5
 PV_MOVES = 6
@@ -71,10 +70,11 @@ class InputError(ValueError):
 class PlayOptions:
     """Options of one terminal game (the command-line flags of ``tenuki play``).
 
-    ``komi`` None: 7.0, or 0.5 in a handicap game. ``handicap`` 0 or 1: none (1 = black plays
-    first with komi 0.5, the traditional one-stone handicap); 2..: fixed handicap stones (GTP
-    placement). ``visits`` / ``seconds_per_move``: the bot's budget (seconds win when both are set;
-    neither: the player's default). ``seed`` None: drawn at random and printed."""
+    ``komi`` None: ``registry.default_komi(size)`` (7.0 up to 9x9, 7.5 above), or 0.5 in a handicap game.
+    ``handicap`` 0 or 1: none (1 = black plays first with komi 0.5, the traditional one-stone handicap);
+    2..: fixed handicap stones (GTP placement). ``visits`` / ``seconds_per_move``: the bot's budget (visits
+    win when both are set, as in ``tenuki gtp``; neither: the player's default). ``threads``: torch threads
+    of a network bot. ``seed`` None: drawn at random and printed."""
 
     size: int = 9
     komi: float | None = None
@@ -88,6 +88,7 @@ class PlayOptions:
     weights: str | None = None
     value_weights: str | None = None
     resign_threshold: float | None = None
+    threads: int | None = None
     dead_playouts: int = DEFAULT_PLAYOUTS
     color_output: bool = True
 
@@ -140,7 +141,7 @@ class TerminalGame:
         self.rng = random.Random(self.seed)
         komi = options.komi
         if komi is None:
-            komi = HANDICAP_KOMI if options.handicap >= 1 else DEFAULT_KOMI
+            komi = HANDICAP_KOMI if options.handicap >= 1 else registry.default_komi(options.size)
         try:
             self.board = Board(options.size, komi=komi)
             if options.handicap >= 2:
@@ -169,15 +170,20 @@ class TerminalGame:
             strength["resign_threshold"] = self.options.resign_threshold
         try:
             return registry.make(self.options.player, size, weights=self.options.weights,
-                                 value_weights=self.options.value_weights, **strength)
+                                 value_weights=self.options.value_weights, threads=self.options.threads,
+                                 **strength)
         except (ValueError, OSError) as error:
             raise PlayOptionsError(str(error)) from None
 
+    def _seconds(self) -> float | None:
+        """The time of a bot move: --seconds-per-move unless --visits is given (visits win, as in gtp)."""
+        return None if self.options.visits is not None else self.options.seconds_per_move
+
     def _budget(self) -> str:
-        if self.options.seconds_per_move is not None:
-            return f"{self.options.seconds_per_move:g} s a move"
         if self.options.visits is not None:
             return f"{self.options.visits} visits a move"
+        if self.options.seconds_per_move is not None:
+            return f"{self.options.seconds_per_move:g} s a move"
         visits = getattr(self.bot, "visits", None)
         searches = self.bot.name not in ("random", "policy")
         return f"{visits} visits a move" if visits and searches else "no search"
@@ -277,8 +283,7 @@ class TerminalGame:
         who = f"{COLOR_NAMES[color].capitalize()} ({self.bot_name})"
         if self.options.player != "random":
             self.screen.say(f"{who} is thinking...", "dim")
-        move = self.bot.genmove(self.board.copy(), visits=self.options.visits,
-                                seconds=self.options.seconds_per_move)
+        move = self.bot.genmove(self.board.copy(), visits=self.options.visits, seconds=self._seconds())
         if move.resigned:
             self.result = f"{'B' if self.human == BLACK else 'W'}+R"
             self.screen.say(f"{who} resigns. You win: {self.result}.", "bold green")
@@ -318,7 +323,7 @@ class TerminalGame:
 
     def hint(self) -> None:
         self.screen.say(f"Asking {self.bot_name} for a hint...", "dim")
-        move = self.bot.genmove(self.board.copy(), visits=self.options.visits, seconds=self.options.seconds_per_move)
+        move = self.bot.genmove(self.board.copy(), visits=self.options.visits, seconds=self._seconds())
         rows = move.analysis[:HINT_ROWS]
         if not rows:
             suggestion = "resign" if move.resigned else to_gtp(move.action, self.board.size)

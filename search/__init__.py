@@ -15,7 +15,7 @@ Parts:
 ``rollout``     light / uniform rollouts from a leaf (``ROLLOUT_LIGHT``, ``ROLLOUT_UNIFORM``)
 ``symmetry``    the 8 board symmetries for planes and policies
 ``player``      ``Player`` (the protocol every bot answers to) and ``Move``
-``players``     the searching players (``UCTPlayer``, ``PUCTPlayer``, ``PolicyPlayer``)
+``players``     the searching players (``UCTPlayer``, ``PUCTPlayer``, ``PolicyPlayer``; ``GrowingSearch`` for analysis)
 ``flat_mc``     ``FlatMonteCarloPlayer``, the flat Monte-Carlo bot
 ==============  =====================================================================================
 
@@ -47,6 +47,9 @@ from tenuki.search.uct import uct_run
 _LAZY = {
     "Move": "tenuki.search.player",
     "Player": "tenuki.search.player",
+    "Analysis": "tenuki.search.player",
+    "AnalysingPlayer": "tenuki.search.player",
+    "GrowingSearch": "tenuki.search.players",
     "UCTPlayer": "tenuki.search.players",
     "PUCTPlayer": "tenuki.search.players",
     "PolicyPlayer": "tenuki.search.players",
@@ -62,8 +65,11 @@ __all__ = [
     "ROOT_INDEX",
     "SEARCH_RANGES",
     "UNVISITED",
+    "AnalysingPlayer",
+    "Analysis",
     "Evaluator",
     "FlatMonteCarloPlayer",
+    "GrowingSearch",
     "MCTSConfig",
     "Move",
     "PUCTPlayer",

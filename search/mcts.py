@@ -9,6 +9,21 @@ appears; everything else runs in the numba kernels of ``search/puct.py``. The se
 never changes them, and nobody else should: what varies per search (budget, root noise) is an
 argument of ``run``.
 
+Ownership and score (``MCTS(..., ownership=True)``, for analysis): an evaluator whose
+``has_ownership`` is true also answers ``evaluate_with_ownership(planes) -> (policy_logits, values,
+ownership float32[B, N*N])``, the expected final owner of every point in [-1, 1] for the side to
+move (KataGo's ownership head, Wu 2019 section 4.1: the tanh of the head's logit). The search then
+gives every evaluated leaf a score estimate, the expected final Tromp-Taylor area margin of its side
+to move: ``sum(ownership) - komi`` for black, ``+ komi`` for white (the ownership target is the
+final area owner, so its sum is the expected area difference). Terminal leaves get their exact
+margin. Scores are backed up like values (``SearchResult.score``: their mean over the simulations
+through each root move), and ``SearchResult.ownership`` is the mean, over the simulations of the
+search that ended in a network evaluation, of that leaf's ownership turned to the root's side to
+move -- an average over the tree like the root's value, not the root's raw evaluation.
+
+A search can keep growing (``run(..., keep_tree=True)``): the next call adds simulations to the
+same tree instead of starting again, which is how analysis reports a search every interval.
+
 >>> result = MCTS(uniform_evaluator(9), MCTSConfig(num_simulations=64)).run(Board(9))
 >>> result.best_action, result.visits.sum()
 """
@@ -23,7 +38,7 @@ import numpy as np
 
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.coords import to_gtp
-from tenuki.envs.go.layout import H_JTOP
+from tenuki.envs.go.layout import BLACK, H_JTOP
 from tenuki.envs.go.playout import playout_len
 from tenuki.search import puct
 from tenuki.search.settings import MCTSConfig, SearchConfigError, check_root_noise
@@ -36,7 +51,9 @@ from tenuki.search.tree import (
     EDGE_VISITS,
     PRIOR,
     ROOT_INDEX,
+    SCORE_SUM,
     TO_PLAY,
+    VALUE_SQUARE_SUM,
     VALUE_SUM,
     Tree,
     new_tree,
@@ -61,6 +78,10 @@ class SearchResult:
     pv: list[int] = field(default_factory=list)
     size: int = 19
     move_pvs: dict[int, list[int]] = field(default_factory=dict)  # principal variation after each root move
+    q_variance: np.ndarray | None = None  # float64[k], sample variance of the backed-up values; nan below 2 visits
+    score: np.ndarray | None = None  # float64[k], mean score estimate (points, side to move); None: no estimate
+    ownership: np.ndarray | None = None  # float64[N*N], mean ownership (side to move, row-major from A19/top-left)
+    simulations: int = 0  # simulations this run added (a reused or continued tree holds more)
 
     @property
     def best_action(self) -> int:
@@ -105,23 +126,32 @@ def uniform_evaluator(size: int) -> Evaluator:
 
 class MCTS:
     """A reusable PUCT searcher: ``run(board)`` searches from a position; ``advance(action)``
-    keeps the chosen subtree for the next search (tree reuse); ``reset()`` forgets it."""
+    keeps the chosen subtree for the next search (tree reuse); ``reset()`` forgets it.
+    ``ownership=True``: ask the evaluator for ownership too when it has it (``has_ownership``),
+    so results carry scores and an ownership map (module docstring); ignored otherwise."""
 
-    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None):
+    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, *, ownership: bool = False):
         self.evaluator = evaluator
         self.config = config or MCTSConfig()
         self.rng = np.random.default_rng(self.config.seed)
         self.tree: Tree | None = None
         self._reused = False
+        self.ownership = bool(ownership and getattr(evaluator, "has_ownership", False))
+        self._ownership_sum: np.ndarray | None = None  # float64[N*N], root side to move
+        self._ownership_count = 0
+        self._simulations = 0
 
     # ------------------------------------------------------------------ search
 
     def run(self, board: Board, num_simulations: int | None = None, seconds: float | None = None, *,
-            root_noise: float | None = None) -> SearchResult:
+            root_noise: float | None = None, keep_tree: bool = False) -> SearchResult:
         """Search from ``board`` (unchanged) for ``num_simulations`` (default: the config's), or
         until ``seconds`` have passed when given (then num_simulations is only the tree's size).
         ``root_noise``: the Dirichlet noise's weight in the root priors for this search (default:
-        the config's ``dirichlet_weight``; 0: none, as self-play's capped searches want)."""
+        the config's ``dirichlet_weight``; 0: none, as self-play's capped searches want).
+        ``keep_tree``: continue the tree of the previous ``run``, which the caller guarantees was on
+        this same position: ``num_simulations`` more go into it (the tree doubles when full), the
+        root noise is not drawn again. ``ValueError`` when there is no such tree."""
         cfg = self.config
         noise = cfg.dirichlet_weight if root_noise is None else root_noise
         check_root_noise(noise)
@@ -131,17 +161,23 @@ class MCTS:
         num_actions = size * size + 1
         batch = cfg.batch_size
         komi = board.komi if cfg.komi is None else cfg.komi
-        reuse = (self._reused and self.tree is not None and self.tree.nodes[ROOT_INDEX, TO_PLAY] == board.to_play
-                 and self.tree.edges.shape[0] == self.tree.nodes.shape[0] * num_actions)
-        if reuse and self.tree.num_nodes + sims + batch + 2 > self.tree.nodes.shape[0]:
-            bigger = new_tree(self.tree.num_nodes + sims + batch + 2, num_actions)
-            puct.copy_subtree(*self.tree[:4], ROOT_INDEX, *bigger)
-            self.tree = bigger
-        elif not reuse:
-            if self.tree is None or self.tree.nodes.shape[0] < sims + batch + 2 or \
-                    self.tree.edges.shape[0] != self.tree.nodes.shape[0] * num_actions:
-                self.tree = new_tree(sims + batch + 2, num_actions)
-            reset_tree(self.tree, board.to_play)
+        fits = self.tree is not None and self.tree.edges.shape[0] == self.tree.nodes.shape[0] * num_actions
+        if keep_tree:
+            if not fits or self.tree.nodes[ROOT_INDEX, TO_PLAY] != board.to_play:
+                raise ValueError("keep_tree: no search of this position to continue")
+            needed = self.tree.num_nodes + sims + batch + 2
+            if needed > self.tree.nodes.shape[0]:
+                self._grow(max(needed, 2 * self.tree.nodes.shape[0]), num_actions)
+        else:
+            reuse = self._reused and fits and self.tree.nodes[ROOT_INDEX, TO_PLAY] == board.to_play
+            if reuse and self.tree.num_nodes + sims + batch + 2 > self.tree.nodes.shape[0]:
+                self._grow(self.tree.num_nodes + sims + batch + 2, num_actions)
+            elif not reuse:
+                if not fits or self.tree.nodes.shape[0] < sims + batch + 2:
+                    self.tree = new_tree(sims + batch + 2, num_actions)
+                reset_tree(self.tree, board.to_play)
+            self._ownership_sum = np.zeros(size * size) if self.ownership else None
+            self._ownership_count = 0
         tree = self.tree
         self._reused = False
         root = board.copy()
@@ -156,6 +192,7 @@ class MCTS:
         leaf_node = np.zeros(batch, np.int64)
         leaf_status = np.zeros(batch, np.int64)
         leaf_value = np.zeros(batch)
+        leaf_score = np.zeros(batch)
         planes = np.zeros((batch, getattr(self.evaluator, "in_planes", 17), size, size), np.float32)
         legal = np.zeros((batch, num_actions), np.int64)
         legal_count = np.zeros(batch, np.int64)
@@ -165,7 +202,7 @@ class MCTS:
 
         def step(width: int) -> int:
             puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
-                                leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
+                                leaf_node, leaf_status, leaf_value, leaf_score, planes, legal, legal_count,
                                 cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state, cfg.pass_min_move,
                                 cfg.score_weight, cfg.score_scale or float(size))
             need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
@@ -173,32 +210,72 @@ class MCTS:
             values = np.zeros(width, np.float32)
             if need.size:
                 x = planes[need]
+                ks = None
                 if cfg.random_symmetry:  # one random symmetry of the 8 for every evaluated position
                     ks = self.rng.integers(8, size=need.size)
                     x = np.stack([apply_symmetry(x[i], int(k)) for i, k in enumerate(ks)])
-                out_logits, out_values = self.evaluator(x)
+                owner = None
+                if self.ownership:
+                    out_logits, out_values, owner = self.evaluator.evaluate_with_ownership(x)
+                else:
+                    out_logits, out_values = self.evaluator(x)
                 out_logits = np.asarray(out_logits, np.float32)
-                if cfg.random_symmetry:
+                if ks is not None:
                     out_logits = np.concatenate(
                         [invert_policy_symmetry(out_logits[i : i + 1], int(k), size) for i, k in enumerate(ks)])
                 logits[need] = out_logits
                 values[need] = np.asarray(out_values, np.float32).reshape(-1)
+                if owner is not None:
+                    leaf_score[need] = self._add_ownership(np.asarray(owner, np.float64).reshape(need.size, -1), ks,
+                                                           tree.nodes[leaf_node[need], TO_PLAY], komi, size)
             return puct.expand_and_backup(*tree, width, paths, path_len, leaf_node, leaf_status, leaf_value,
-                                          legal, legal_count, logits, values, cfg.mix_lambda)
+                                          leaf_score, legal, legal_count, logits, values, cfg.mix_lambda)
 
         done = 0
         if tree.nodes[ROOT_INDEX, EDGE_COUNT] < 0:
             done += step(1)  # expand the root alone, so that its noise applies to every simulation
-        if noise > 0:
+        elif self.ownership and not keep_tree:
+            self._root_ownership(work[0], planes[:1], komi, size)  # a reused root: evaluated once more, for its map
+        if noise > 0 and not keep_tree:
             self._add_root_noise(size, noise)
         stalls = 0
         while done < sims and (deadline is None or time.perf_counter() < deadline):
             got = step(min(batch, sims - done))
             done += got
             stalls = stalls + 1 if got == 0 else 0
-            if stalls > 8:  # only collisions / terminal root: nothing more to learn
+            if stalls > 8:  # only collisions / terminal root / a full tree: nothing more to learn
                 break
+        self._simulations = done
         return self._result(size)
+
+    def _grow(self, capacity: int, num_actions: int) -> None:
+        """Move the tree into one with room for ``capacity`` nodes (renumbered from the root)."""
+        bigger = new_tree(capacity, num_actions)
+        puct.copy_subtree(*self.tree[:4], ROOT_INDEX, *bigger)
+        self.tree = bigger
+
+    def _add_ownership(self, owner: np.ndarray, ks: np.ndarray | None, to_play: np.ndarray, komi: float,
+                       size: int) -> np.ndarray:
+        """Add the ownership of evaluated leaves (``owner`` float64[L, N*N], each for its side to move
+        ``to_play`` int[L]), turned to the root's side to move, to the running mean; returns their score
+        estimates float64[L] (points, each leaf's side to move)."""
+        if ks is not None:  # back from the symmetry the leaf was evaluated under (a pass column rides along)
+            padded = np.concatenate([owner, np.zeros((owner.shape[0], 1))], axis=1)
+            owner = np.concatenate([invert_policy_symmetry(padded[i : i + 1], int(k), size)
+                                    for i, k in enumerate(ks)])[:, : size * size]
+        sign = np.where(to_play == self.tree.nodes[ROOT_INDEX, TO_PLAY], 1.0, -1.0)
+        self._ownership_sum += sign @ owner
+        self._ownership_count += owner.shape[0]
+        return owner.sum(axis=1) - np.where(to_play == BLACK, komi, -komi)
+
+    def _root_ownership(self, root_state: np.ndarray, planes: np.ndarray, komi: float, size: int) -> None:
+        """The ownership of a root that was expanded by an earlier search (tree reuse): one evaluation."""
+        if planes.shape[1] != 2 * puct.HISTORY_STEPS + 1:
+            return
+        puct.write_planes(root_state, planes[0])  # restores the state it reads
+        _, _, owner = self.evaluator.evaluate_with_ownership(planes.copy())
+        owner = np.asarray(owner, np.float64).reshape(1, size * size)
+        self._add_ownership(owner, None, self.tree.nodes[ROOT_INDEX : ROOT_INDEX + 1, TO_PLAY], komi, size)
 
     def _add_root_noise(self, size: int, w: float) -> None:
         """Root priors (1 - w) P + w Dir(alpha) (Silver et al. 2017, "Self-play")."""
@@ -211,7 +288,12 @@ class MCTS:
         priors = tree.stats[start : start + count, PRIOR]
         tree.stats[start : start + count, PRIOR] = (1 - w) * priors + w * noise
 
-    def _result(self, size: int) -> SearchResult:
+    def result(self, size: int, pv_moves: int = 10) -> SearchResult:
+        """The root statistics of the last search, with a principal variation for the ``pv_moves``
+        most visited moves (``run`` returns the same with 10)."""
+        return self._result(size, pv_moves)
+
+    def _result(self, size: int, pv_moves: int = 10) -> SearchResult:
         tree = self.tree
         start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), int(tree.nodes[ROOT_INDEX, EDGE_COUNT])
         count = max(count, 0)
@@ -220,16 +302,25 @@ class MCTS:
         visits = edges[:, EDGE_VISITS].copy()
         with np.errstate(invalid="ignore", divide="ignore"):
             q = np.where(visits > 0, stats[:, VALUE_SUM] / np.maximum(visits, 1), np.nan)
+            mean_square = stats[:, VALUE_SQUARE_SUM] / np.maximum(visits, 1)
+            q_variance = np.where(visits > 1, np.maximum(mean_square - q * q, 0.0) * visits / np.maximum(visits - 1, 1),
+                                  np.nan)
+            score = np.where(visits > 0, stats[:, SCORE_SUM] / np.maximum(visits, 1), np.nan) if self.ownership \
+                else None
         pv = [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, ROOT_INDEX, 32)]
         move_pvs = {}
-        for i in np.argsort(-visits, kind="stable")[:10]:
+        for i in np.argsort(-visits, kind="stable")[:pv_moves]:
             if visits[i] == 0:
                 break
             child = int(edges[i, CHILD])
             tail = [] if child < 0 else [int(a) for a in puct.principal_variation(tree.nodes, tree.edges, child, 31)]
             move_pvs[int(edges[i, ACTION])] = [int(edges[i, ACTION])] + tail
+        ownership = None
+        if self._ownership_sum is not None and self._ownership_count > 0:
+            ownership = self._ownership_sum / self._ownership_count
         return SearchResult(edges[:, ACTION].copy(), visits, q, stats[:, PRIOR].copy(),
-                            float(tree.values[ROOT_INDEX]), pv, size, move_pvs)
+                            float(tree.values[ROOT_INDEX]), pv, size, move_pvs, q_variance, score, ownership,
+                            self._simulations)
 
     # ------------------------------------------------------------------ tree reuse
 
@@ -237,6 +328,11 @@ class MCTS:
         """Forget the kept subtree: the next ``run`` starts from an empty tree (a new game). The
         tree's memory and the random generator are kept."""
         self._reused = False
+
+    def reuse_root(self) -> None:
+        """Keep the whole tree for the next ``run``, whose board the caller guarantees is the same
+        position (an analysis of the game's position followed by a genmove of it)."""
+        self._reused = self.tree is not None
 
     def advance(self, action: int) -> bool:
         """Keep the subtree under ``action`` for the next ``run`` (call it after the move is played

@@ -12,6 +12,10 @@ slices until the time is spent. ``resign_threshold``: resign when the root's bes
 below it (as a winrate in 0..1; None never resigns). Playout cap randomization (KataGo, Wu 2019):
 with ``cap_visits`` set, each move is a full search with probability ``full_probability`` and a
 cheap one otherwise; ``Move.full_search`` says which, so self-play records only full ones.
+
+``PUCTPlayer`` is also an ``AnalysingPlayer`` (``tenuki.search.player``): ``analyse(board)`` is a
+``GrowingSearch``, one tree that every ``grow`` call makes larger, for GTP analysis; with a network
+that has an ownership head its results carry scores and ownership (``tenuki.search.mcts``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ from tenuki.envs.go.features import board_planes
 from tenuki.search.mcts import MCTS, Evaluator, SearchResult
 from tenuki.search.player import Move
 from tenuki.search.settings import MCTSConfig, SearchConfigError
+from tenuki.search.tree import bytes_per_node
 from tenuki.search.uct import uct_run
+
+# Memory an analysis tree may take before it stops growing (~200,000 simulations on 9x9, ~46,000 on 19x19).
+ANALYSIS_TREE_BYTES = 1 << 30
 
 
 class SearchPlayer:
@@ -65,20 +73,26 @@ class SearchPlayer:
             result = self._search_for(board, seconds)
         else:
             result = self.search(board, budget)
-        elapsed = time.perf_counter() - start
+        return self.choose(board, result, time.perf_counter() - start, full)
+
+    def choose(self, board: Board, result: SearchResult | None, seconds: float = 0.0,
+               full_search: bool = True) -> Move:
+        """The move from the root statistics ``result`` of ``board``: pass when nothing was searched, resign
+        when the most visited move's winrate is below ``resign_threshold``, else the most visited move (or one
+        sampled from the visits at ``temperature``)."""
         if result is None or result.visits.size == 0:
-            return Move(board.size * board.size, full_search=full, seconds=elapsed)
+            return Move(board.size * board.size, full_search=full_search, seconds=seconds)
         best = int(np.argmax(result.visits))
         winrate = (result.q[best] + 1.0) / 2.0
         if self.resign_threshold is not None and np.isfinite(winrate) and winrate < self.resign_threshold:
-            return Move(-1, resigned=True, full_search=full, result=result, seconds=elapsed,
+            return Move(-1, resigned=True, full_search=full_search, result=result, seconds=seconds,
                         analysis=result.analysis())
         if self.temperature > 0:
             policy = result.policy(self.temperature)
             action = int(self.rng.choice(policy.shape[0], p=policy))
         else:
             action = result.best_action
-        return Move(action, full_search=full, result=result, seconds=elapsed, analysis=result.analysis())
+        return Move(action, full_search=full_search, result=result, seconds=seconds, analysis=result.analysis())
 
     def _search_for(self, board: Board, seconds: float) -> SearchResult:
         """A search sized to ``seconds``: a 64-simulation probe measures the speed, then one
@@ -113,16 +127,27 @@ class UCTPlayer(SearchPlayer):
 
 class PUCTPlayer(SearchPlayer):
     """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold): the settings
-    are ``config`` (default: AlphaZero's with ``visits`` simulations), ``name`` says which."""
+    are ``config`` (default: AlphaZero's with ``visits`` simulations), ``name`` says which. ``ownership``:
+    ask a network with an ownership head for it at every evaluation (scores and ownership for analysis,
+    ``tenuki.search.mcts``; a network without one is not asked)."""
 
     name = "az-mcts"
 
     def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, reuse_tree: bool = True,
-                 name: str = "az-mcts", **kwargs):
+                 name: str = "az-mcts", ownership: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.name = name
-        self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits))
+        self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits), ownership=ownership)
         self.reuse_tree = reuse_tree
+
+    def analyse(self, board: Board, keep: bool = True) -> GrowingSearch:
+        """A search of ``board`` that keeps growing (``GrowingSearch``). ``keep``: ``board`` is the game's
+        position: the search starts from the kept subtree when there is one and stays for the next move;
+        otherwise (analysis of the side not to move) it runs in a tree of its own."""
+        searcher = self.searcher
+        if not (keep and self.reuse_tree):
+            searcher = MCTS(searcher.evaluator, searcher.config, ownership=searcher.ownership)
+        return GrowingSearch(searcher, board, keep=keep and self.reuse_tree)
 
     def search(self, board: Board, visits: int) -> SearchResult:
         return self.searcher.run(board, visits)
@@ -161,3 +186,58 @@ class PolicyPlayer(SearchPlayer):
         q[int(np.argmax(prior))] = float(values[0])
         return SearchResult(legal, visits_like, q, prior, float(values[0]), [int(legal[np.argmax(prior)])], board.size)
 
+
+
+class GrowingSearch:
+    """One PUCT search of one position that keeps growing: every ``grow`` adds simulations to the same
+    tree (``MCTS.run(keep_tree=True)``), so the visits of successive results never decrease; no root
+    noise. The tree doubles as it fills, up to ``max_nodes`` (default: ``ANALYSIS_TREE_BYTES`` of
+    memory); then ``full`` turns true and ``grow`` adds nothing (the statistics stay as they are).
+    Each ``grow`` asks the tree for room for about twice what the measured speed does in the time
+    given, so a short slice does not allocate a large tree."""
+
+    def __init__(self, searcher: MCTS, board: Board, keep: bool = False, max_nodes: int | None = None):
+        self.searcher = searcher
+        self.board = board.copy()
+        self.keep = keep
+        num_actions = board.size * board.size + 1
+        self.max_nodes = max_nodes or max(1024, ANALYSIS_TREE_BYTES // bytes_per_node(num_actions))
+        self.simulations = 0
+        self.full = False
+        self._started = False
+        self._rate: float | None = None  # simulations a second, measured
+
+    def grow(self, seconds: float, max_simulations: int | None = None) -> int:
+        """Search up to ``seconds`` more, and at most ``max_simulations`` more; returns the simulations added."""
+        batch = self.searcher.config.batch_size
+        used = self.searcher.tree.num_nodes if self._started else 0
+        room = self.max_nodes - used - batch - 2
+        if room <= 0:
+            self.full = True
+            return 0
+        chunk = room if max_simulations is None else min(room, max_simulations)
+        chunk = min(chunk, 256 if self._rate is None else max(64, int(2 * self._rate * seconds) + batch))
+        if chunk <= 0:
+            return 0
+        start = time.perf_counter()
+        result = self.searcher.run(self.board, chunk, seconds=seconds, root_noise=0.0, keep_tree=self._started)
+        elapsed = time.perf_counter() - start
+        self._started = True
+        added = result.simulations
+        self.simulations += added
+        if added and elapsed > 0:
+            rate = added / elapsed
+            self._rate = rate if self._rate is None else 0.5 * (self._rate + rate)
+        return added
+
+    def result(self, pv_moves: int = 10) -> SearchResult:
+        """The root statistics so far (an empty result before the first ``grow``)."""
+        if not self._started:
+            self.grow(0.0, 1)  # at least the root's evaluation: priors, no visits yet
+        return self.searcher.result(self.board.size, pv_moves)
+
+    def close(self) -> None:
+        """The analysis is over. On the game's position (``keep``) the tree stays the searcher's root for the
+        next search of this position, so a genmove right after an analysis continues it (tree reuse)."""
+        if self.keep and self._started:
+            self.searcher.reuse_root()

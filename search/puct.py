@@ -50,9 +50,11 @@ from tenuki.search.tree import (
     PENDING,
     PRIOR,
     ROOT_INDEX,
+    SCORE_SUM,
     TERMINAL,
     TO_PLAY,
     UNVISITED,
+    VALUE_SQUARE_SUM,
     VALUE_SUM,
     VIRTUAL,
     VISITS,
@@ -150,8 +152,15 @@ def terminal_value(st, komi, score_weight=0.0, score_scale=1.0):
 
 
 @njit(cache=True)
+def terminal_score(st, komi):
+    """The final margin in points (Tromp-Taylor area, komi) of a finished position, for its side to move."""
+    margin = terminal_area_difference(st) - komi
+    return margin if st[H_TO_PLAY] == BLACK else -margin
+
+
+@njit(cache=True)
 def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_base, fpu_reduction, komi,
-                   paths, path_len, leaf_node, leaf_status, leaf_value, planes, legal, legal_count,
+                   paths, path_len, leaf_node, leaf_status, leaf_value, leaf_score, planes, legal, legal_count,
                    mix_lambda, expand_threshold, scratch, rng, pass_min_move=0, score_weight=0.0, score_scale=1.0):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
@@ -167,7 +176,10 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
     actions unless the opponent just passed or nothing else is legal. A small self-play run
     otherwise falls into a loop where a side whose every move looks lost spreads its visits by
     the prior, the pass logit (the one action at the same index in every position) soaks up
-    that mass, and the side learns to pass from the start."""
+    that mass, and the side learns to pass from the start.
+
+    ``leaf_score[b]``: the exact final margin (``terminal_score``) of a terminal leaf, else 0 (the
+    caller writes the evaluator's score estimate of the evaluated leaves before the backup)."""
     for b in range(batch):
         st = work[b]
         compact_hash_set(st)
@@ -212,6 +224,7 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
         leaf_node[b] = node
         leaf_status[b] = status
         path_len[b] = depth
+        leaf_score[b] = 0.0
         if status == NEEDS_EVAL:
             if planes.shape[1] == 2 * HISTORY_STEPS + 1:
                 write_planes(st, planes[b])  # AlphaZero's 17 planes
@@ -226,15 +239,18 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
             leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
         elif status == TERMINAL_LEAF:
             leaf_value[b] = terminal_value(st, komi, score_weight, score_scale)
+            leaf_score[b] = terminal_score(st, komi)
         for _ in range(played):
             undo(st)
 
 
 @njit(cache=True)
 def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_len, leaf_node, leaf_status,
-                      leaf_value, legal, legal_count, logits, net_values, mix_lambda):
+                      leaf_value, leaf_score, legal, legal_count, logits, net_values, mix_lambda):
     """Expand the evaluated leaves (softmax of the logits over their legal actions) and back up
-    every simulation's value, removing its virtual loss. Returns simulations backed up."""
+    every simulation's value (its sum and the sum of its squares) and score estimate
+    ``leaf_score`` (points, for the leaf's side to move), removing its virtual loss. Returns
+    simulations backed up."""
     done = 0
     for b in range(batch):
         node = leaf_node[b]
@@ -261,6 +277,8 @@ def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_le
                 p = math.exp(logits[b, a] - top)
                 stats[start + i, PRIOR] = p
                 stats[start + i, VALUE_SUM] = 0.0
+                stats[start + i, VALUE_SQUARE_SUM] = 0.0
+                stats[start + i, SCORE_SUM] = 0.0
                 total += p
             for i in range(count):
                 stats[start + i, PRIOR] /= total
@@ -276,6 +294,7 @@ def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_le
         else:
             v = leaf_value[b]
             values[node] = v
+        score = leaf_score[b] if status != ROLLOUT_ONLY else 0.0
         leaf_to_play = nodes[node, TO_PLAY]
         nodes[node, VISITS] += 1
         nodes[ROOT_INDEX, VISITS] += 1 if node != ROOT_INDEX else 0
@@ -284,7 +303,10 @@ def expand_and_backup(nodes, values, edges, stats, counts, batch, paths, path_le
             chooser = 3 - nodes[edges[e, CHILD], TO_PLAY]
             edges[e, VIRTUAL] -= 1
             edges[e, EDGE_VISITS] += 1
-            stats[e, VALUE_SUM] += v if chooser == leaf_to_play else -v
+            same = chooser == leaf_to_play
+            stats[e, VALUE_SUM] += v if same else -v
+            stats[e, VALUE_SQUARE_SUM] += v * v
+            stats[e, SCORE_SUM] += score if same else -score
             if i > 0:
                 nodes[edges[paths[b, i - 1], CHILD], VISITS] += 1
         done += 1

@@ -10,7 +10,10 @@ player who chooses the edge (the side to move at the edge's parent node)::
                           is over at the node)
     values  float64[M]    value of the node's position from its side to move, as first evaluated
     edges   int64[E, 4]   ACTION, CHILD (UNVISITED until the move is first played), VISITS, VIRTUAL
-    stats   float64[E, 2] PRIOR, VALUE_SUM
+    stats   float64[E, 4] PRIOR, VALUE_SUM, VALUE_SQUARE_SUM (for the variance, hence the LCB of
+                          analysis), SCORE_SUM (the backed-up score estimates, in points: exact at
+                          terminal leaves, from the ownership head at evaluated ones when the search
+                          asks the evaluator for it, else 0)
     counts  int64[2]      nodes used, edges used
 
 Node 0 is the root (``ROOT_INDEX``). Sizes come from the simulation budget: at most one node per
@@ -33,7 +36,8 @@ EDGE_START, EDGE_COUNT, PARENT_EDGE, TO_PLAY, VISITS, TERMINAL = range(6)
 # edge columns
 ACTION, CHILD, EDGE_VISITS, VIRTUAL = range(4)
 # edge stats columns
-PRIOR, VALUE_SUM = range(2)
+PRIOR, VALUE_SUM, VALUE_SQUARE_SUM, SCORE_SUM = range(4)
+STATS_COLUMNS = 4
 NODES_USED, EDGES_USED = range(2)
 
 
@@ -41,7 +45,7 @@ class Tree(NamedTuple):
     nodes: np.ndarray  # int64[M, 6]
     values: np.ndarray  # float64[M]
     edges: np.ndarray  # int64[E, 4]
-    stats: np.ndarray  # float64[E, 2]
+    stats: np.ndarray  # float64[E, 4]
     counts: np.ndarray  # int64[2]
 
     @property
@@ -63,7 +67,7 @@ def new_tree(max_nodes: int, num_actions: int, max_edges: int | None = None) -> 
     nodes[:, PARENT_EDGE] = UNVISITED
     edges = np.zeros((max_edges, 4), np.int64)
     edges[:, CHILD] = UNVISITED
-    return Tree(nodes, np.zeros(max_nodes), edges, np.zeros((max_edges, 2)), np.zeros(2, np.int64))
+    return Tree(nodes, np.zeros(max_nodes), edges, np.zeros((max_edges, STATS_COLUMNS)), np.zeros(2, np.int64))
 
 
 def reset_tree(tree: Tree, to_play: int) -> None:
@@ -80,3 +84,8 @@ def reset_tree(tree: Tree, to_play: int) -> None:
     tree.counts[NODES_USED] = 1
     tree.counts[EDGES_USED] = 0
     tree.nodes[ROOT_INDEX, TO_PLAY] = to_play
+
+
+def bytes_per_node(num_actions: int) -> int:
+    """Memory of one node of a tree made by ``new_tree``: its row, its value and its ``num_actions`` edges."""
+    return 6 * 8 + 8 + num_actions * (4 * 8 + STATS_COLUMNS * 8)

@@ -17,6 +17,9 @@ actor (on another node if its node is gone) and the coordinator decides what to 
 is never recorded twice (the buffer ignores a game id it has seen). Weights travel once per
 version: the coordinator ``ray.put``s them (it owns the object, so it outlives any actor) and
 passes the reference inside a list, so a worker fetches it only when the version changes.
+Constructor arguments are plain values, never object references or actor handles: Ray re-runs
+``__init__`` with the same arguments on a restart but does not keep their objects alive for it
+(ray-project/ray#53727), so the learner finds the replay buffer by its actor name.
 ("Evaluator" elsewhere is the network callback a search calls, ``tenuki.search.mcts.Evaluator``.)
 """
 
@@ -58,6 +61,7 @@ class SelfPlayWorker:
         self.evaluator = TorchEvaluator(self.model, **evaluator_options(config))
         self.version = -1
         self.games_played = 0
+        self.node = ray.get_runtime_context().get_node_id()  # tagged on each record: where it was played
         self.cache: dict = {}  # per-worker state of the game generator (searchers, fixed networks)
         self.opponent: tuple[int, object] | None = None  # (version, evaluator) from the opponent pool
 
@@ -65,10 +69,11 @@ class SelfPlayWorker:
         return os.getpid()
 
     def node_id(self) -> str:
-        return ray.get_runtime_context().get_node_id()
+        return self.node
 
-    def warm_up(self) -> bool:
-        """Compile the numba kernels (cached on disk) before the first timed game."""
+    def warm_up(self) -> str:
+        """Compile the numba kernels (cached on disk) before the first timed game; returns the id of
+        the Ray node this worker runs on."""
         from tenuki.envs.go.board import Board
 
         board = Board(self.config.game.size)
@@ -79,12 +84,12 @@ class SelfPlayWorker:
 
             planes = alphago_planes(board, value=self.evaluator.in_planes == 49)
             self.evaluator(planes[None].astype(np.float32))
-            return True
+            return self.node
         from tenuki.search.mcts import MCTS
         from tenuki.search.settings import search_params
 
         MCTS(self.evaluator, search_params(self.config.search, self.config.game.size, visits=8)).run(board)
-        return True
+        return self.node
 
     def _load(self, version: int, weights_box: list) -> None:
         if version == self.version:
@@ -123,7 +128,9 @@ class SelfPlayWorker:
                                   resign_threshold=resign_threshold,
                                   keep_sgf=bool(keep_sgf[i]) if keep_sgf else False, state=self.cache,
                                   opponent=opponent_evaluator, opponent_version=opponent_version)
-            records.append(self.generate(context, int(game_id), int(seed)))
+            record = self.generate(context, int(game_id), int(seed))
+            record.extra["node"] = self.node
+            records.append(record)
             self.games_played += 1
         return records
 
@@ -167,14 +174,16 @@ class ReplayBuffer:
 
 @ray.remote(**ACTOR_OPTIONS)
 class Learner:
-    """Trains on batches sampled from the buffer; generic over the loss (``tenuki.selfplay.losses``)."""
+    """Trains on batches sampled from the buffer; generic over the loss (``tenuki.selfplay.losses``).
+    ``buffer_name``: the ``ReplayBuffer``'s actor name (its handle is looked up, not passed: a handle
+    among the constructor arguments would have to outlive every restart, see the module docstring)."""
 
-    def __init__(self, config: SelfPlayConfig, run_dir: str | None, buffer: Any):
+    def __init__(self, config: SelfPlayConfig, run_dir: str | None, buffer_name: str):
         _limit_threads(config.learner.torch_threads)
         from tenuki.selfplay.learner import LearnerCore
 
         self.core = LearnerCore(config, run_dir)
-        self.buffer = buffer
+        self.buffer = ray.get_actor(buffer_name)
         self.config = config
         if run_dir is not None and self.core.resumed_from is None:
             self.core.save()  # version 0 (the random network) is on disk before anyone plays it

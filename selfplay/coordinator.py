@@ -19,17 +19,24 @@ go forward because the learner checkpoints a version before the coordinator sees
 ``--resume`` reads ``state.json`` (counters, ``tenuki.selfplay.run_state``), the learner's checkpoint
 and the replay snapshot.
 
+Where games were played: each worker tags its records with its Ray node id; ``RUN_DIR/nodes.json``
+(``NODES_FILE``, written with the run state) holds the games and positions recorded per node over
+the whole run and the node of each worker, so a run on a cluster shows which machines did the work.
+
 Actors (``tenuki.selfplay.actors``): ``SelfPlayWorker`` x N, ``ReplayBuffer``, ``Learner`` and the
 ``Gatekeeper`` (gating and GNU Go matches).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import signal
 import threading
 import time
-from collections import deque
+import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,11 +45,15 @@ import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
+from tenuki.common.atomic import atomic_write
 from tenuki.envs.go.layout import BLACK
 from tenuki.selfplay.config import SelfPlayConfig
 from tenuki.selfplay.learner import TrainingDiverged
 from tenuki.selfplay.run_state import SNAPSHOT_FILE, STATE_FILE, RunDirError, RunState
 
+log = logging.getLogger(__name__)
+
+NODES_FILE = "nodes.json"  # games and positions recorded per Ray node, the node of each worker
 RECENT_RESULTS = 200  # games behind the black_win_rate and mean_moves columns of metrics.csv
 # ObjectLostError: a result (weights, records over Ray's inline limit) left in the object store of a node
 # that died before the driver fetched it; the call is handled as failed
@@ -77,6 +88,18 @@ class Coordinator:
         self.metrics = None
         self.actors_ready = False
         self.pool: list[tuple[int, ray.ObjectRef]] = []  # opponent pool (version, weights)
+        self.node_games: Counter[str] = Counter()  # Ray node id -> games recorded (the whole run)
+        self.node_positions: Counter[str] = Counter()
+        self.worker_nodes: list[str] = []  # the node of each worker when it started
+        nodes_path = self.run_dir / NODES_FILE
+        if resume and nodes_path.exists():
+            try:
+                saved = json.loads(nodes_path.read_text())
+                for node, counts in saved.get("nodes", {}).items():
+                    self.node_games[node] = int(counts.get("games", 0))
+                    self.node_positions[node] = int(counts.get("positions", 0))
+            except (OSError, ValueError, AttributeError) as error:  # a report, not state: start it afresh
+                self.log(f"ignored {nodes_path}: {error}")
 
     # ------------------------------------------------------------------ set-up
 
@@ -88,11 +111,14 @@ class Coordinator:
         from tenuki.selfplay.metrics import MetricsWriter
 
         self.metrics = MetricsWriter(self.run_dir)
-        self.buffer = ReplayBuffer.options(num_cpus=0).remote(
+        # named, so that the learner finds it by name: an actor handle among its constructor arguments
+        # would be an object reference Ray cannot bring back on a restart (see tenuki.selfplay.actors)
+        buffer_name = f"tenuki-replay-{uuid.uuid4().hex}"
+        self.buffer = ReplayBuffer.options(num_cpus=0, name=buffer_name).remote(
             sample_fields(cfg), cfg.replay.window_max, cfg.replay.window_min, cfg.replay.window_exponent,
             cfg.replay.window_beta, cfg.replay.symmetries, cfg.game.size, cfg.run.seed,
             str(self.run_dir / SNAPSHOT_FILE))
-        self.learner = Learner.options(num_cpus=cfg.learner.cpus).remote(cfg, str(self.run_dir), self.buffer)
+        self.learner = Learner.options(num_cpus=cfg.learner.cpus).remote(cfg, str(self.run_dir), buffer_name)
         self.gatekeeper = Gatekeeper.options(num_cpus=0).remote(cfg, str(self.run_dir))
         self.workers = [SelfPlayWorker.options(num_cpus=cfg.workers.cpus_per_worker).remote(cfg, i)
                         for i in range(cfg.workers.count)]
@@ -116,9 +142,10 @@ class Coordinator:
         self.snapshot_task: ray.ObjectRef | None = None
         self.versions_since_gate = 0
         self.versions_since_gnugo = 0
-        ray.get([w.warm_up.remote() for w in self.workers])
+        self.worker_nodes = ray.get([w.warm_up.remote() for w in self.workers])
         self.actors_ready = True
-        self.log(f"started: {len(self.workers)} workers, version {self.state.version}, "
+        self.log(f"started: {len(self.workers)} workers on {len(set(self.worker_nodes))} node(s), "
+                 f"version {self.state.version}, "
                  f"buffer {self.buffer_stats['positions']} positions"
                  + (f" (restored from {SNAPSHOT_FILE})" if self.buffer_stats["restored"] else ""))
 
@@ -171,10 +198,11 @@ class Coordinator:
     # ------------------------------------------------------------------ helpers
 
     def log(self, message: str) -> None:
+        """An event of the run: kept for the live console (which shows the last ones) and logged (at
+        DEBUG while a live console shows it, so log lines do not tear the table)."""
         stamp = time.strftime("%H:%M:%S")
         self.events.append(f"{stamp} {message}")
-        if self.console is None:
-            print(f"[selfplay {stamp}] {message}", flush=True)
+        log.log(logging.INFO if self.console is None else logging.DEBUG, "%s", message)
 
     @property
     def elapsed(self) -> float:
@@ -267,6 +295,9 @@ class Coordinator:
         state.games += 1
         state.positions += positions
         state.moves += record.moves
+        node = record.extra.get("node", "")
+        self.node_games[node] += 1
+        self.node_positions[node] += positions
         self._recent_games.append((self.elapsed, state.games))
         self._recent_results.append((1.0 if record.winner == BLACK else 0.5 if record.winner == 0 else 0.0,
                                      record.moves))
@@ -425,6 +456,17 @@ class Coordinator:
     def save_state(self) -> None:
         self.state.elapsed_s = self.elapsed
         self.state.save(self.run_dir / STATE_FILE)
+        self.save_nodes()
+
+    def nodes_report(self) -> dict[str, Any]:
+        """``{"nodes": {node id: {"games", "positions"}}, "workers": [node id of worker i]}``."""
+        return {"nodes": {node: {"games": games, "positions": self.node_positions[node]}
+                          for node, games in sorted(self.node_games.items())},
+                "workers": list(self.worker_nodes)}
+
+    def save_nodes(self) -> None:
+        text = json.dumps(self.nodes_report(), indent=1).encode()
+        atomic_write(self.run_dir / NODES_FILE, lambda stream: stream.write(text))
 
     def snapshot(self, wait: bool = False) -> None:
         if wait or self.snapshot_task is None:
@@ -530,6 +572,9 @@ class Coordinator:
             for ref in ready:
                 self._on_evaluated(ref)
         self.snapshot(wait=True)
+        if self.node_games:
+            self.log("games per node: " + ", ".join(f"{node[:8] or '?'} {games}"
+                                                    for node, games in sorted(self.node_games.items())))
         self._plot()
         if self.metrics is not None:
             self.metrics.close()

@@ -17,6 +17,7 @@ published to the workers only after its checkpoint is committed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from tenuki.common.atomic import atomic_write
 from tenuki.selfplay.config import SelfPlayConfig
 from tenuki.selfplay.losses import LOSSES
 
+log = logging.getLogger(__name__)
 STATE_FILE = "learner.json"
 _VERSION_NAME = re.compile(r"^v(\d{6,})\.json$")
 
@@ -157,7 +159,7 @@ class LearnerCore:
             try:
                 self.load(self.checkpoint_dir / name)
             except (CheckpointError, OSError, ValueError, KeyError) as error:
-                print(f"learner: skipping checkpoint {name}: {error}", flush=True)
+                log.warning("learner: skipping checkpoint %s: %s", name, error)
                 continue
             self.resumed_from = name
             return

@@ -4,6 +4,7 @@ Run directory (``tenuki selfplay launch --run-dir RUN_DIR``)::
 
     config.yaml       CONFIG_FILE: the run's config, written on a fresh start and read back by --resume
     state.json        STATE_FILE: ``RunState``, the coordinator's counters, written atomically
+    nodes.json        games and positions played on each Ray node (written with state.json)
     replay.npz        SNAPSHOT_FILE: the replay buffer's snapshot (``tenuki.selfplay.replay``)
     checkpoints/      the learner's versions (``tenuki.selfplay.learner``)
 

@@ -71,7 +71,9 @@ def _architecture(run_dir: Path) -> str:
 PLAYER_FOR = {"alphago_policy": "policy", "alphago_value": None}
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def format_summary(summary: dict[str, Any], command: str = "tenuki") -> str:
+    """The summary as lines of text; ``command`` is how the reader's shell runs tenuki (``.venv/bin/tenuki``
+    when it is not on the PATH), used in the "play it" line."""
     lines = [f"run {summary['run_dir']}: {summary['elapsed_hours']:.2f} h over {summary['sessions']} session(s)"]
     lines.append(f"  games {summary['games']}  positions {summary['positions']}  "
                  f"games/hour {summary['games_per_hour']}  moves/game {summary['moves_per_game']}")
@@ -91,9 +93,9 @@ def format_summary(summary: dict[str, Any]) -> str:
                  f"learner {failures['learner']}")
     player = PLAYER_FOR.get(summary.get("architecture", ""), "az-mcts")
     if summary["best_network"] and player:
-        lines.append(f"  play it: tenuki play --player {player} --weights {summary['best_network']} "
+        lines.append(f"  play it: {command} play --player {player} --weights {summary['best_network']} "
                      f"--size {summary['size']}")
     elif summary["best_network"]:
-        lines.append(f"  use it: tenuki play --player alphago --value-weights {summary['best_network']} "
+        lines.append(f"  use it: {command} play --player alphago --value-weights {summary['best_network']} "
                      f"--size {summary['size']}")
     return "\n".join(lines)

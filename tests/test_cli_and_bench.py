@@ -190,3 +190,18 @@ def test_dqn_update_benchmark_has_help():
     proc = subprocess.run([sys.executable, "-m", "bench.dqn_update", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, check=False)
     assert proc.returncode == 0 and "--seconds" in proc.stdout, proc.stderr
+
+
+def test_bench_record_keeps_the_json_and_the_command(tmp_path, monkeypatch):
+    """``python -m bench.record NAME -- CMD`` stores CMD's last JSON line with the command as typed; a failing
+    command or a non-JSON output writes nothing and exits 2."""
+    from bench import record
+
+    monkeypatch.chdir(tmp_path)
+    assert record.main(["demo", "--", "python", "-c", "print('warming up'); print('{\"ratio\": 1.5}')"]) == 0
+    saved = json.loads((tmp_path / "docs" / "bench" / "demo.json").read_text())
+    assert saved["result"] == {"ratio": 1.5}
+    assert saved["command"].startswith("python -c ")
+    assert record.main(["bad", "--", "python", "-c", "print('no json')"]) == 2
+    assert record.main(["fails", "--", "python", "-c", "raise SystemExit(3)"]) == 2
+    assert sorted(p.name for p in (tmp_path / "docs" / "bench").iterdir()) == ["demo.json"]

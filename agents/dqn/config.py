@@ -180,9 +180,10 @@ def config_from_dict(data: Any) -> DQNConfig:
     return parse_section(DQNConfig, data, "", DQNConfigError).validate()
 
 
-def load_config(path: str | Path) -> DQNConfig:
-    """Read and validate a YAML config; ``DQNConfigError`` names the file and the key at fault."""
-    return load_yaml_config(path, config_from_dict, DQNConfigError)
+def load_config(path: str | Path, overrides: list[str] | None = None) -> DQNConfig:
+    """Read and validate a YAML config, with the ``--set KEY=VALUE`` ``overrides`` applied before the checks;
+    ``DQNConfigError`` names the file and the key at fault."""
+    return load_yaml_config(path, config_from_dict, DQNConfigError, overrides=overrides)
 
 
 def dump_config(config: DQNConfig) -> str:

@@ -14,6 +14,16 @@ Search calls an evaluator (``tenuki.search.mcts.Evaluator``)::
 
 For AlphaGo, ``TorchEvaluator(combine_policy_value(policy_net, value_net))`` answers the policy
 network's prior and the value network's value in one call.
+
+A network with KataGo's ownership head (``AlphaZeroNet(ownership_head=True)``) makes the evaluator's
+``has_ownership`` true, and ``evaluate_with_ownership(planes)`` answers the head too (analysis:
+``tenuki.search.mcts.MCTS(..., ownership=True)``)::
+
+    evaluate_with_ownership(planes) -> (policy_logits [B, N*N+1], values [B], ownership float32[B, N*N])
+
+ownership in [-1, 1]: tanh of the head's logit, the expected final owner of each point (+1 the side to
+move). The head is trained with a binary cross-entropy on 2 * logit (``tenuki.selfplay.losses``), so
+tanh(logit) = 2 * sigmoid(2 * logit) - 1 is exactly that expectation.
 """
 
 from __future__ import annotations
@@ -68,6 +78,7 @@ class TorchEvaluator:
         self.board_size = model.board_size
         self.in_planes = model.in_planes
         self.num_actions = model.num_actions
+        self.has_ownership = bool(getattr(model, "ownership_head", False))
         self.fuse = fuse
         self.channels_last = channels_last
         self.autocast_bfloat16 = autocast_bfloat16
@@ -82,18 +93,35 @@ class TorchEvaluator:
 
     def __call__(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``planes`` float32[B, C, N, N] -> (policy_logits float32[B, N*N+1], values float32[B])."""
-        self.model.check_input(planes.shape)
-        if planes.dtype != np.float32 or not planes.flags.c_contiguous or not planes.flags.writeable:
-            planes = np.array(planes, dtype=np.float32, order="C", copy=True)
-        x = torch.from_numpy(planes).to(device=self.device, dtype=self.dtype)  # [B, C, N, N]
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self._input(planes)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.autocast_bfloat16):
             logits, values = self._network.evaluate(x)  # [B, N*N+1], [B]
             logits = logits.to(device="cpu", dtype=torch.float32)
             values = values.to(device="cpu", dtype=torch.float32)
         return logits.numpy(), values.numpy()
+
+    def evaluate_with_ownership(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``planes`` float32[B, C, N, N] -> (policy_logits [B, N*N+1], values [B], ownership [B, N*N]), float32;
+        ownership = tanh(logit) in [-1, 1] for the side to move. ``ValueError`` without an ownership head."""
+        if not self.has_ownership:
+            raise ValueError("this network has no ownership head")
+        x = self._input(planes)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                                    enabled=self.autocast_bfloat16):
+            logits, values, ownership = self._network.forward_with_ownership(x)  # [B, N*N+1], [B], [B, N*N]
+            outputs = [t.to(device="cpu", dtype=torch.float32) for t in (logits, values, torch.tanh(ownership))]
+        return tuple(t.numpy() for t in outputs)
+
+    def _input(self, planes: np.ndarray) -> torch.Tensor:
+        """The batch as a tensor on the device (copied once where torch cannot take it as is)."""
+        self.model.check_input(planes.shape)
+        if planes.dtype != np.float32 or not planes.flags.c_contiguous or not planes.flags.writeable:
+            planes = np.array(planes, dtype=np.float32, order="C", copy=True)
+        x = torch.from_numpy(planes).to(device=self.device, dtype=self.dtype)  # [B, C, N, N]
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def load_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         """Replace the weights (e.g. a new version from the learner); strict, like ``nn.Module``'s."""

@@ -10,6 +10,7 @@ Parts:
 ``vector``        ``AtariVecEnv`` (N emulators in ale-py's C++ vector env, same-step autoreset) ->
                   ``AtariStep``
 ``gym_env``       ``AtariGymEnv``, one environment as a ``gymnasium.Env``
+``screen``        ``ScreenRecorder``: the RGB game screen of an environment, by an emulator in lockstep (videos)
 ``registration``  ``tenuki/Atari-v0`` for gymnasium (``ATARI_ENV_ID``, registered when this package is
                   imported), ``register_rllib_envs()`` for RLlib (ray imported inside, when called)
 ``errors``        ``AtariConfigError``: an unknown game, protocol or setting, named
@@ -26,6 +27,7 @@ from tenuki.envs.atari.games import all_games, canonical_game_name, rom_id
 from tenuki.envs.atari.gym_env import AtariGymEnv
 from tenuki.envs.atari.protocols import MACHADO, NATURE, PROTOCOLS, AtariProtocol, get_protocol
 from tenuki.envs.atari.registration import ATARI_ENV_ID, RLLIB_ATARI_ENV, register_rllib_envs
+from tenuki.envs.atari.screen import ScreenRecorder
 from tenuki.envs.atari.vector import AtariStep, AtariVecEnv
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "AtariProtocol",
     "AtariStep",
     "AtariVecEnv",
+    "ScreenRecorder",
     "all_games",
     "canonical_game_name",
     "get_protocol",

@@ -41,6 +41,27 @@ from tenuki.envs.atari.protocols import AtariProtocol, get_protocol
 _MAX_SEED = 2**31 - 1
 
 
+def emulation_settings(protocol: AtariProtocol, training: bool) -> dict:
+    """The ``AtariVectorEnv`` arguments that decide what the emulator plays (frame cap, sticky actions, action
+    set, frame skip and max-pool, no-op starts, same-step autoreset; ale-py's life-loss, clipping and
+    FIRE-reset switched off, see the module docstring), without the observation's size, colour and stack:
+    ``AtariVecEnv`` and the video's ``ScreenRecorder`` share them, so a recorder seeded and driven like an
+    environment plays the same game."""
+    return {
+        "max_num_frames_per_episode": protocol.max_frames(training),
+        "repeat_action_probability": protocol.repeat_action_probability,
+        "full_action_space": protocol.full_action_space,
+        "autoreset_mode": "SameStep",
+        "frameskip": protocol.frame_skip,
+        "maxpool": protocol.max_pool,
+        "noop_max": protocol.noop_max,
+        "episodic_life": False,
+        "life_loss_info": False,
+        "reward_clipping": False,
+        "use_fire_reset": False,
+    }
+
+
 class AtariStep(NamedTuple):
     """One agent step of N environments (N = ``num_envs``; S = stack; H = W = frame size)."""
 
@@ -95,21 +116,11 @@ class AtariVecEnv:
             rom_id(game),
             self.num_envs,
             num_threads=num_threads,
-            max_num_frames_per_episode=self.max_frames,
-            repeat_action_probability=p.repeat_action_probability,
-            full_action_space=p.full_action_space,
-            autoreset_mode="SameStep",
             img_height=p.frame_size,
             img_width=p.frame_size,
             grayscale=True,
             stack_num=p.stack,
-            frameskip=p.frame_skip,
-            maxpool=p.max_pool,
-            noop_max=p.noop_max,
-            episodic_life=False,
-            life_loss_info=False,
-            reward_clipping=False,
-            use_fire_reset=False,
+            **emulation_settings(p, self.training),
         )
         self._ale = self._env.ale  # the C++ vectorizer: send/recv directly, skipping per-step Python checks
         self.action_meanings: list[str] = [action.name for action in self._ale.get_action_set()]

@@ -17,6 +17,7 @@ The outcome z is +1 / -1 for the side to move at the sampled position (0 for a d
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 
 from tenuki.common.atomic import atomic_write
 
+log = logging.getLogger(__name__)
 TEST_SEED_BASE = 1 << 62  # training games use run.seed * 1_000_003 + game_id: far below this
 TEST_FORMAT = 1
 
@@ -110,7 +112,7 @@ def test_positions(run_dir: Path, config: Any, games: int, chunk: int = 10, prog
         parts.append(ray.get(ref))
         done += len(parts[-1][1])
         if progress:
-            print(f"  test games {done}/{games}", flush=True)
+            log.info("  test games %d/%d", done, games)
     planes = np.concatenate([p for p, _ in parts])
     values = np.concatenate([v for _, v in parts])
     shape = np.array(planes.shape[1:], np.int64)

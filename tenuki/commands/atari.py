@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from tenuki.commands import options as shared
 from tenuki.common.config_files import config_names, resolve_config
 
 TRAIN_EXAMPLE = """examples:
@@ -15,6 +16,7 @@ TRAIN_EXAMPLE = """examples:
   tenuki atari train --config pong --backend apex --actors 2
   tenuki atari train --config pong-rllib --iterations 5
   tenuki atari train --config my-pong.yaml          # a config file of your own
+  tenuki atari train --config pong --set agent.n_step=3 --set train.total_steps=200000
 """
 
 EVALUATE_EXAMPLE = """examples:
@@ -35,11 +37,14 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
     log = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
     try:
         if args.resume:
+            if args.set:
+                raise RunDirError(f"--set changes the config of a new run; the run in {args.resume} goes on with "
+                                  "its stored config")
             config = load_run_config(args.resume)
             run_dir = Path(args.resume)
         elif args.config:
             config_path = resolve_config(args.config, "atari")
-            config = load_config(config_path)
+            config = load_config(config_path, overrides=args.set)
             run_dir = Path(args.run_dir or Path("runs") / "atari" / config_path.stem)
             if (run_dir / "checkpoints" / "state.json").exists():  # never mix a new config into a run silently
                 raise RunDirError(f"{run_dir} already holds a run: continue it with --resume {run_dir} (its stored "
@@ -83,17 +88,21 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key}: {value}")
         if config.backend == "native":
-            print(f"evaluate it: tenuki atari evaluate --checkpoint {run_dir}/best.safetensors --episodes 30")
+            print(f"evaluate it: {shared.tenuki_command()} atari evaluate --checkpoint {run_dir}/best.safetensors "
+                  "--episodes 30")
     return 0
 
 
 def cmd_atari_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint (or the random agent) under a published protocol; scores, HNS, Nature DQN."""
     from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
-    from tenuki.agents.dqn.evaluate import EvaluationError, evaluate_policy
+    from tenuki.agents.dqn.evaluate import EvaluationError, check_video, evaluate_policy
     from tenuki.envs.atari.errors import AtariConfigError
 
     try:
+        check_video(args.video)  # a missing `video` extra is said now, not after the episodes
+        if args.threads < 1:
+            raise EvaluationError(f"--threads {args.threads}: expected an integer >= 1")
         if args.checkpoint == "random":
             policy, game, protocol = "random", args.env or "Pong", args.protocol or "nature"
         else:
@@ -147,6 +156,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     train.add_argument("--address", help="apex/rllib: a Ray cluster's address (default: embedded local Ray)")
     train.add_argument("--plain", action="store_true", help="no progress bar (log lines only)")
     train.add_argument("--json", action="store_true", help="print ONE JSON object (the summary)")
+    shared.add_set(train)
     train.set_defaults(func=cmd_atari_train)
 
     evaluate = jobs.add_parser("evaluate", help="evaluate a checkpoint under a protocol", description=cmd_atari_evaluate.__doc__,
@@ -158,8 +168,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     evaluate.add_argument("--epsilon", type=float, help="exploration rate (default: the protocol's)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the emulators and of exploration (default 0)")
     evaluate.add_argument("--num-envs", type=int, default=4, help="emulators played at once (default 4)")
-    evaluate.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    evaluate.add_argument("--video", help="write the first episode as .mp4/.gif (imageio) or .npz frames")
+    evaluate.add_argument("--threads", type=int, default=1,
+                          help="torch intra-op threads of the Q-network (default 1, as every command)")
+    evaluate.add_argument("--video", metavar="PATH",
+                          help="record the game screen (RGB, not the network's 84x84 input) of the first "
+                               "episode: .mp4 or .gif (the video extra: pip install 'tenuki-rl[video]', checked "
+                               "before the first episode) or .npz (raw frames, needs nothing)")
     evaluate.add_argument("--json", action="store_true", help="print ONE JSON object")
     evaluate.set_defaults(func=cmd_atari_evaluate)
     return atari

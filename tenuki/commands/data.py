@@ -87,7 +87,7 @@ def _add_verbs(parser: argparse.ArgumentParser) -> None:
                             "without ranks are kept)")
     build.add_argument("--seed", type=int, default=0, help="seed of the train / val split (default 0)")
     build.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
-    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress bar (and log at WARNING, as tenuki -q)")
     build.add_argument("--json", action="store_true", help="print meta.json instead of a summary")
     build.set_defaults(func=cmd_build)
     info = verbs.add_parser("info", help="summarise a dataset directory", description=cmd_info.__doc__)

@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from tenuki.commands import options as shared
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A game of the built-in bot against itself, printed to the terminal."""
@@ -13,12 +15,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tenuki.envs.go.render import render_board
     from tenuki.search.flat_mc import FlatMonteCarloPlayer
 
+    problem = shared.check_board_size(args.size)
+    if problem is None and args.visits < 1:
+        problem = f"--visits {args.visits}: expected an integer >= 1"
     try:
-        board = Board(args.size, komi=args.komi)
+        if problem is None:
+            board = Board(args.size, komi=shared.resolve_komi(args.komi, args.size))
     except GoError as error:
-        print(f"tenuki demo: {error}", file=sys.stderr)
+        problem = str(error)
+    if problem:
+        print(f"tenuki demo: {problem}", file=sys.stderr)
         return 2
-    bot = FlatMonteCarloPlayer(playouts_per_move=args.playouts, seed=args.seed)
+    bot = FlatMonteCarloPlayer(playouts_per_move=args.visits, seed=args.seed)
     max_moves = args.max_moves or 2 * args.size * args.size
     start = time.perf_counter()
     while not board.is_game_over and board.move_number < max_moves:
@@ -41,10 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Add ``demo`` to the ``tenuki`` sub-commands; returns its parser."""
     demo = subparsers.add_parser("demo", help="watch the built-in bot play itself", description=cmd_demo.__doc__)
     demo.add_argument("--size", type=int, default=9, help="board size 2..19 (default 9)")
-    demo.add_argument("--komi", type=float, default=7.0, help="komi (default 7.0)")
-    demo.add_argument("--playouts", type=int, default=32, help="light playouts per candidate move (default 32)")
+    shared.add_komi(demo)
+    demo.add_argument("--visits", "--playouts", type=int, default=32, dest="visits", metavar="N",
+                      help="light playouts per candidate move of the flat Monte-Carlo bot, what its --visits "
+                           "means in gtp and play (default 32; --playouts is the old name); the demo has no "
+                           "time control")
     demo.add_argument("--max-moves", type=int, default=0, help="stop after this many moves (default 2*N*N)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--quiet", action="store_true", help="print only the final position")
+    demo.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the final position (and log at WARNING, as tenuki -q)")
     demo.set_defaults(func=cmd_demo)
     return demo

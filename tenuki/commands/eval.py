@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from tenuki.commands import options as shared
+
 
 def _run_eval(name: str, args: argparse.Namespace, compute, errors: tuple[type[BaseException], ...]) -> int:
     """Run an evaluation job: ONE JSON object with --json, else aligned ``key: value`` lines; a
@@ -64,8 +66,8 @@ def cmd_eval_policy_match(args: argparse.Namespace) -> int:
 
     def compute() -> dict:
         connect(ClusterConfig(), address=args.address, num_cpus=args.num_cpus)
-        return policy_match(args.policy, args.opponent, games=args.games, size=args.size, komi=args.komi,
-                            seed=args.seed)
+        return policy_match(args.policy, args.opponent, games=args.games, size=args.size,
+                            komi=shared.resolve_komi(args.komi, args.size), seed=args.seed)
 
     return _run_eval("policy-match", args, compute, (CheckpointError, ClusterError, ValueError, FileNotFoundError))
 
@@ -101,7 +103,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     match.add_argument("--opponent", required=True, help="its opponent (e.g. the SL policy)")
     match.add_argument("--games", type=int, default=200, help="games (default 200)")
     match.add_argument("--size", type=int, default=19, help="board size (default 19)")
-    match.add_argument("--komi", type=float, default=7.5, help="komi (default 7.5)")
+    shared.add_komi(match)
     match.add_argument("--seed", type=int, default=0, help="seed of the games (default 0)")
     match.add_argument("--address", default=None, help="a Ray cluster's address (default: embedded local Ray)")
     match.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")

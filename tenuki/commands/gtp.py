@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tenuki.commands import options as shared
+
 
 def cmd_gtp(args: argparse.Namespace) -> int:
     """A GTP engine on stdin / stdout (for Sabaki, GoGui, Lizzie, GNU Go's twogtp, tenuki match)."""
     from tenuki import version
+    from tenuki.envs.go.board import GoError
     from tenuki.play.gtp_engine import GTPEngine, main_loop
     from tenuki.play.registry import make
     from tenuki.search.mcts import SearchConfigError
 
+    problem = (shared.check_board_size(args.size) if args.size is not None else None) or \
+        shared.check_threads(args.threads)
+    if problem:
+        print(f"tenuki gtp: {problem}", file=sys.stderr)
+        return 2
     options = {"seed": args.seed}
     if args.resign is not None:
         options["resign_threshold"] = args.resign
@@ -27,15 +35,17 @@ def cmd_gtp(args: argparse.Namespace) -> int:
                 pass  # the player's own loading below names the problem
 
     def factory(size: int):
-        return make(args.player, size, weights=args.weights, value_weights=args.value_weights, **options)
+        return make(args.player, size, weights=args.weights, value_weights=args.value_weights,
+                    threads=args.threads, **options)
 
     try:
         factory(args.size)
-    except (SearchConfigError, ValueError, OSError) as error:
+        engine = GTPEngine(factory, name="tenuki", version=version(), size=args.size,
+                           komi=shared.resolve_komi(args.komi, args.size),
+                           seconds_per_move=args.seconds_per_move, visits=args.visits)
+    except (SearchConfigError, GoError, ValueError, OSError) as error:
         print(f"tenuki gtp: {error}", file=sys.stderr)
         return 2
-    engine = GTPEngine(factory, name="tenuki", version=version(), size=args.size, komi=args.komi,
-                       seconds_per_move=args.seconds_per_move, visits=args.visits)
     return main_loop(engine)
 
 
@@ -48,16 +58,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                      help="who chooses the moves (default auto: the strongest tenuki has for the board size, chosen "
                           "again at each boardsize -- az-mcts with the shipped net on 9x9, the AlphaGo SL policy on "
                           "19x19, mcts elsewhere)")
-    gtp.add_argument("--visits", type=int, default=None, help="simulations a move (overrides time control)")
-    gtp.add_argument("--seconds-per-move", type=float, default=None, help="seconds a move (else GTP time control)")
-    gtp.add_argument("--weights", default=None, help="network checkpoint (.safetensors) for policy/az-mcts/alphago")
+    shared.add_budget(gtp)
+    gtp.add_argument("--weights", default=None,
+                     help="network checkpoint (.safetensors) for policy/az-mcts/alphago/auto (an error with the "
+                          "players that use no network)")
     gtp.add_argument("--value-weights", default=None,
                      help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
                           "with the shipped policy, else rollouts alone)")
     gtp.add_argument("--size", type=int, default=None,
-                     help="initial board size (default: the --weights network's size, else 19)")
-    gtp.add_argument("--komi", type=float, default=7.5, help="initial komi (default 7.5)")
-    gtp.add_argument("--resign", type=float, default=None, help="resign below this winrate, e.g. 0.05")
+                     help="initial board size 2..19 (default: the --weights network's size, else 19)")
+    shared.add_komi(gtp, extra=", for the initial size; a GTP komi command changes it")
+    shared.add_resign(gtp)
+    shared.add_threads(gtp)
     gtp.add_argument("--seed", type=int, default=0, help="random seed of the player (default 0)")
     gtp.set_defaults(func=cmd_gtp)
     return gtp

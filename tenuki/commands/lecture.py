@@ -21,21 +21,25 @@ def cmd_lecture_list(args: argparse.Namespace) -> int:
 
 def cmd_lecture_run(args: argparse.Namespace) -> int:
     """Run a lecture experiment (or all of them); print ONE JSON object with --json."""
-    from tenuki.lecture.common import LectureError, run_experiment
+    from tenuki.lecture.common import LectureError, load_experiment_config, run_experiment
     from tenuki.lecture.registry import EXPERIMENTS, experiment
 
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
-    if args.name == "all" and args.config:
-        print("tenuki lecture run: --config goes with one experiment, not 'all'", file=sys.stderr)
+    if args.name == "all" and (args.config or args.set):
+        print("tenuki lecture run: --config and --set go with one experiment, not 'all'", file=sys.stderr)
         return 2
     records = {}
     try:
         config_path = resolve_config(args.config, "lecture") if args.config else None
+        if len(names) == 1:  # a missing file, an unknown key or a wrong type: said before any work
+            module = experiment(names[0])
+            load_experiment_config(names[0], args.quick, config_path, args.set, getattr(module, "DEFAULTS", None))
         for name in names:
             out = None if args.out is None else (args.out if len(names) == 1 else f"{args.out}/{name}")
             if not args.json:
                 print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
-            record = run_experiment(experiment(name), quick=args.quick, out_dir=out, config_path=config_path)
+            record = run_experiment(experiment(name), quick=args.quick, out_dir=out, config_path=config_path,
+                                    overrides=args.set)
             records[name] = record
             if not args.json:
                 head = record["headline"]
@@ -65,6 +69,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     run.add_argument("--config", help="a shipped lecture config by name (" + ", ".join(config_names("lecture"))
                      + ") or a YAML file, instead of the experiment's own")
     run.add_argument("--strict", action="store_true", help="exit 1 when a headline misses its threshold")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one setting of the experiment's config, applied after --quick's, e.g. "
+                          "--set epochs=2 --set conv_channels=[8,16] (repeatable; an unknown key or a value "
+                          "of another type than the shipped one is an error)")
     run.set_defaults(func=cmd_lecture_run)
     listing = jobs.add_parser("list", help="list the experiments", description=cmd_lecture_list.__doc__)
     listing.set_defaults(func=cmd_lecture_list)

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from tenuki.commands import options as shared
 from tenuki.play.match import (
     DEFAULT_MOVE_TIMEOUT_S,
     DEFAULT_STARTUP_TIMEOUT_S,
@@ -28,7 +29,10 @@ EXAMPLE = """example:
 
 Engine A (--black) plays black in games 1, 3, 5, ... and white in the others; results are per
 engine. Visit limits belong in an engine's own command line; --seconds-per-move is sent to both
-engines as GTP time_settings (0 main time, S seconds byo-yomi per move) and time_left."""
+engines as GTP time_settings (0 main time, S seconds byo-yomi per move) and time_left. The budget
+rule of every tenuki command holds: an engine started with --visits searches that many simulations
+whatever the time settings (the time then only sets the forfeit timeout). --komi is sent to both
+engines (default: 7.0 on boards up to 9x9, 7.5 on larger ones)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,9 +49,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="engine B's command line (white in the first game)")
     parser.add_argument("--games", type=int, default=2, help="number of games (default 2)")
     parser.add_argument("--size", type=int, default=9, help="board size 2..19 (default 9)")
-    parser.add_argument("--komi", type=float, default=7.0, help="komi (default 7.0)")
+    shared.add_komi(parser, extra=", sent to both engines")
     parser.add_argument("--seconds-per-move", type=float, default=None, metavar="S",
-                        help="time limit per move sent as time_settings 0 S 1 (default: none)")
+                        help="time limit per move sent as time_settings 0 S 1 (default: none); "
+                             f"{shared.BUDGET_RULE} in an engine given --visits")
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds an engine may take for one move before it forfeits "
                              f"(default 3 * seconds-per-move + 10, or {DEFAULT_MOVE_TIMEOUT_S:g})")
@@ -64,7 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--ko-rule", choices=("positional", "situational", "simple"), default="positional",
                         help="the referee's ko rule (default positional superko)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    parser.add_argument("--quiet", action="store_true", help="no line per finished game on stderr")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no line per finished game on stderr (and log at WARNING, as tenuki -q)")
     parser.set_defaults(func=cmd_match)
     return parser
 
@@ -77,7 +83,8 @@ def config_from_args(args: argparse.Namespace) -> MatchConfig:
     return MatchConfig(
         engine_a=EngineSpec.parse("A", args.engine_a),
         engine_b=EngineSpec.parse("B", args.engine_b),
-        games=args.games, size=args.size, komi=args.komi, seconds_per_move=args.seconds_per_move,
+        games=args.games, size=args.size, komi=shared.resolve_komi(args.komi, args.size),
+        seconds_per_move=args.seconds_per_move,
         move_timeout=args.timeout, startup_timeout=args.startup_timeout, max_moves=args.max_moves,
         parallel=args.parallel, sgf_dir=args.sgf_dir, alternate_colors=not args.fixed_colors,
         ko_rule=args.ko_rule,

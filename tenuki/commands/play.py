@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tenuki.commands import options as shared
 from tenuki.play.registry import PLAYER_NAMES
 
 DESCRIPTION = """Play Go against the bot in the terminal. Type moves like D4 (or d4), pass, resign, undo,
@@ -23,8 +24,7 @@ passes end the game, dead stones are estimated by playouts and the game is saved
 def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tenuki play`` (shared by the sub-command and ``python -m``)."""
     parser.add_argument("--size", type=int, default=9, help="board size 2..19 (default 9)")
-    parser.add_argument("--komi", type=float, default=None,
-                        help="komi (default 7.0; 0.5 with a handicap)")
+    shared.add_komi(parser, extra="; 0.5 with a handicap")
     parser.add_argument("--handicap", type=int, default=0,
                         help="fixed handicap stones for black: 2..9 on odd sizes from 9x9, 2..4 otherwise "
                              "from 7x7 (default 0; 1 = no stones, komi 0.5)")
@@ -35,16 +35,14 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                              "AlphaZero net with az-mcts on 9x9, the shipped AlphaGo SL policy on 19x19, mcts (UCT with light "
                              "rollouts) elsewhere)")
     parser.add_argument("--weights", default=None,
-                        help="network checkpoint for the policy, az-mcts and alphago players")
+                        help="network checkpoint for the policy, az-mcts, alphago and auto players (an error "
+                             "with the players that use no network)")
     parser.add_argument("--value-weights", default=None,
                         help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
                              "with the shipped policy, else rollouts alone)")
-    parser.add_argument("--visits", type=int, default=None,
-                        help="search simulations per bot move (default: the player's own)")
-    parser.add_argument("--seconds-per-move", type=float, default=None,
-                        help="thinking time per bot move in seconds (wins over --visits)")
-    parser.add_argument("--resign-threshold", type=float, default=None,
-                        help="the bot resigns when its winrate falls below this (0..0.5; default: never)")
+    shared.add_budget(parser, visits_help="search simulations per bot move")
+    shared.add_resign(parser)
+    shared.add_threads(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed of the bot, the colour draw and the scoring playouts "
                              "(default: drawn and printed)")
@@ -92,6 +90,11 @@ def cmd_play(args: argparse.Namespace) -> int:
     from tenuki.play.dead_stones import DEFAULT_PLAYOUTS
     from tenuki.play.terminal import PlayOptions, PlayOptionsError, TerminalGame
 
+    problem = shared.check_board_size(args.size) or shared.check_threads(args.threads)
+    if problem:
+        print(f"tenuki play: {problem}", file=sys.stderr)
+        return 2
+
     if sys.stdin.isatty():
         # Ctrl-C saves the game and quits, even when we were started with SIGINT ignored (Python then
         # installs no handler: a shell's background job, a parent process that ignores it)
@@ -99,7 +102,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     options = PlayOptions(size=args.size, komi=args.komi, handicap=args.handicap, color=args.color,
                           player=args.player, visits=args.visits, seconds_per_move=args.seconds_per_move,
                           seed=args.seed, sgf_out=args.sgf_out, weights=args.weights, value_weights=args.value_weights,
-                          resign_threshold=args.resign_threshold,
+                          resign_threshold=args.resign, threads=args.threads,
                           dead_playouts=args.dead_playouts or DEFAULT_PLAYOUTS,
                           color_output=use_color(args.no_color))
     try:

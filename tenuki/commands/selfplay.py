@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+from tenuki.commands import options as shared
 from tenuki.common.config_files import config_names, resolve_config
 
 DEFAULT_CONFIG = "go9x9"  # the shipped selfplay/go9x9.yaml (tenuki.configs), found from any folder
@@ -47,30 +48,36 @@ def _render(coordinator) -> object:
 
 def cmd_launch(args: argparse.Namespace) -> int:
     """Start (or resume) a self-play run: AlphaZero training on Ray actors."""
-    from tenuki.common.yaml_config import ConfigError
+    from tenuki.common.yaml_config import ConfigError, load_yaml_config
     from tenuki.selfplay.cluster import ClusterError, connect
-    from tenuki.selfplay.config import load_config
+    from tenuki.selfplay.config import config_from_dict
     from tenuki.selfplay.coordinator import Coordinator
     from tenuki.selfplay.run_state import RunDirError, prepare_run_dir
     from tenuki.selfplay.status import format_summary, summarize_run
 
     try:
         if args.resume:
+            if args.set:
+                raise ConfigError(f"--set changes the config of a new run; the run in {args.resume} goes on with "
+                                  "its stored config (--workers and --max-hours still apply)")
             run_dir = Path(args.resume)
             config = prepare_run_dir(None, run_dir, resume=True)
         else:
-            config = load_config(resolve_config(args.config, args.config_kind))
+            config = load_yaml_config(resolve_config(args.config, args.config_kind), config_from_dict, ConfigError,
+                                      overrides=args.set)
             if args.workers:
                 config.workers.count = args.workers
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / f"{config.run.name}-{stamp}"
-            config = prepare_run_dir(config, run_dir, resume=False)
         if args.resume and args.workers:  # a fresh run has it in its saved config already
             config.workers.count = args.workers
         if args.max_hours is not None:
             config.run.max_hours = args.max_hours
         config.validate()
+        # Ray first: a cluster that cannot be reached leaves no run folder behind
         info = connect(config.cluster, address=args.address, num_cpus=args.num_cpus)
+        if not args.resume:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / f"{config.run.name}-{stamp}"
+            config = prepare_run_dir(config, run_dir, resume=False)
     except (ConfigError, RunDirError, ClusterError) as error:
         print(f"tenuki selfplay: {error}", file=sys.stderr)
         return 2
@@ -108,8 +115,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
         print(f"tenuki selfplay: {error}", file=sys.stderr)
         return 2
     print(f"tenuki selfplay: stopped ({reason})")
-    print(format_summary(summarize_run(run_dir)))
-    print(f"resume with: tenuki selfplay launch --resume {run_dir}")
+    command = shared.tenuki_command()
+    print(f"resume with: {command} selfplay launch --resume {run_dir}")
+    # the summary ends with how to play the network ("play it: ... play ..."), written as this shell runs it
+    print(format_summary(summarize_run(run_dir), command=command))
     return 0
 
 
@@ -123,7 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     except RunDirError as error:
         print(f"tenuki selfplay: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary, command=shared.tenuki_command()))
     return 0
 
 
@@ -134,8 +143,10 @@ def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str, k
                         help=f"a shipped {kind} config by name ({', '.join(config_names(kind))}) or a YAML file "
                              f"(default {default_config})")
     launch.add_argument("--address", default=None,
-                        help="join a Ray cluster: 'auto' (started with `ray start --head` here) or HOST:PORT; "
-                             "default: start a local Ray instance sized to this machine")
+                        help="join a Ray cluster: 'auto' (started with `ray start --head` here) or HOST:PORT; a "
+                             "cluster with token authentication needs its token here (~/.ray/auth_token, "
+                             "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH); default: start a local Ray instance "
+                             "sized to this machine")
     launch.add_argument("--workers", type=int, default=None, help="self-play workers (default: the config's)")
     launch.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     launch.add_argument("--run-dir", default=None,
@@ -144,6 +155,7 @@ def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str, k
     launch.add_argument("--max-hours", type=float, default=None, help="stop after this many hours (all sessions)")
     launch.add_argument("--plain", action="store_true", help="print progress lines instead of a live table")
     launch.add_argument("--print-every", type=float, default=30.0, help="seconds between progress lines (--plain)")
+    shared.add_set(launch)
     launch.set_defaults(func=cmd_launch, config_kind=kind)
 
 

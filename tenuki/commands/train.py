@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+from tenuki.commands import options as shared
 from tenuki.common.config_files import config_names, resolve_config
 
 # shipped configs by name (tenuki.configs): sl/NAME.yaml for the supervised jobs, rl/NAME.yaml for the
@@ -35,11 +36,12 @@ def cmd_train_sl_value(args: argparse.Namespace) -> int:
 def _train_supervised(args: argparse.Namespace, target: str) -> int:
     from tenuki.agents.go.dataset import DatasetError
     from tenuki.agents.go.networks.checkpoint import CheckpointError
-    from tenuki.agents.go.sl import TrainingDiverged, load_sl_config, train_sl_policy
-    from tenuki.common.yaml_config import ConfigError
+    from tenuki.agents.go.sl import TrainingDiverged, sl_config_from_dict, train_sl_policy
+    from tenuki.common.yaml_config import ConfigError, load_yaml_config
 
     try:
-        config = load_sl_config(resolve_config(args.config, "sl"))
+        config = load_yaml_config(resolve_config(args.config, "sl"), sl_config_from_dict, ConfigError,
+                                  overrides=args.set)
         if config.target != target:
             raise ConfigError(f"{args.config} trains the {config.target} network (target: {config.target}); "
                               f"use `tenuki train sl-{config.target}`")
@@ -64,10 +66,10 @@ def _train_supervised(args: argparse.Namespace, target: str) -> int:
     elif target == "value":
         print(f"best validation MSE {summary['best_val_mse']:.3f} (always answering 0: "
               f"{summary['val_zero_mse']:.3f}); network: {best}")
-        print(f"try it: tenuki gtp --player alphago --value-weights {best}")
+        print(f"try it: {shared.tenuki_command()} gtp --player alphago --value-weights {best}")
     else:
         print(f"best validation top-1 {summary['best_val_top1']:.3f}; network: {best}")
-        print(f"try it: tenuki play --player policy --weights {best}")
+        print(f"try it: {shared.tenuki_command()} play --player policy --weights {best}")
     return 0
 
 
@@ -95,6 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         sl.add_argument("--max-hours", type=float, default=None,
                         help="stop after this many hours (resumes included)")
         sl.add_argument("--json", action="store_true", help="print ONE JSON summary at the end, nothing else")
+        shared.add_set(sl)
         sl.set_defaults(func=command)
     rl = jobs.add_parser("rl-policy", help="REINFORCE self-play of the policy against a pool of its earlier versions",
                          description="AlphaGo's RL policy network on the self-play actors (embedded local Ray by "

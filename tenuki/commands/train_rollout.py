@@ -97,7 +97,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=range(MIN_TABLE_BITS, MAX_TABLE_BITS + 1),
                         help=f"weight table of 2**B entries (default {DEFAULT_TABLE_BITS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the order and the hash (default 0)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (and log at WARNING, as tenuki -q)")
     parser.add_argument("--json", action="store_true", help="print ONE JSON object, nothing else")
     parser.set_defaults(func=cmd_train_rollout)
 

@@ -6,6 +6,14 @@ the caller's exception class (``error``), so each config keeps its own type (``D
 (``search.visits: expected an integer >= 1, got 0``), and ``load_yaml_config`` prefixes the file.
 
 Field types are the scalars ``int``, ``float``, ``bool``, ``str`` or a nested dataclass (a section).
+
+Command-line overrides (``--set KEY=VALUE``, repeatable, as KataGo's ``-override-config`` or Hydra's
+``key=value``): ``parse_overrides`` splits them, ``apply_overrides`` writes them into the mapping read from
+the YAML file *before* it is validated, so an override goes through the same checks as the file
+(``load_yaml_config(path, from_dict, error, overrides=...)``). The value is text, read as YAML where the
+field wants a number or a bool (``search.visits=400``, ``run.max_hours=1e-2``, ``workers.fast_inference=false``) and
+kept as it is where the field wants a string (``run.name=123`` is the string ``"123"``); an unknown key or a
+value of the wrong type is one ``error`` naming ``--set KEY``.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,12 +40,80 @@ class ConfigError(ValueError):
     ``DQNConfigError`` (kept for its callers)."""
 
 
+class CommandLineValue(str):
+    """The text of a ``--set KEY=VALUE`` override: read as YAML for a number or a bool, kept as text for a
+    string field (``coerce_value``)."""
+
+
+class _OverriddenMapping(dict):
+    """A mapping of the YAML document that ``apply_overrides`` wrote keys into: ``set_keys`` are those keys,
+    so an unknown one is reported as ``--set KEY`` (``parse_section``)."""
+
+    set_keys: frozenset[str] = frozenset()
+
+
+def parse_overrides(items: Iterable[str] | None, error: type[Exception],
+                    example: str = "search.visits=400") -> list[tuple[str, str]]:
+    """``["search.visits=400", ...]`` -> ``[("search.visits", "400"), ...]``; a malformed item is an ``error``
+    that shows the expected form (with ``example``)."""
+    pairs = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        parts = key.split(".")
+        if not sep or not key or not all(part.strip() for part in parts) or any(" " in part for part in parts):
+            raise error(f"--set {item}: expected KEY=VALUE with a dotted KEY, e.g. --set {example}")
+        pairs.append((key, value))
+    return pairs
+
+
+def apply_overrides(data: Any, overrides: Iterable[tuple[str, str]], error: type[Exception]) -> Any:
+    """A copy of the YAML mapping ``data`` (None: an empty document) with each ``(dotted key, text)`` of
+    ``overrides`` written in as a ``CommandLineValue``, sections created on the way; the mappings along
+    each path are copied, ``data`` is left as it is. A key below a value that is not a section is an
+    ``error``; whether a key exists and its value fits is left to the validation that follows."""
+    overrides = list(overrides)
+    if not overrides:
+        return data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise error(f"the config: expected a mapping of keys, got {type(data).__name__}")
+    root = _OverriddenMapping(data)
+    for key, text in overrides:
+        parts = key.split(".")
+        node = root
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = {}
+            elif not isinstance(child, dict):
+                where = ".".join(parts[:depth + 1])
+                raise error(f"--set {key}: {where} is a value, not a section")
+            child = child if isinstance(child, _OverriddenMapping) else _OverriddenMapping(child)
+            node[part] = child
+            node.set_keys = node.set_keys | {part}
+            node = child
+        node[parts[-1]] = CommandLineValue(text)
+        node.set_keys = node.set_keys | {parts[-1]}
+    return root
+
+
 def coerce_value(value: Any, kind: Any, key: str, error: type[Exception]) -> Any:
     """``value`` read from YAML as the scalar type ``kind``, or ``error`` naming ``key``.
 
     An integer is accepted for a float; a string that parses as a float is too, since YAML 1.1 reads
     ``1e-4`` (no dot) as a string. A bool is not an integer and an integer is not a bool. A null for a
-    string is the empty string (``init_checkpoint:`` left blank)."""
+    string is the empty string (``init_checkpoint:`` left blank). A ``CommandLineValue`` (``--set``) is
+    its text for a string and its text read as YAML for the other types; its errors name ``--set KEY``."""
+    if isinstance(value, CommandLineValue):
+        if kind is str:
+            return str(value)
+        try:
+            parsed = yaml.safe_load(str(value))
+        except yaml.YAMLError:
+            parsed = str(value)
+        return coerce_value(parsed, kind, f"--set {key}", error)
     if kind is float:
         if isinstance(value, str):
             try:
@@ -78,11 +154,15 @@ def parse_section(cls: type[T], data: Any, where: str, error: type[Exception]) -
     unknown = sorted(set(map(str, data)) - set(known))
     if unknown:
         key = f"{where}.{unknown[0]}" if where else unknown[0]
+        if unknown[0] in getattr(data, "set_keys", ()):
+            key = f"--set {key}"
         raise error(f"{key}: unknown key (allowed: {', '.join(known)})")
     values = {}
     for name, value in data.items():
         kind = hints[name]
         key = f"{where}.{name}" if where else name
+        if isinstance(value, CommandLineValue) and dataclasses.is_dataclass(kind):
+            raise error(f"--set {key}: {key} is a section, give one of its keys (--set {key}.KEY=VALUE)")
         if dataclasses.is_dataclass(kind):
             values[name] = parse_section(kind, value, key, error)
         elif isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields today
@@ -108,9 +188,12 @@ def check_ranges(config: Any, ranges: Ranges, error: type[Exception]) -> None:
             raise error(f"{key}: expected {allowed}, got {value!r}")
 
 
-def load_yaml_config(path: str | Path, from_dict: Callable[[Any], T], error: type[Exception]) -> T:
-    """Read the YAML file at ``path`` and build it with ``from_dict``; an unreadable file, bad YAML or a
-    bad value is an ``error`` whose message starts with the file."""
+def load_yaml_config(path: str | Path, from_dict: Callable[[Any], T], error: type[Exception],
+                     overrides: Iterable[str] | None = None) -> T:
+    """Read the YAML file at ``path``, apply the ``--set KEY=VALUE`` ``overrides`` to it and build it with
+    ``from_dict``; an unreadable file, bad YAML or a bad value (an override's included) is an ``error``
+    whose message starts with the file."""
+    pairs = parse_overrides(overrides, error)
     path = Path(path)
     try:
         text = path.read_text()
@@ -121,7 +204,7 @@ def load_yaml_config(path: str | Path, from_dict: Callable[[Any], T], error: typ
     except yaml.YAMLError as failure:
         raise error(f"{path}: not valid YAML: {failure}") from failure
     try:
-        return from_dict(data)
+        return from_dict(apply_overrides(data, pairs, error))
     except error as failure:
         raise error(f"{path}: {failure}") from failure
 

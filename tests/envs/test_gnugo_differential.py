@@ -43,7 +43,6 @@ superko on small boards.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -54,29 +53,25 @@ from tenuki.envs.go.board import Board, BoardSetupError, fixed_handicap_actions
 from tenuki.envs.go.coords import to_gtp
 from tenuki.play.gtp_client import GTPClient, GTPError
 
-GNUGO = "/usr/games/gnugo"
-GNUGO_ARGS = [GNUGO, "--mode", "gtp", "--chinese-rules", "--forbid-suicide"]
+GNUGO_FLAGS = ["--mode", "gtp", "--chinese-rules", "--forbid-suicide"]
 KO_FLAGS = {"positional": "--positional-superko", "situational": "--situational-superko", "simple": "--simple-ko"}
 COLOR_NAMES = {1: "black", 2: "white"}
 EMPTY, BLACK, WHITE, EDGE = 0, 1, 2, 3
 
-pytestmark = [
-    pytest.mark.gnugo,
-    pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason=f"GNU Go is not installed at {GNUGO}"),
-]
+pytestmark = pytest.mark.gnugo  # GNU Go found by the conftest fixture ``gnugo_path`` (PATH, /usr/games)
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
 @pytest.fixture(scope="module")
-def gnugo() -> Iterator[Callable[[str], GTPClient]]:
+def gnugo(gnugo_path: str) -> Iterator[Callable[[str], GTPClient]]:
     """``gnugo(ko_rule)``: one GNU Go process per ko rule, shared by the module's tests."""
     clients: dict[str, GTPClient] = {}
 
     def get(ko_rule: str) -> GTPClient:
         if ko_rule not in clients or not clients[ko_rule].alive:
-            clients[ko_rule] = GTPClient([*GNUGO_ARGS, KO_FLAGS[ko_rule]], timeout=30.0)
+            clients[ko_rule] = GTPClient([gnugo_path, *GNUGO_FLAGS, KO_FLAGS[ko_rule]], timeout=30.0)
         return clients[ko_rule]
 
     yield get

@@ -44,6 +44,7 @@ from sgfmill import sgf
 from tenuki.envs.go.board import Board, IllegalMoveError
 from tenuki.envs.go.coords import to_gtp
 from tenuki.play.gtp_client import GTPClient
+from tests.conftest import find_gnugo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Same rule as tests/conftest.py ``data_root``; needed at collection time to list the cases.
@@ -53,7 +54,7 @@ ARCHIVE_PREFIX = "regression/"
 SUITES = {"repetition.tst": 15, "scoring_static.tst": 30}  # suite -> number of cases
 
 FUEGO_KO_RULES = {"simple": "simple", "superko": "situational", "pos_superko": "positional"}
-GNUGO = "/usr/games/gnugo"
+GNUGO = find_gnugo() or "/usr/games/gnugo"  # gnugo on the PATH first (tests/conftest.py)
 GNUGO_KO_FLAGS = {"simple": "--simple-ko", "situational": "--situational-superko",
                   "positional": "--positional-superko"}
 SCORE_RULES = {"tromp_taylor_score": "area", "japanese_score": "territory"}

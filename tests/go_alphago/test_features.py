@@ -36,8 +36,9 @@ from tenuki.envs.go.board import BLACK, WHITE, Board
 from tenuki.envs.go.coords import from_gtp, to_gtp
 from tenuki.envs.go.sgf import SGFError, load_sgf
 from tenuki.envs.go.sgf_archives import iter_games
+from tests.conftest import find_gnugo
 
-GNUGO = "/usr/games/gnugo"
+GNUGO = find_gnugo() or "/usr/games/gnugo"  # gnugo on the PATH first (tests/conftest.py)
 
 
 def at(board: Board, vertex: str) -> tuple[int, int]:

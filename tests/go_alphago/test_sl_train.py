@@ -231,14 +231,24 @@ def test_training_with_loader_workers_and_the_linear_schedule(tiny_data: Path, t
 def test_a_non_finite_loss_stops_training_before_the_step(tiny_data: Path, tmp_path: Path):
     trainer = SLTrainer(sl_config_from_dict(tiny_config(tiny_data, tmp_path / "run")))
     planes, actions = validation_set(trainer.config)
-    with torch.no_grad():
-        trainer.model.position_bias.fill_(float("nan"))
+    with torch.no_grad():  # every logit +inf: the loss is NaN (inf - inf) while no weight is NaN
+        trainer.model.position_bias.fill_(float("inf"))
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    assert not any(torch.isnan(v).any() for v in before.values())
     with pytest.raises(TrainingDiverged, match="step 0"):
         trainer.train_step(planes[:32], actions[:32])
-    assert trainer.step == 0
+    assert trainer.step == 0 and trainer.samples == 0
     for name, tensor in trainer.model.state_dict().items():
-        assert torch.equal(tensor, before[name], ) or torch.isnan(tensor).all()
+        assert torch.equal(tensor, before[name]), name  # bit for bit: the step was not taken
+    assert not trainer.optimizer.state  # not even the momentum buffers
+    # The same trainer steps once the loss is finite: the weights compared above are ones a step moves.
+    with torch.no_grad():
+        trainer.model.position_bias.zero_()
+    trainer.train_step(planes[:32], actions[:32])
+    assert trainer.step == 1
+    moved = [n for n, t in trainer.model.state_dict().items()
+             if n != "position_bias" and not torch.equal(t, before[n])]
+    assert len(moved) >= 3 and all(torch.isfinite(t).all() for t in trainer.model.state_dict().values())
 
 
 def test_cli_train_then_eval_print_one_json_object(tiny_data: Path, data_dir: Path, tmp_path: Path, capsys):

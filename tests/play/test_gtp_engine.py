@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -14,9 +13,10 @@ import pytest
 
 from tenuki.play.gtp_engine import GTPEngine
 from tenuki.play.registry import make
+from tests.conftest import find_gnugo
 
 ROOT = Path(__file__).resolve().parents[2]
-GNUGO = shutil.which("gnugo") or "/usr/games/gnugo"
+GNUGO = find_gnugo() or "/usr/games/gnugo"  # gnugo on the PATH first (tests/conftest.py)
 
 
 def engine(player: str = "random", size: int = 9, **kwargs) -> GTPEngine:
@@ -31,15 +31,17 @@ def test_administrative_commands():
     e = engine()
     assert ask(e, "protocol_version") == "= 2\n\n"
     assert ask(e, "name") == "= tenuki\n\n"
-    assert ask(e, "7 version").startswith("=7 ")
+    assert ask(e, "7 version").startswith("=7 0.17 (tenuki ")  # a Leela Zero version for Lizzie (test_gtp_analysis)
     assert ask(e, "known_command lz-analyze") == "= true\n\n"
+    assert ask(e, "known_command kata-analyze") == "= true\n\n"
     assert ask(e, "known_command frobnicate") == "= false\n\n"
     listed = ask(e, "list_commands").split("\n")
     for command in ("protocol_version", "name", "version", "known_command", "list_commands", "quit", "boardsize",
                     "clear_board", "komi", "fixed_handicap", "place_free_handicap", "set_free_handicap", "play",
                     "genmove", "undo", "time_settings", "time_left", "final_score", "final_status_list",
                     "loadsgf", "reg_genmove", "showboard", "printsgf", "kgs-genmove_cleanup", "kgs-time_settings",
-                    "lz-analyze", "lz-genmove_analyze", "list_stones", "is_legal", "all_legal", "captures"):
+                    "lz-analyze", "lz-genmove_analyze", "kata-analyze", "kata-genmove_analyze", "list_stones",
+                    "is_legal", "all_legal", "captures"):
         assert any(command in line for line in listed), command
     assert ask(e, "quit") == "= \n\n" and e.quit
 
@@ -149,8 +151,10 @@ def test_loadsgf_errors_leave_the_board(tmp_path):
     ask(e, "play b E5")
     bad = tmp_path / "bad.sgf"
     bad.write_text("(;SZ[9];B[zz]")
-    assert ask(e, f"loadsgf {bad}").startswith("? cannot load file")
-    assert ask(e, f"loadsgf {tmp_path / 'missing.sgf'}").startswith("? cannot load file")
+    assert ask(e, f"loadsgf {bad}").startswith(f"? cannot load file {bad}: ")
+    missing = ask(e, f"loadsgf {tmp_path / 'missing.sgf'}")
+    assert missing == f"? cannot load file {tmp_path / 'missing.sgf'}: no such file or directory\n\n"
+    assert ask(e, f"loadsgf {tmp_path}").startswith(f"? cannot load file {tmp_path}: ")  # a directory
     assert ask(e, "list_stones black") == "= E5\n\n"
 
 
@@ -166,29 +170,6 @@ def test_lz_genmove_analyze_format():
     assert " prior " in lines[1] and " pv " in lines[1]
     assert any(line.startswith("play ") for line in lines)
     assert text.endswith("\n\n")
-
-
-def test_fuzz_ten_thousand_lines_keep_answering_and_leave_the_board():
-    rng = random.Random(0)
-    e = engine(size=9)
-    words = ["play", "genmove", "undo", "boardsize", "komi", "is_legal", "list_stones", "fixed_handicap",
-             "set_free_handicap", "time_left", "known_command", "b", "w", "D4", "Z99", "pass", "-1", "1e9",
-             "\x00", "\x7f", "#", "é", "19", "0", "black", "white", "A1", "T19", "captures", "final_status_list"]
-    ask(e, "play b E5")
-    for _ in range(10_000):
-        if rng.random() < 0.5:
-            line = " ".join(rng.choice(words) for _ in range(rng.randint(0, 5)))
-        else:
-            line = "".join(chr(rng.randint(0, 0x2FF)) for _ in range(rng.randint(0, 30)))
-        if line.split()[:1] in (["genmove"], ["boardsize"], ["undo"], ["fixed_handicap"], ["set_free_handicap"],
-                                ["play"]):
-            continue  # commands that legitimately change the board are checked elsewhere
-        before = e.board.copy()
-        reply = e.handle(line + "\n")
-        assert reply is None or reply.startswith(("=", "?")) and reply.endswith("\n\n")
-        if reply is not None and reply.startswith("?"):
-            assert e.board.hash == before.hash and e.board.move_number == before.move_number
-    assert ask(e, "name") == "= tenuki\n\n"
 
 
 def test_rejected_commands_leave_the_board_unchanged():

@@ -8,7 +8,6 @@ import argparse
 import json
 import math
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +21,6 @@ from tenuki.play.match import EngineSpec, MatchConfig, MatchConfigError, default
 from tenuki.play.match_scoring import adjudicate, format_result, parse_result
 from tenuki.play.match_stats import ELO_CAP, elo_difference, match_statistics, score_from_elo, wilson_interval
 
-GNUGO = shutil.which("gnugo") or "/usr/games/gnugo"
-GNUGO_CMD = f"{GNUGO} --mode gtp --level 0"
-needs_gnugo = pytest.mark.skipif(not Path(GNUGO).exists(), reason="GNU Go is not installed")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # A tiny GTP engine. Its first argument is the behaviour on genmove:
@@ -182,9 +178,15 @@ def test_agreed_final_score_and_resignation() -> None:
     assert summary.engines["B"].wins == 2 and not summary.forfeits
 
 
-@needs_gnugo
-def test_gnugo_vs_gnugo_summary_and_sgfs(tmp_path: Path) -> None:
-    summary = run_match(config(GNUGO_CMD, GNUGO_CMD, games=2, size=9, komi=7.0, seconds_per_move=1.0,
+def gnugo_command(gnugo_path: str) -> str:
+    """GNU Go at level 0 (fast) as an engine command line; ``gnugo_path`` from the conftest fixture."""
+    return shlex.join([gnugo_path, "--mode", "gtp", "--level", "0"])
+
+
+@pytest.mark.gnugo
+def test_gnugo_vs_gnugo_summary_and_sgfs(tmp_path: Path, gnugo_path: str) -> None:
+    gnugo = gnugo_command(gnugo_path)
+    summary = run_match(config(gnugo, gnugo, games=2, size=9, komi=7.0, seconds_per_move=1.0,
                                parallel=2, sgf_dir=tmp_path))
     assert len(summary.games) == 2 and not summary.forfeits
     a, b = summary.engines["A"], summary.engines["B"]
@@ -205,12 +207,14 @@ def test_gnugo_vs_gnugo_summary_and_sgfs(tmp_path: Path) -> None:
     json.dumps(summary.to_dict(), allow_nan=False)
 
 
-@needs_gnugo
+@pytest.mark.gnugo
 @pytest.mark.parametrize(("mode", "reason"), [
     ("illegal", "illegal move"), ("crash", "crash"), ("sleep", "timeout"), ("refuse", "genmove error"),
 ])
-def test_a_failing_engine_forfeits_and_the_match_goes_on(tmp_path: Path, mode: str, reason: str) -> None:
-    summary = run_match(config(fake(mode), GNUGO_CMD, games=2, size=9, move_timeout=1.0, startup_timeout=2.0,
+def test_a_failing_engine_forfeits_and_the_match_goes_on(tmp_path: Path, gnugo_path: str, mode: str,
+                                                        reason: str) -> None:
+    summary = run_match(config(fake(mode), gnugo_command(gnugo_path), games=2, size=9, move_timeout=1.0,
+                               startup_timeout=2.0,
                                sgf_dir=tmp_path))
     assert [g.winner for g in summary.games] == ["B", "B"]  # the fake engine lost as black and as white
     assert [g.result for g in summary.games] == ["W+F", "B+F"]
@@ -246,7 +250,7 @@ def test_cli_json_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[
     args = parser.parse_args(["match", "--black", "x", "--white", "y", "--games", "0"])
     assert args.func(args) == 2
     assert "games must be at least 1" in capsys.readouterr().err
-    args = parser.parse_args(["match", "--black", "no-such-engine-here --gtp", "--white", GNUGO_CMD])
+    args = parser.parse_args(["match", "--black", "no-such-engine-here --gtp", "--white", fake("pass")])
     assert args.func(args) == 2
     assert "engine A: program 'no-such-engine-here' not found" in capsys.readouterr().err
 
@@ -260,15 +264,22 @@ def _tenuki_gtp_works() -> bool:
     return done.returncode == 0 and done.stdout.startswith("=")
 
 
-@needs_gnugo
-def test_tenuki_mcts_vs_gnugo(tmp_path: Path) -> None:
-    if not _tenuki_gtp_works():
-        pytest.skip("`tenuki gtp` does not answer yet")
+@pytest.mark.gnugo
+def test_tenuki_mcts_vs_gnugo(tmp_path: Path, gnugo_path: str) -> None:
+    assert _tenuki_gtp_works(), "`tenuki gtp` does not answer `name`"
     tenuki = shlex.join([sys.executable, "-m", "tenuki", "gtp", "--player", "mcts", "--visits", "50",
                           "--seed", "1"])
-    summary = run_match(config(tenuki, GNUGO_CMD, games=2, size=9, sgf_dir=tmp_path))
+    summary = run_match(config(tenuki, gnugo_command(gnugo_path), games=2, size=9, sgf_dir=tmp_path))
     assert len(summary.games) == 2 and not summary.forfeits, summary.forfeits
     a, b = summary.engines["A"], summary.engines["B"]
     assert a.wins + a.losses + a.draws == 2 and a.wins == b.losses and b.name.startswith("GNU Go")
     for game in summary.games:
         assert load_sgf(game.sgf_path, check=True).result == game.result
+
+
+def test_the_default_komi_follows_the_board_size() -> None:
+    """The komi rule of every command (tenuki.play.registry.default_komi): 7.0 up to 9x9, 7.5 above."""
+    a, b = EngineSpec("A", ("gnugo",)), EngineSpec("B", ("gnugo",))
+    assert MatchConfig(a, b, size=9).komi == 7.0
+    assert MatchConfig(a, b, size=13).komi == 7.5 and MatchConfig(a, b, size=19).komi == 7.5
+    assert MatchConfig(a, b, size=19, komi=0.5).komi == 0.5

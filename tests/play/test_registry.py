@@ -75,6 +75,25 @@ def test_unknown_or_incomplete_players_are_refused():
         registry.make("gnugo", 9)
 
 
+@pytest.mark.parametrize("name", ["random", "flat-mc", "mcts"])
+def test_weights_for_a_player_without_a_network_are_refused(name, weights):
+    with pytest.raises(SearchConfigError, match=f"--weights goes with a network player .*'{name}' uses no network"):
+        registry.make(name, 5, weights=weights["az-mcts"])
+    with pytest.raises(SearchConfigError, match="--value-weights goes with --player alphago"):
+        registry.make(name, 5, value_weights=weights["alphago"])
+
+
+def test_a_missing_weights_file_is_named_as_given(tmp_path):
+    missing = tmp_path / "nonexist.safetensors"
+    with pytest.raises(ValueError, match=f"checkpoint {missing} does not exist"):
+        registry.make("az-mcts", 5, weights=str(missing))
+
+
+def test_the_default_komi_follows_the_networks_training_komi():
+    assert registry.default_komi(9) == 7.0 and registry.default_komi(19) == 7.5
+    assert all(registry.default_komi(n) == (7.0 if n <= 9 else 7.5) for n in range(2, 20))
+
+
 def test_network_players_search_with_their_own_settings():
     for size in (7, 19):  # the same settings on every board
         az = registry.build("az-mcts", uniform_evaluator(size), size=size, visits=96)

@@ -346,3 +346,18 @@ def test_19x19_out_of_the_box_plays_the_shipped_policy(tmp_path: Path) -> None:
     child.expect(PROMPT)
     child.sendline("quit")
     child.expect(pexpect.EOF)
+
+
+def test_komi_defaults_by_board_size_and_visits_win_over_seconds() -> None:
+    """The rules of every command: komi 7.0 up to 9x9 and 7.5 above (0.5 with a handicap); a bot given
+    both --visits and --seconds-per-move searches the visits (as `tenuki gtp`)."""
+    game, _ = _scripted_game([], size=9)
+    assert game.board.komi == 7.0
+    game, _ = _scripted_game([], size=13)
+    assert game.board.komi == 7.5
+    game, _ = _scripted_game([], size=13, handicap=2)
+    assert game.board.komi == 0.5
+    game, _ = _scripted_game([], size=5, visits=10, seconds_per_move=2.0)
+    assert game._seconds() is None and game._budget() == "10 visits a move"
+    game, _ = _scripted_game([], size=5, seconds_per_move=2.0)
+    assert game._seconds() == 2.0

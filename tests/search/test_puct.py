@@ -1,4 +1,5 @@
-"""PUCT search: closed-form bandit, fast == slow reference, batch consistency, tree reuse."""
+"""PUCT search: closed-form bandit, fast == slow reference, batch consistency, tree reuse, a growing
+search, value variance and the score / ownership backed up from an ownership head."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import numpy as np
 import pytest
 
 from tenuki.envs.go.board import Board
+from tenuki.envs.go.layout import BLACK
+from tenuki.search import puct
 from tenuki.search.mcts import MCTS, MCTSConfig, SearchConfigError, uniform_evaluator
+from tenuki.search.players import GrowingSearch
 from tenuki.search.symmetry import apply_symmetry, invert_policy_symmetry
 from tenuki.search.tree import (
     CHILD,
@@ -16,6 +20,8 @@ from tenuki.search.tree import (
     EDGE_START,
     EDGE_VISITS,
     ROOT_INDEX,
+    TO_PLAY,
+    VALUE_SQUARE_SUM,
     VALUE_SUM,
     VIRTUAL,
     VISITS,
@@ -285,3 +291,137 @@ def test_analysis_rows_carry_a_principal_variation_per_move():
     rows = result.analysis(5)
     assert rows and all(row["pv"][0] == row["move"] for row in rows)
     assert max(len(row["pv"]) for row in rows) > 1
+
+
+def test_keep_tree_grows_one_search_and_never_loses_visits():
+    size = 5
+    mu = np.random.default_rng(4).uniform(-1, 1, size * size)
+    searcher = MCTS(bandit_evaluator(size, mu), MCTSConfig(num_simulations=8, batch_size=4))
+    board = Board(size)
+    with pytest.raises(ValueError, match="keep_tree"):
+        MCTS(uniform_evaluator(size)).run(board, 8, keep_tree=True)
+    first = searcher.run(board, 40)
+    capacity = searcher.tree.nodes.shape[0]
+    previous = dict(zip(first.actions.tolist(), first.visits.tolist()))
+    total = int(first.visits.sum())
+    for _ in range(6):
+        more = searcher.run(board, 40, keep_tree=True)
+        assert more.simulations == 40 and int(more.visits.sum()) == total + 40
+        now = dict(zip(more.actions.tolist(), more.visits.tolist()))
+        assert all(now[a] >= v for a, v in previous.items())
+        previous, total = now, total + 40
+        _check_tree_invariants(searcher.tree)
+    assert searcher.tree.nodes.shape[0] > capacity  # it doubled instead of refusing
+
+
+def test_growing_search_stops_at_its_node_cap():
+    board = Board(5)
+    growing = GrowingSearch(MCTS(uniform_evaluator(5), MCTSConfig(batch_size=4)), board, max_nodes=120)
+    for _ in range(20):
+        growing.grow(0.5, 50)
+    assert growing.full and growing.searcher.tree.num_nodes <= 120
+    assert growing.grow(0.5) == 0
+    assert int(growing.result().visits.sum()) == growing.searcher.tree.nodes[ROOT_INDEX, VISITS] - 1
+
+
+def test_value_squares_are_backed_up():
+    """A constant value c seen from every side to move: every backed-up value is +-c, so each edge's sum of
+    squares is visits * c^2 whatever the signs, and the sample variance of a move is that of its +-c mix."""
+    size, c = 5, 0.5
+
+    def constant(planes):
+        return np.zeros((len(planes), size * size + 1), np.float32), np.full(len(planes), c, np.float32)
+
+    searcher = MCTS(constant, MCTSConfig(num_simulations=200, batch_size=1, pass_min_move=100))
+    result = searcher.run(Board(size))
+    tree = searcher.tree
+    used = slice(0, tree.num_edges)
+    visits = tree.edges[used, EDGE_VISITS]
+    assert np.allclose(tree.stats[used, VALUE_SQUARE_SUM], c * c * visits)
+    n, q = result.visits, result.q
+    many = n > 1
+    assert many.any()
+    expected = (c * c - q[many] ** 2) * n[many] / (n[many] - 1)
+    assert np.allclose(result.q_variance[many], expected)
+    assert np.isnan(result.q_variance[~many]).all()
+
+
+class OwnershipEvaluator:
+    """Uniform priors, value 0, and an ownership head that says every point is 0.5 the side to move's."""
+
+    has_ownership = True
+    in_planes = 17
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, planes):
+        return self.evaluate_with_ownership(planes)[:2]
+
+    def evaluate_with_ownership(self, planes):
+        b = len(planes)
+        return (np.zeros((b, self.size * self.size + 1), np.float32), np.zeros(b, np.float32),
+                np.full((b, self.size * self.size), 0.5, np.float32))
+
+
+def _subtree_nodes(tree, node):
+    out = [node]
+    start, count = tree.nodes[node, EDGE_START], tree.nodes[node, EDGE_COUNT]
+    for e in range(start, start + max(count, 0)):
+        if tree.edges[e, CHILD] >= 0:
+            out += _subtree_nodes(tree, tree.edges[e, CHILD])
+    return out
+
+
+def test_scores_and_ownership_from_an_ownership_head():
+    """Leaf score = sum(ownership) - komi for black, + komi for white (each leaf's side to move); a move's score
+    is their mean over its simulations seen from the root, and the ownership map the mean of the leaves'."""
+    size, komi = 5, 7.0
+    board = Board(size, komi=komi)
+    searcher = MCTS(OwnershipEvaluator(size), MCTSConfig(num_simulations=120, batch_size=1, pass_min_move=100),
+                    ownership=True)
+    result = searcher.run(board)
+    tree = searcher.tree
+    own = 0.5 * size * size
+    leaf_score = {BLACK: own - komi, 3 - BLACK: own + komi}
+    start = tree.nodes[ROOT_INDEX, EDGE_START]
+    for i, action in enumerate(result.actions):
+        child = tree.edges[start + i, CHILD]
+        if child < 0:
+            assert np.isnan(result.score[i])
+            continue
+        nodes = _subtree_nodes(tree, child)  # each was evaluated once, by the one simulation that made it
+        assert len(nodes) == result.visits[i]
+        signed = [leaf_score[tree.nodes[n, TO_PLAY]] * (1 if tree.nodes[n, TO_PLAY] == BLACK else -1) for n in nodes]
+        assert result.score[i] == pytest.approx(np.mean(signed)), action
+    expanded = [n for n in range(tree.num_nodes) if tree.nodes[n, EDGE_COUNT] > 0]
+    black = sum(tree.nodes[n, TO_PLAY] == BLACK for n in expanded)
+    assert np.allclose(result.ownership, 0.5 * (2 * black - len(expanded)) / len(expanded))
+    plain = MCTS(OwnershipEvaluator(size), MCTSConfig(num_simulations=20, batch_size=1)).run(board)
+    assert plain.score is None and plain.ownership is None  # not asked for
+
+
+def test_a_reused_root_gets_its_ownership_evaluated_again():
+    size = 5
+    searcher = MCTS(OwnershipEvaluator(size), MCTSConfig(num_simulations=60, batch_size=4), ownership=True)
+    board = Board(size)
+    action = searcher.run(board).best_action
+    board.play(action)
+    assert searcher.advance(action)
+    result = searcher.run(board, 1)  # almost nothing new: the map is the root's own evaluation and that leaf
+    assert result.ownership is not None and np.isfinite(result.ownership).all()
+
+
+def test_terminal_score_is_the_area_margin_for_the_side_to_move():
+    board = Board.from_ascii("""
+        . X O . .
+        X X O . .
+        X O O . .
+        X O . . .
+        X O . . .
+    """)
+    board.play("pass")
+    board.play("pass")
+    state = np.array(board.state)
+    margin = board.score("area").margin
+    assert puct.terminal_score(state, board.komi) == pytest.approx(-margin if board.to_play != BLACK else margin)

@@ -204,8 +204,9 @@ def test_killed_driver_resumes_from_disk(ray_cluster, tmp_path):
         f"run_apex(config, {str(run_dir)!r}, actors=2, max_steps=10**6, address={ray_cluster.address!r},\n"
         "         chunk_steps=25, broadcast_every=5, tensorboard=False, report_every_s=1.0)\n"
     )
+    driver_log = (tmp_path / "driver.log").open("w")  # its stderr, shown if it dies early
     driver = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
+                              stderr=driver_log, env={**os.environ, "PYTHONPATH": str(REPO)})
     state_path = run_dir / STATE_FILE
     deadline = time.monotonic() + 120
     try:
@@ -213,7 +214,8 @@ def test_killed_driver_resumes_from_disk(ray_cluster, tmp_path):
             if state_path.exists() and json.loads(state_path.read_text())["steps"] >= 200:
                 break
             time.sleep(0.5)
-        assert driver.poll() is None, "the driver exited before it was killed"
+        assert driver.poll() is None, ("the driver exited before it was killed:\n"
+                                       + (tmp_path / "driver.log").read_text()[-3000:])
         assert state_path.exists(), "no checkpoint was committed within 120 s"
     finally:
         driver.send_signal(signal.SIGKILL)

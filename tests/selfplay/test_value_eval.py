@@ -5,6 +5,7 @@ set is cached; bad run directories are clear errors. 9x9, tiny networks, games c
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from tenuki.selfplay.alphago.value_eval import (
 )
 from tenuki.selfplay.config import config_from_dict
 from tenuki.selfplay.games import sample_fields
+from tenuki.selfplay.losses import LOSSES
 from tenuki.selfplay.replay import ReplayStore
 from tenuki.selfplay.run_state import SNAPSHOT_FILE, prepare_run_dir
 
@@ -59,6 +61,52 @@ def _mse(net, planes, values) -> float:
     with torch.no_grad():
         predicted = net(torch.from_numpy(planes.astype(np.float32))).double().numpy()
     return float(np.mean((predicted - values) ** 2))
+
+
+def _constant_value_net(value: float) -> AlphaGoValueNet:
+    """A value network whose output is ``value`` for every position: the output layer's weights are zero and
+    its bias is atanh(value), so the final tanh gives ``value`` back."""
+    torch.manual_seed(2)
+    net = AlphaGoValueNet(N, filters=8, layers=2)
+    with torch.no_grad():
+        net.fc_out.weight.zero_()
+        net.fc_out.bias.fill_(math.atanh(value))
+    return net
+
+
+def _closed_form_mse(prediction: float, outcomes: np.ndarray) -> float:
+    """MSE of a constant prediction p against outcomes in {-1, 0, +1}: wins cost (p - 1)^2, draws p^2,
+    losses (p + 1)^2."""
+    wins, draws, losses = (int(np.sum(outcomes == z)) for z in (1, 0, -1))
+    assert wins + draws + losses == len(outcomes)
+    total = wins * (prediction - 1) ** 2 + draws * prediction**2 + losses * (prediction + 1) ** 2
+    return total / len(outcomes)
+
+
+def test_mse_of_networks_of_known_sign_equals_the_closed_form(value_run, ray_cluster, tmp_path):
+    """+0.9 and -0.9 everywhere: a sign error in the targets or in the loss moves the MSE by 3.6 times
+    the mean outcome, far beyond the tolerance (the seeds give sets whose mean outcome is not zero)."""
+    config, run_dir, _, _, planes, values = value_run
+    test_seeds = [TEST_SEED_BASE + config.run.seed * 1_000_003 + i for i in range(5)]
+    _, test_values = _play_value_games(config, test_seeds)
+    assert abs(float(np.mean(values))) > 0.05 and abs(float(np.mean(test_values))) > 0.05, (values,
+                                                                                          test_values)
+    results = {}
+    for prediction in (0.9, -0.9):
+        net = _constant_value_net(prediction)
+        with torch.no_grad():
+            out = net(torch.from_numpy(planes.astype(np.float32)))
+        np.testing.assert_allclose(out.numpy(), prediction, atol=1e-6)
+        checkpoint = save_checkpoint(tmp_path / f"value{prediction:+}", net, step=1, config={})
+        result = results[prediction] = evaluate_value_run(checkpoint, run_dir, test_games=5)
+        assert result["train_mse"] == pytest.approx(_closed_form_mse(prediction, values), abs=2e-5)
+        assert result["test_mse"] == pytest.approx(_closed_form_mse(prediction, test_values), abs=2e-5)
+        # The training loss of `tenuki train value` (learner.loss: value_mse) on the same positions.
+        batch = {"planes": torch.from_numpy(planes.astype(np.float32)), "value": torch.from_numpy(values)}
+        loss, _ = LOSSES["value_mse"](net, batch, config)
+        assert loss.item() == pytest.approx(_closed_form_mse(prediction, values), abs=2e-5)
+    gap = abs(results[0.9]["train_mse"] - results[-0.9]["train_mse"])
+    assert gap == pytest.approx(3.6 * abs(float(np.mean(values))), abs=1e-4) and gap > 0.25
 
 
 def test_train_positions_are_the_snapshot_in_order(value_run):
