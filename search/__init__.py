@@ -26,9 +26,7 @@ never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from tenuki.common.lazy import lazy_exports
 from tenuki.search.mcts import MCTS, Evaluator, SearchResult, dirichlet_alpha, uniform_evaluator
 from tenuki.search.rollout import ROLLOUT_LIGHT, ROLLOUT_UNIFORM
 from tenuki.search.settings import (
@@ -92,14 +90,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

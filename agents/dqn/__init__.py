@@ -29,9 +29,6 @@ their defining module, never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from tenuki.agents.dqn.config import (
     AgentConfig,
     DQNConfig,
@@ -43,6 +40,7 @@ from tenuki.agents.dqn.config import (
     load_config,
 )
 from tenuki.agents.dqn.scores import comparison_table, human_normalized, reference_scores
+from tenuki.common.lazy import lazy_exports
 
 # name -> defining module, imported when the name is first asked for (torch, numba, ale-py)
 _LAZY = {
@@ -117,14 +115,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

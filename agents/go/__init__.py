@@ -28,8 +28,7 @@ each other by their defining module, never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tenuki.common.lazy import lazy_exports
 
 # name -> defining module (a part: the module itself), imported when the name is first asked for
 _LAZY = {
@@ -65,15 +64,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    imported = importlib.import_module(module)
-    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -50,13 +50,11 @@ never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from tenuki.envs.go._cache_guard import invalidate_stale_numba_cache
 
 invalidate_stale_numba_cache()  # before any kernel module is imported: a stale cache would be loaded
 
+from tenuki.common.lazy import lazy_exports
 from tenuki.envs.go.board import (
     COLOR_NAMES,
     MAX_SIZE,
@@ -160,14 +158,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

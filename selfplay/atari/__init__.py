@@ -20,8 +20,7 @@ their defining module, never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tenuki.common.lazy import lazy_exports
 
 # name -> defining module, imported when the name is first asked for
 _LAZY = {
@@ -57,14 +56,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -31,9 +31,6 @@ import each other by their defining module, never through this face.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from tenuki.agents.go.sl.config import (
     ARCHITECTURE,
     TARGETS,
@@ -45,6 +42,7 @@ from tenuki.agents.go.sl.config import (
     load_sl_config,
     sl_config_from_dict,
 )
+from tenuki.common.lazy import lazy_exports
 
 # name -> defining module, imported when the name is first asked for (torch)
 _LAZY = {
@@ -105,14 +103,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
