@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TextIO
@@ -40,6 +41,10 @@ from tenuki.search.player import Player
 
 PROTOCOL_VERSION = "2"
 LEELA_ZERO_VERSION = "0.17"  # the Leela Zero analysis dialect spoken (Lizzie checks the version, module docstring)
+# How much of a move's time limit is searched (``think_time``); the rest is the margin that keeps the
+# answer, as the controller measures it, within the limit (tests/play/test_gtp_timing.py).
+THINK_FRACTION = 0.95
+ANSWER_RESERVE_S = 0.02
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -57,7 +62,10 @@ class TimeControl:
         self.left = {BLACK: None, WHITE: None}  # (seconds, stones) from time_left
 
     def budget(self, color: int, board: Board, default: float | None) -> float | None:
-        """Seconds to spend on this move, or None when no time control is known."""
+        """The time this move may take on the clock, in seconds, or ``default`` when no time control is
+        known: in byo-yomi the period shared among its stones; in main time an even share of it over the
+        moves left (half the empty points, at least 10) plus a byo-yomi stone's share. The engine thinks
+        for less (``think_time``): the answer must reach the controller within it."""
         left = self.left[color]
         if left is None:
             if self.main <= 0 and self.byo_time <= 0:
@@ -65,14 +73,20 @@ class TimeControl:
             seconds, stones = self.main, 0
         else:
             seconds, stones = left
-        if stones > 0:  # in byo-yomi: share the period among its stones, keep a margin
-            return max(0.05, 0.8 * seconds / stones)
+        if stones > 0:  # in byo-yomi: share the period among its stones
+            return seconds / stones
         if seconds <= 0:
-            return default if self.byo_time <= 0 else max(0.05, 0.8 * self.byo_time / max(self.byo_stones, 1))
+            return default if self.byo_time <= 0 else self.byo_time / max(self.byo_stones, 1)
         empties = int((board.stones() == 0).sum())
         moves_left = max(10, empties // 2)
-        return max(0.05, 0.9 * seconds / moves_left + (0.8 * self.byo_time / max(self.byo_stones, 1)
-                                                          if self.byo_stones else 0.0))
+        return seconds / moves_left + (self.byo_time / self.byo_stones if self.byo_stones else 0.0)
+
+
+def think_time(limit: float) -> float:
+    """Seconds of search for a move that may take ``limit`` seconds from the command's arrival to the
+    answer: 95% of it less 20 ms, kept for the last batch, choosing the move and writing the answer
+    (never under 10 ms)."""
+    return max(0.01, THINK_FRACTION * limit - ANSWER_RESERVE_S)
 
 
 class GTPEngine:
@@ -97,6 +111,8 @@ class GTPEngine:
         self.quit = False
         self._lines: LineQueue | None = None  # the input, while ``run`` reads it
         self._cid = ""  # the id of the command being answered
+        self._received = 0.0  # time.perf_counter() when the command being answered arrived
+        self._after: list[Callable[[], None]] = []  # work left for after the answer is written
         self.commands: dict[str, Callable[[list[str]], str]] = {
             name[4:].replace("__", "-"): getattr(self, name) for name in dir(self) if name.startswith("cmd_")
         }
@@ -110,10 +126,11 @@ class GTPEngine:
         threading.Thread(target=self._lines.read_from, args=(self.inp,), name="gtp-input", daemon=True).start()
         try:
             while (raw := self._lines.get()) is not None:
-                response = self.handle(raw)
+                response = self.handle(raw, received=self._lines.received)
                 if response is not None:
                     self.out.write(response)
                     self.out.flush()
+                self._finish()
                 if self.quit:
                     break
         finally:
@@ -126,7 +143,24 @@ class GTPEngine:
         lines = self._lines
         return True if lines is None else lines.wait(timeout)
 
-    def handle(self, raw: str) -> str | None:
+    def handle(self, raw: str, received: float | None = None) -> str | None:
+        """The answer to one input line (None for an empty line or a streaming command, which wrote its
+        own). ``received``: when the line arrived (``time.perf_counter()``; default now): a move's time is
+        counted from it. Called directly (not from ``run``), the work left for after the answer (tree
+        reuse) is done before returning."""
+        self._received = time.perf_counter() if received is None else received
+        try:
+            return self._handle(raw)
+        finally:
+            if self._lines is None:
+                self._finish()
+
+    def _finish(self) -> None:
+        """Do the work left for after an answer (``self._after``), once the controller has it."""
+        while self._after:
+            self._after.pop(0)()
+
+    def _handle(self, raw: str) -> str | None:
         line = _CONTROL.sub("", raw.replace("\t", " ")).split("#", 1)[0].strip()
         if not line:
             return None
@@ -180,13 +214,16 @@ class GTPEngine:
         self.setup = ([], [])
 
     def _budget(self, color: int) -> tuple[int | None, float | None]:
-        """(visits, seconds) for this move: --visits, else --seconds-per-move, else the GTP time
-        control (time_settings / time_left), else the player's default."""
+        """(visits, seconds) for this move: --visits, else a time limit -- --seconds-per-move, else the
+        GTP time control (time_settings / time_left) -- of which the search gets ``think_time`` less what
+        has passed since the command arrived, else the player's default."""
         if self.visits is not None:
             return self.visits, None
-        if self.seconds_per_move is not None:
-            return None, self.seconds_per_move
-        return None, self.time.budget(color, self.board, None)
+        limit = self.seconds_per_move if self.seconds_per_move is not None else \
+            self.time.budget(color, self.board, None)
+        if limit is None:
+            return None, None
+        return None, max(0.005, think_time(limit) - (time.perf_counter() - self._received))
 
     def _genmove(self, color: int, play: bool, cleanup: bool = False) -> str:
         if self.board.to_play != color:
@@ -200,7 +237,7 @@ class GTPEngine:
             action = self._cleanup_move(color, action)
         if play:
             self.board.play(action, color)
-            self._notify(action)
+            self._after.append(lambda: self._notify(action))  # tree reuse, once the answer is out
         return to_gtp(action, self.board.size)
 
     def _notify(self, action: int) -> None:
@@ -523,8 +560,8 @@ class GTPEngine:
                 self._write("play resign\n")
             else:
                 self.board.play(move.action, color)
-                self._notify(move.action)
                 self._write(f"play {to_gtp(move.action, self.board.size)}\n")
+                self._after.append(lambda: self._notify(move.action))  # tree reuse, once the answer is out
         self._write("\n")
 
     def _write(self, text: str) -> None:
@@ -549,18 +586,20 @@ class LineQueue:
     EOF), ``wait(timeout)`` says whether one is waiting without taking it."""
 
     def __init__(self) -> None:
-        self._lines: deque[str | None] = deque()
+        self._lines: deque[tuple[str | None, float]] = deque()
         self._ready = threading.Condition()
+        self.received = 0.0  # when the line ``get`` returned last arrived (time.perf_counter())
 
     def put(self, line: str | None) -> None:
         with self._ready:
-            self._lines.append(line)
+            self._lines.append((line, time.perf_counter()))
             self._ready.notify_all()
 
     def get(self) -> str | None:
         with self._ready:
             self._ready.wait_for(lambda: self._lines)
-            return self._lines.popleft()
+            line, self.received = self._lines.popleft()
+            return line
 
     def wait(self, timeout: float | None) -> bool:
         with self._ready:

@@ -17,6 +17,7 @@ and ``DEFAULT_THREADS`` (``make(..., threads=N)``: torch's intra-op threads for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -190,6 +191,39 @@ def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **optio
     raise SearchConfigError(f"player {name!r} is unknown (allowed: {allowed})")
 
 
+def player_factory(name: str, weights: str | None = None, value_weights: str | None = None,
+                   threads: int | None = None, warm_up: bool = True, **options) -> Callable[[int], Player]:
+    """``factory(size)`` -> a fresh player ``name`` for ``size`` boards, as ``make`` builds it, for the
+    commands that start a new player at every new game or board size (``tenuki gtp``, ``tenuki play``).
+    The networks are loaded once per board size and shared by the players of that size. ``warm_up``:
+    the first player of each size plays one small search first (on a player of its own that shares the
+    network, thrown away), so that compiled kernels and the network's first call are not paid on the
+    first move of a game, inside its time."""
+    _check(name, weights, value_weights, threads)
+    loaded: dict[int, tuple[str, Evaluator | None]] = {}
+
+    def factory(size: int) -> Player:
+        if size not in loaded:
+            resolved, evaluator = _load(name, size, weights, value_weights, threads)
+            loaded[size] = resolved, evaluator
+            if warm_up:
+                _warm_up(build(resolved, evaluator, size, **options), size)
+        resolved, evaluator = loaded[size]
+        return build(resolved, evaluator, size, **options)
+
+    return factory
+
+
+def _warm_up(player: Player, size: int) -> None:
+    """One small search and a kept subtree on an empty board: loads every kernel a move uses."""
+    board = Board(size, komi=default_komi(size))
+    move = player.genmove(board, visits=48)
+    if not move.resigned:
+        board.play(move.action)
+        player.notify_played(move.action)
+        player.genmove(board, visits=16)
+
+
 def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None,
          threads: int | None = None, **options) -> Player:
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
@@ -198,17 +232,29 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     (without one, leaves are valued by rollouts alone). ``threads``: torch's intra-op threads, set when a
     network is loaded (None: leave torch's setting). Weights given to a player that uses no network are a
     ``SearchConfigError``, not ignored."""
+    _check(name, weights, value_weights, threads)
+    name, evaluator = _load(name, size, weights, value_weights, threads)
+    return build(name, evaluator, size, **options)
+
+
+def _check(name: str, weights: str | None, value_weights: str | None, threads: int | None) -> None:
+    """``make``'s checks of its arguments, before anything is loaded (``SearchConfigError``)."""
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
     if threads is not None and threads < 1:
         raise SearchConfigError(f"--threads {threads}: expected an integer >= 1")
-    explicit_weights = weights is not None
-    if explicit_weights and name not in (*NETWORK_PLAYERS, "auto"):
+    if weights is not None and name not in (*NETWORK_PLAYERS, "auto"):
         raise SearchConfigError(f"--weights goes with a network player ({', '.join(NETWORK_PLAYERS)} or auto); "
                                 f"player {name!r} uses no network")
     if value_weights is not None and name != "alphago":
         raise SearchConfigError(f"--value-weights goes with --player alphago; player {name!r} takes no value "
                                 "network")
+
+
+def _load(name: str, size: int, weights: str | None, value_weights: str | None,
+          threads: int | None) -> tuple[str, Evaluator | None]:
+    """(the player ``name`` resolves to, its loaded evaluator or None) -- ``make`` before ``build``."""
+    explicit_weights = weights is not None
     name, weights = resolve(name, size, weights)
     if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
         shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
@@ -220,7 +266,7 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
 
             torch.set_num_threads(threads)
         evaluator = _network_evaluator(name, size, weights, value_weights)
-    return build(name, evaluator, size, **options)
+    return name, evaluator
 
 
 def _network_evaluator(name: str, size: int, weights: str | None, value_weights: str | None) -> Evaluator:

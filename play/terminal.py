@@ -152,6 +152,7 @@ class TerminalGame:
         color = options.color if options.color != "random" else self.rng.choice(("black", "white"))
         self.human = BLACK if color == "black" else WHITE
         self.bot_name = f"tenuki {options.player}"
+        self._factory: Callable[[int], Player] | None = None
         self.bot = self._make_bot(options.size)
         self.bot_name = f"tenuki {self.bot.name}"  # auto -> what it resolved to
         self.sgf_path = Path(options.sgf_out) if options.sgf_out else default_sgf_path()
@@ -169,9 +170,11 @@ class TerminalGame:
         if self.options.resign_threshold is not None:
             strength["resign_threshold"] = self.options.resign_threshold
         try:
-            return registry.make(self.options.player, size, weights=self.options.weights,
-                                 value_weights=self.options.value_weights, threads=self.options.threads,
-                                 **strength)
+            if self._factory is None:  # networks loaded once per size, kernels warmed before the first move
+                self._factory = registry.player_factory(self.options.player, weights=self.options.weights,
+                                                        value_weights=self.options.value_weights,
+                                                        threads=self.options.threads, **strength)
+            return self._factory(size)
         except (ValueError, OSError) as error:
             raise PlayOptionsError(str(error)) from None
 
@@ -267,10 +270,12 @@ class TerminalGame:
         if reason is not None:
             raise InputError(f"illegal move: {_ILLEGAL[reason].format(v=vertex)}")
         self.board.play(action)
+        self.bot.notify_played(action)  # the bot keeps the subtree of its search (tree reuse)
         self._show = True
 
     def human_pass(self) -> None:
         self.board.pass_move()
+        self.bot.notify_played(self.board.size * self.board.size)
         self.screen.say("You pass.")
         self._show = True
 
@@ -294,6 +299,7 @@ class TerminalGame:
             self.result = f"{'B' if self.human == BLACK else 'W'}+F"
             self.screen.say(f"{who} answered an illegal move ({error}); it forfeits: {self.result}.", "bold red")
             return
+        self.bot.notify_played(move.action)
         details = ""
         if move.analysis:
             top = move.analysis[0]
@@ -418,11 +424,10 @@ class TerminalGame:
             raise InputError(f"cannot read {path}: {error.strerror or error}") from None
         except GoError as error:
             raise InputError(str(error)) from None
-        if board.size != self.board.size:
-            try:
-                self.bot = self._make_bot(board.size)
-            except PlayOptionsError as error:
-                raise InputError(f"cannot play {board.size}x{board.size} with {self.bot_name}: {error}") from None
+        try:
+            self.bot = self._make_bot(board.size)  # a fresh bot: nothing of the last game's search is kept
+        except PlayOptionsError as error:
+            raise InputError(f"cannot play {board.size}x{board.size} with {self.bot_name}: {error}") from None
         self.board, self.handicap = board, record.handicap
         self.screen.say(f"Loaded {path}: {board.size}x{board.size}, komi {board.komi:g}, "
                         f"{len(record.moves)} moves; {COLOR_NAMES[board.to_play]} to play. "

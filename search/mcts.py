@@ -136,6 +136,8 @@ class MCTS:
         self.rng = np.random.default_rng(self.config.seed)
         self.tree: Tree | None = None
         self._reused = False
+        self._advanceable = False  # the tree's root is the last searched position (or a subtree advanced to)
+        self._spare: Tree | None = None  # the tree before the last advance: the next advance copies into it
         self.ownership = bool(ownership and getattr(evaluator, "has_ownership", False))
         self._ownership_sum: np.ndarray | None = None  # float64[N*N], root side to move
         self._ownership_count = 0
@@ -147,6 +149,8 @@ class MCTS:
             root_noise: float | None = None, keep_tree: bool = False) -> SearchResult:
         """Search from ``board`` (unchanged) for ``num_simulations`` (default: the config's), or
         until ``seconds`` have passed when given (then num_simulations is only the tree's size).
+        With ``seconds``, a batch is started only when the previous one, as long again, would end
+        before the deadline, so the search overruns it by less than one batch's variation.
         ``root_noise``: the Dirichlet noise's weight in the root priors for this search (default:
         the config's ``dirichlet_weight``; 0: none, as self-play's capped searches want).
         ``keep_tree``: continue the tree of the previous ``run``, which the caller guarantees was on
@@ -239,13 +243,17 @@ class MCTS:
         if noise > 0 and not keep_tree:
             self._add_root_noise(size, noise)
         stalls = 0
-        while done < sims and (deadline is None or time.perf_counter() < deadline):
+        last_step = 0.0  # seconds the last batch took: one that would end past the deadline is not started
+        while done < sims and (deadline is None or time.perf_counter() + last_step < deadline):
+            began = time.perf_counter()
             got = step(min(batch, sims - done))
+            last_step = time.perf_counter() - began
             done += got
             stalls = stalls + 1 if got == 0 else 0
             if stalls > 8:  # only collisions / terminal root / a full tree: nothing more to learn
                 break
         self._simulations = done
+        self._advanceable = True
         return self._result(size)
 
     def _grow(self, capacity: int, num_actions: int) -> None:
@@ -328,6 +336,7 @@ class MCTS:
         """Forget the kept subtree: the next ``run`` starts from an empty tree (a new game). The
         tree's memory and the random generator are kept."""
         self._reused = False
+        self._advanceable = False
 
     def reuse_root(self) -> None:
         """Keep the whole tree for the next ``run``, whose board the caller guarantees is the same
@@ -338,7 +347,8 @@ class MCTS:
         """Keep the subtree under ``action`` for the next ``run`` (call it after the move is played
         on the board). Returns False (and starts afresh next time) when the move was not searched."""
         tree = self.tree
-        if tree is None:
+        if tree is None or not self._advanceable:
+            self._reused = False
             return False
         start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), int(tree.nodes[ROOT_INDEX, EDGE_COUNT])
         child = -1
@@ -347,10 +357,15 @@ class MCTS:
                 child = int(tree.edges[e, CHILD])
         if child < 0:
             self._reused = False
+            self._advanceable = False  # a second advance must not look in this root's moves
             return False
-        fresh = new_tree(tree.nodes.shape[0], tree.edges.shape[0] // tree.nodes.shape[0])
+        fresh = self._spare
+        if fresh is None or fresh.nodes.shape != tree.nodes.shape or fresh.edges.shape != tree.edges.shape:
+            fresh = new_tree(tree.nodes.shape[0], tree.edges.shape[0] // tree.nodes.shape[0])
+        else:
+            reset_tree(fresh, int(tree.nodes[child, TO_PLAY]))  # clears the part its last use filled
         puct.copy_subtree(tree.nodes, tree.values, tree.edges, tree.stats, child, *fresh)
-        self.tree = fresh
+        self._spare, self.tree = tree, fresh  # two trees take turns: no allocation between moves
         self._reused = True
         return True
 

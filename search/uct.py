@@ -185,10 +185,12 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
         step = min(chunk, limit - done)
         if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
             tree = _grown(tree, step, actions)
+        began = time.perf_counter()
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
         done += got
-        if got < step or (deadline is not None and time.perf_counter() >= deadline):
+        # a chunk that would end past the deadline (as long as this one) is not started
+        if got < step or (deadline is not None and 2 * time.perf_counter() - began >= deadline):
             break
     start, count = int(tree.nodes[ROOT_INDEX, EDGE_START]), max(int(tree.nodes[ROOT_INDEX, EDGE_COUNT]), 0)
     visits = tree.edges[start : start + count, EDGE_VISITS].copy()

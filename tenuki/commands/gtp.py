@@ -13,7 +13,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     from tenuki import version
     from tenuki.envs.go.board import GoError
     from tenuki.play.gtp_engine import GTPEngine, main_loop
-    from tenuki.play.registry import make
+    from tenuki.play.registry import player_factory
     from tenuki.search.mcts import SearchConfigError
 
     problem = (shared.check_board_size(args.size) if args.size is not None else None) or \
@@ -34,12 +34,10 @@ def cmd_gtp(args: argparse.Namespace) -> int:
             except (CheckpointError, OSError, ValueError):
                 pass  # the player's own loading below names the problem
 
-    def factory(size: int):
-        return make(args.player, size, weights=args.weights, value_weights=args.value_weights,
-                    threads=args.threads, **options)
-
     try:
-        factory(args.size)
+        # networks loaded once per board size, and warmed up before the first move's clock starts
+        factory = player_factory(args.player, weights=args.weights, value_weights=args.value_weights,
+                                 threads=args.threads, **options)
         engine = GTPEngine(factory, name="tenuki", version=version(), size=args.size,
                            komi=shared.resolve_komi(args.komi, args.size),
                            seconds_per_move=args.seconds_per_move, visits=args.visits)

@@ -125,7 +125,20 @@ def test_time_commands_and_budget():
     assert seconds is None
     ask(e, "time_settings 60 10 5")
     ask(e, "time_left w 8 5")
-    assert e.time.budget(2, e.board, None) == pytest.approx(0.8 * 8 / 5)
+    assert e.time.budget(2, e.board, None) == pytest.approx(8 / 5)  # the clock's allowance: the period per stone
+    ask(e, "time_left w 0 0")  # main time spent, not yet in byo-yomi: one stone's share of the period
+    assert e.time.budget(2, e.board, None) == pytest.approx(10 / 5)
+    ask(e, "time_settings 90 0 0")
+    ask(e, "time_left b 90 0")  # main time only: an even share over half the empty points (40 on 9x9)
+    assert e.time.budget(1, e.board, None) == pytest.approx(90 / 40)
+
+
+def test_think_time_keeps_a_margin_for_the_answer():
+    from tenuki.play.gtp_engine import think_time
+
+    assert think_time(1.0) == pytest.approx(0.93)  # 95% of the limit less 20 ms
+    assert think_time(0.2) == pytest.approx(0.17)
+    assert think_time(0.001) == pytest.approx(0.01)  # never below 10 ms
 
 
 def test_final_score_status_and_printsgf(tmp_path):

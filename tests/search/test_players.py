@@ -90,3 +90,61 @@ def test_network_player_uses_its_time():
     elapsed = time.perf_counter() - start
     assert 0.4 < elapsed < 1.5
     assert move.result.visits.sum() > 64
+
+
+# ---------------------------------------------------------------------------------- tree reuse
+
+
+def _used(tree):
+    n, e = tree.num_nodes, tree.num_edges
+    return (n, e, tree.nodes[:n].tolist(), tree.values[:n].tolist(), tree.edges[:e].tolist(), tree.stats[:e].tolist())
+
+
+def test_advance_through_the_spare_tree_equals_a_fresh_copy():
+    """Two trees take turns between moves (no allocation); each advance must give exactly what copying the
+    subtree into a new tree gives (the independent reference: new_tree + copy_subtree)."""
+    from tenuki.search import puct
+    from tenuki.search.tree import ACTION, CHILD, EDGE_COUNT, EDGE_START, ROOT_INDEX, new_tree
+    from tests.search.test_puct import _check_tree_invariants
+
+    board = Board(7)
+    player = PUCTPlayer(uniform_evaluator(7), visits=300)
+    for _ in range(6):
+        move = player.genmove(board)
+        tree = player.searcher.tree
+        start, count = tree.nodes[ROOT_INDEX, EDGE_START], tree.nodes[ROOT_INDEX, EDGE_COUNT]
+        child = [int(tree.edges[e, CHILD]) for e in range(start, start + count) if tree.edges[e, ACTION] == move.action]
+        reference = new_tree(tree.nodes.shape[0], tree.edges.shape[0] // tree.nodes.shape[0])
+        puct.copy_subtree(tree.nodes, tree.values, tree.edges, tree.stats, child[0], *reference)
+        board.play(move.action)
+        player.notify_played(move.action)
+        assert _used(player.searcher.tree) == _used(reference)
+        _check_tree_invariants(player.searcher.tree)
+
+
+def test_a_kept_tree_serves_only_the_position_it_was_advanced_to():
+    board = Board(7)
+    player = PUCTPlayer(uniform_evaluator(7), visits=200)
+    first = player.genmove(board)
+    board.play(first.action)
+    player.notify_played(first.action)
+    kept = player.genmove(board, visits=50)
+    assert kept.result.visits.sum() > 50  # the subtree of the first search was kept and grown
+
+    other = Board(7)  # same number of moves, another position: the kept tree must not be used
+    other.play(next(a for a in other.legal_moves() if a != first.action))
+    fresh = player.genmove(other, visits=50)
+    assert fresh.result.visits.sum() == 49  # a fresh tree: 50 simulations, the first expands the root
+    assert all(other.is_legal(int(a)) for a in fresh.result.actions)
+
+
+def test_a_failed_advance_is_not_followed_by_a_wrong_one():
+    """After a move the search never looked at, a further notified move must not pick a subtree of the
+    old root (which belongs to another position)."""
+    board = Board(7)
+    player = PUCTPlayer(uniform_evaluator(7), visits=40)
+    move = player.genmove(board)
+    searched = {int(a) for a, v in zip(move.result.actions, move.result.visits) if v > 0}
+    unsearched = next(int(a) for a in move.result.actions if int(a) not in searched)
+    assert not player.searcher.advance(unsearched)
+    assert not player.searcher.advance(next(iter(searched)))
