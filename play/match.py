@@ -8,11 +8,29 @@ Engine A plays black in even games (0, 2, ...) and white in odd ones; results ar
 engine, never per colour. Every game starts both engines afresh (``--parallel K`` runs K games at
 once on threads, each owning its two processes), so a crash costs one game only.
 
+**Openings.** Deterministic engines replay the same game: GNU Go's seed varies its play little and
+a network player without noise plays the same move in the same position, so 20 games can hold the
+same game three times over. ``MatchConfig.openings`` (``tenuki match --openings 9x9``, the shipped
+``configs/openings/9x9.txt``, or a file) gives each game a fixed start: a sequence of GTP vertices,
+black first. Game ``g`` starts from opening ``(g // 2) mod n`` when the colours alternate, so games
+``2k`` and ``2k + 1`` play the same opening with the engines' colours swapped (an opening that
+favours one colour favours both engines once), and from opening ``g mod n`` with fixed colours.
+The referee plays the opening's moves on its board and sends ``play <colour> <vertex>`` to both
+engines before the first ``genmove``; they are moves of the game (in the SGF, counted in ``moves``
+and towards ``max_moves``), and the game's SGF comment and ``GameResult.opening`` /
+``opening_moves`` name the opening. The openings are checked when the config is made, before any
+engine starts: each must be legal on an empty board of the match's size (no passes) and leave at
+least one move under ``max_moves``. The summary counts the distinct games (``distinct_games``: full
+move sequences, see ``tenuki.play.match_stats``).
+
 **The game loop.** ``boardsize``, ``clear_board``, ``komi`` (and ``time_settings 0 S 1`` with a
 time limit: no main time, S seconds byo-yomi per move; ``time_left <colour> S 1`` before every
-``genmove`` when the engine knows the command) on both engines; then ``genmove <colour>`` on the
-side to move and ``play <colour> <vertex>`` on the other. A visit limit is the engine's own
-option: put it into its command line.
+``genmove`` when the engine knows the command) on both engines; the opening's moves, if any, as
+``play`` on both; then ``genmove <colour>`` on the side to move and ``play <colour> <vertex>`` on the
+other. A visit limit is the engine's own option: put it into its command line. The referee times
+every answered ``genmove`` (the first of a game included: a network loading shows there), and the
+summary reports each engine's mean, 99th percentile and longest move: the evidence that an engine
+kept to its time per move.
 
 **The referee** is ``tenuki.envs.go.board.Board`` (positional superko by default, suicide forbidden).
 An engine loses the game, which goes on record as a forfeit (``B+F`` / ``W+F``), when it
@@ -24,7 +42,8 @@ An engine loses the game, which goes on record as a forfeit (``B+F`` / ``W+F``),
   start-up timeout instead when that is longer: engines load networks and compiled kernels lazily),
 - dies or breaks the protocol (``crash``), also while being told the opponent's move,
 - refuses the opponent's move that the referee accepted (``rejected move``: the engines would
-  play different games), or refuses ``boardsize`` / ``clear_board`` / ``komi`` (``setup failed``).
+  play different games), also a move of the opening (the detail names the opening), or refuses
+  ``boardsize`` / ``clear_board`` / ``komi`` (``setup failed``).
 
 ``resign`` loses (``B+R`` / ``W+R``). Two consecutive passes end the game; so does reaching
 ``max_moves`` (default ``2 N^2 + 20``), which is adjudicated by the same count.
@@ -149,10 +168,12 @@ class MatchConfig:
     sgf_dir: Path | None = None
     alternate_colors: bool = True  # False: engine A is black in every game
     ko_rule: str = "positional"
+    openings: tuple[tuple[str, ...], ...] = ()  # GTP vertices, black first; () plays from the empty board
 
     def __post_init__(self) -> None:
         if self.komi is None:
             object.__setattr__(self, "komi", default_komi(self.size))
+        object.__setattr__(self, "openings", tuple(tuple(str(v).strip().upper() for v in o) for o in self.openings))
         checks = [
             (self.games >= 1, f"games must be at least 1, got {self.games}"),
             (MIN_SIZE <= self.size <= MAX_SIZE, (f"board size {self.size} is not supported "
@@ -171,6 +192,41 @@ class MatchConfig:
         for ok, message in checks:
             if not ok:
                 raise MatchConfigError(message)
+        for number, opening in enumerate(self.openings, start=1):
+            self._check_opening(number, opening)
+
+    def _check_opening(self, number: int, opening: tuple[str, ...]) -> None:
+        """Opening ``number`` (1-based) plays legally on an empty board and leaves a move to play."""
+        where = f"opening {number} ({' '.join(opening) or 'empty'})"
+        if not opening:
+            raise MatchConfigError(f"{where}: an opening needs at least one move")
+        if len(opening) >= self.move_limit:
+            raise MatchConfigError(f"{where}: {len(opening)} moves is too long for max moves {self.move_limit} "
+                                   "(the engines must have a move left to play)")
+        board = Board(self.size, komi=self.komi, ko_rule=self.ko_rule)
+        for move, vertex in enumerate(opening, start=1):
+            color = COLOR_NAMES[board.to_play]
+            try:
+                action = from_gtp(vertex, self.size)
+            except CoordinateError as e:
+                raise MatchConfigError(f"{where}, move {move}: {e}") from e
+            if action == self.size * self.size:
+                raise MatchConfigError(f"{where}, move {move}: an opening places stones, pass is not allowed")
+            try:
+                board.play(action)
+            except IllegalMoveError as e:
+                raise MatchConfigError(f"{where}, move {move} ({color} {vertex}): illegal on the "
+                                       f"{self.size}x{self.size} board: {e}") from e
+
+    def opening_index(self, game_index: int) -> int | None:
+        """The opening (0-based index into ``openings``) game ``game_index`` starts from; None without openings.
+
+        Alternating colours: ``(g // 2) mod n``, so games 2k and 2k+1 play the same opening with the
+        engines' colours swapped; fixed colours: ``g mod n``."""
+        if not self.openings:
+            return None
+        step = game_index // 2 if self.alternate_colors else game_index
+        return step % len(self.openings)
 
     @property
     def genmove_timeout(self) -> float:
@@ -221,11 +277,17 @@ class GameResult:
     names: dict[str, str] = field(default_factory=dict)  # label -> "name version"
     genmove_seconds: dict[str, float] = field(default_factory=dict)  # label -> total thinking time
     genmoves: dict[str, int] = field(default_factory=dict)  # label -> genmove answers
+    genmove_times: dict[str, list[float]] = field(default_factory=dict)  # label -> seconds of each answered genmove
+    opening: int | None = None  # 0-based index into MatchConfig.openings; None: from the empty board
+    opening_moves: list[str] = field(default_factory=list)  # its GTP vertices, black first
+    sequence: list[str] = field(default_factory=list)  # every move on the referee's board: "B E5", "W pass"
     sgf_path: str | None = None
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "forfeit"}
+        """JSON-ready; of the per-move times only each engine's longest move goes in (``genmove_max_seconds``)."""
+        out = {k: v for k, v in self.__dict__.items() if k not in ("forfeit", "genmove_times")}
         out["forfeit"] = None if self.forfeit is None else dict(self.forfeit.__dict__)
+        out["genmove_max_seconds"] = {label: max(times, default=0.0) for label, times in self.genmove_times.items()}
         return out
 
 
@@ -249,6 +311,7 @@ class _Seat:
     knows_time_left: bool = False
     genmove_seconds: float = 0.0
     genmoves: int = 0
+    genmove_times: list[float] = field(default_factory=list)  # seconds of each answered genmove
 
     @property
     def color_name(self) -> str:
@@ -311,7 +374,9 @@ class _Seat:
             answer = self.send("genmove", self.color_name, timeout=timeout)
         except GTPError as e:
             raise self.forfeit("genmove error", f"genmove {self.color_name}: ? {e.message}") from e
-        self.genmove_seconds += time.perf_counter() - started  # answered moves only
+        elapsed = time.perf_counter() - started  # answered moves only
+        self.genmove_seconds += elapsed
+        self.genmove_times.append(elapsed)
         self.genmoves += 1
         return answer.strip()
 
@@ -342,9 +407,13 @@ def play_game(config: MatchConfig, index: int, stop: threading.Event | None = No
     final_scores: dict[str, str | None] = {}
     resigned: int | None = None
     margin = 0.0
+    opening = config.opening_index(index)
+    opening_moves = config.openings[opening] if opening is not None else ()
     try:
         for seat in seats.values():
             seat.start(config)
+        if opening is not None:
+            _play_opening(config, opening, board, seats)
         while not board.is_game_over and board.move_number < config.move_limit:
             if stop is not None and stop.is_set():
                 raise MatchInterrupted(f"game {index + 1} stopped")
@@ -393,10 +462,29 @@ def play_game(config: MatchConfig, index: int, stop: threading.Event | None = No
         names={seat.spec.label: seat.name for seat in seats.values()},
         genmove_seconds={seat.spec.label: seat.genmove_seconds for seat in seats.values()},
         genmoves={seat.spec.label: seat.genmoves for seat in seats.values()},
+        genmove_times={seat.spec.label: seat.genmove_times for seat in seats.values()},
+        opening=opening, opening_moves=list(opening_moves),
+        sequence=[f"{'B' if color == BLACK else 'W'} {to_gtp(action, config.size)}" for color, action in board.moves],
     )
     if config.sgf_dir is not None:
         game.sgf_path = str(_write_game_sgf(config, game, board, seats))
     return game
+
+
+def _play_opening(config: MatchConfig, opening: int, board: Board, seats: dict[int, _Seat]) -> None:
+    """Play opening ``opening`` on the referee's board and tell both engines each move (black's engine first).
+
+    The moves were checked legal when the config was made; an engine that refuses one loses by
+    ``rejected move``, as it would for an opponent's move (the engines would play different games)."""
+    for move, vertex in enumerate(config.openings[opening], start=1):
+        color = board.to_play
+        board.play(from_gtp(vertex, config.size), color)
+        for seat in seats.values():
+            try:
+                seat.send("play", COLOR_NAMES[color], vertex, timeout=config.startup_timeout)
+            except GTPError as e:
+                raise seat.forfeit("rejected move", f"opening {opening + 1}, move {move}: play "
+                                   f"{COLOR_NAMES[color]} {vertex}: ? {e.message}") from e
 
 
 def _referee(board: Board, mover: _Seat, answer: str) -> int:
@@ -423,6 +511,9 @@ def _write_game_sgf(config: MatchConfig, game: GameResult, board: Board, seats: 
     lines = [(f"tenuki match, game {game.index + 1} of {config.games}: "
              f"black = engine {game.black}, white = engine {game.white}"),
              f"result {game.result} ({game.end}) after {game.moves} moves"]
+    if game.opening is not None:
+        lines.append(f"opening {game.opening + 1} of {len(config.openings)}: {' '.join(game.opening_moves)} "
+                     "(played by the referee)")
     if game.scoring:
         answers = ", ".join(f"{label}: {answer or 'no answer'}" for label, answer in game.final_scores.items())
         lines.append(f"scored by {game.scoring} (final_score {answers})")

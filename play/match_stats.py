@@ -24,12 +24,24 @@ counts half a win, so A's score is ``s = (w + d/2) / n``.
   infinite: reported values are clamped to ``+-ELO_CAP`` (1000 Elo, a 99.7% score), so a
   clean sweep reads "+1000" and the JSON summary stays finite. ``elo_difference(p, cap=None)``
   gives the unclamped value (``+-inf`` at the ends).
+
+- **Distinct games** (``distinct_games``): the number of different full move sequences among the
+  games, each move with its colour ("B E5", "W pass"), the opening's moves included. Which engine
+  sat on which colour is not part of it: an engine playing itself with the colours swapped, move
+  for move, plays the same game twice, and that is what the count should show. The games a
+  deterministic pair repeats are not new evidence, so "distinct games: 31 of 50" says the match
+  measured 31 games; matches with ``--openings`` make them differ.
+
+- **Time per move** from the referee's side: the wall time of every answered ``genmove``, the
+  first move of a game included (a network loading or compiling shows there), per engine: mean,
+  99th percentile and maximum. The percentile is the nearest rank (``percentile``): the smallest
+  time that at least 99% of the moves kept to, always one of the measured times.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,6 +108,25 @@ def match_statistics(wins: int, draws: int, games: int, z: float = Z_95) -> dict
     }
 
 
+def percentile(values: list[float], percent: float) -> float:
+    """The nearest-rank percentile: the ``ceil(percent / 100 * n)``-th smallest of ``values`` (0 for none).
+
+    ``percentile(times, 99)`` is the smallest time that at least 99% of the moves kept to; with fewer
+    than 100 moves it is the longest one."""
+    if not 0.0 < percent <= 100.0:
+        raise ValueError(f"a percentile must lie in (0, 100], got {percent}")
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = math.ceil(percent / 100.0 * len(ordered))
+    return ordered[max(rank, 1) - 1]
+
+
+def distinct_games(sequences: list[list[str]]) -> int:
+    """How many different move sequences ``sequences`` holds (each a game's moves, e.g. ["B E5", "W C4"])."""
+    return len({tuple(sequence) for sequence in sequences})
+
+
 # ---------------------------------------------------------------------------------- a match summary
 
 
@@ -114,14 +145,28 @@ class EngineRecord:
     forfeits: int = 0  # games lost by forfeit
     genmove_seconds: float = 0.0
     genmoves: int = 0
+    genmove_times: list[float] = field(default_factory=list)  # seconds of every answered genmove, all games
 
     @property
     def seconds_per_move(self) -> float:
+        """Mean wall time of a genmove (the referee's clock)."""
         return self.genmove_seconds / self.genmoves if self.genmoves else 0.0
 
+    @property
+    def p99_seconds_per_move(self) -> float:
+        """The 99th percentile (nearest rank) of the genmove times."""
+        return percentile(self.genmove_times, 99.0)
+
+    @property
+    def max_seconds_per_move(self) -> float:
+        return max(self.genmove_times, default=0.0)
+
     def to_dict(self) -> dict:
-        out = dict(self.__dict__)
+        """JSON-ready: the per-move times as their mean, 99th percentile and maximum."""
+        out = {k: v for k, v in self.__dict__.items() if k != "genmove_times"}
         out["seconds_per_move"] = self.seconds_per_move
+        out["p99_seconds_per_move"] = self.p99_seconds_per_move
+        out["max_seconds_per_move"] = self.max_seconds_per_move
         return out
 
 
@@ -148,6 +193,16 @@ class MatchSummary:
     def average_moves(self) -> float:
         return sum(g.moves for g in self.games) / len(self.games) if self.games else 0.0
 
+    @property
+    def distinct_games(self) -> int:
+        """Games with different full move sequences (colours of the moves included, seats not)."""
+        return distinct_games([g.sequence for g in self.games])
+
+    @property
+    def openings_played(self) -> int:
+        """Different openings the games started from (0 without openings)."""
+        return len({g.opening for g in self.games if g.opening is not None})
+
     def to_dict(self) -> dict:
         """One JSON-ready object (all numbers finite: Elo is clamped to +-ELO_CAP)."""
         stats = self.statistics
@@ -162,6 +217,8 @@ class MatchSummary:
             "elo_cap": stats["elo_cap"],
             "confidence_interval": "Wilson score interval, 95%, a draw counts half a win",
             "forfeits": self.forfeits,
+            "distinct_games": self.distinct_games,
+            "openings_played": self.openings_played,
             "average_moves": self.average_moves,
             "wall_seconds": self.wall_seconds,
             "results": [g.to_dict() for g in self.games],
@@ -177,6 +234,7 @@ def summarize(config: MatchConfig, games: list[GameResult], wall_seconds: float)
                 record.name = game.names[label]
             record.genmove_seconds += game.genmove_seconds.get(label, 0.0)
             record.genmoves += game.genmoves.get(label, 0)
+            record.genmove_times.extend(game.genmove_times.get(label, ()))
             if game.winner is None:
                 record.draws += 1
             elif game.winner == label:
@@ -202,5 +260,9 @@ def summarize(config: MatchConfig, games: list[GameResult], wall_seconds: float)
         "engine_a": config.engine_a.command,
         "engine_b": config.engine_b.command,
         "sgf_dir": None if config.sgf_dir is None else str(config.sgf_dir),
+        "openings": [" ".join(opening) for opening in config.openings],
+        "opening_rule": ("none: every game from the empty board" if not config.openings else
+                         "game index g (0-based) plays openings[(g // 2) mod n], colours swapped in odd g"
+                         if config.alternate_colors else "game index g (0-based) plays openings[g mod n]"),
     }
     return MatchSummary(conditions, engines, list(games), wall_seconds)

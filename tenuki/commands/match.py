@@ -2,16 +2,24 @@
 
 ``add_parser(subparsers)`` adds the ``match`` sub-command to the ``tenuki`` parser;
 ``cmd_match(args)`` runs it and returns the exit status (0 played, 2 bad options, 130 Ctrl-C).
+
+``--openings`` takes a shipped set by name (``9x9`` is the package data ``tenuki/configs/openings/9x9.txt``,
+found from any folder, as ``tenuki.common.config_files`` finds the YAML configs) or a file of the same
+format: one opening a line, GTP vertices black first separated by spaces, ``#`` starting a comment,
+blank lines ignored (``resolve_openings``, ``read_openings``). The moves are checked by ``MatchConfig``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 from tenuki.commands import options as shared
+from tenuki.common.config_files import CONFIG_PACKAGE
 from tenuki.play.match import (
     DEFAULT_MOVE_TIMEOUT_S,
     DEFAULT_STARTUP_TIMEOUT_S,
@@ -32,7 +40,17 @@ engine. Visit limits belong in an engine's own command line; --seconds-per-move 
 engines as GTP time_settings (0 main time, S seconds byo-yomi per move) and time_left. The budget
 rule of every tenuki command holds: an engine started with --visits searches that many simulations
 whatever the time settings (the time then only sets the forfeit timeout). --komi is sent to both
-engines (default: 7.0 on boards up to 9x9, 7.5 on larger ones)."""
+engines (default: 7.0 on boards up to 9x9, 7.5 on larger ones).
+
+Deterministic engines repeat games move for move; the summary says how many games were distinct.
+--openings 9x9 starts the games from the shipped balanced 9x9 openings: games 1 and 2 play opening 1
+(the engines' colours swapped), games 3 and 4 opening 2, ..., cycling through the list (with
+--fixed-colors game k plays opening k). The referee plays the opening's moves and sends them to both
+engines as `play`; they are part of the game and its SGF."""
+
+OPENINGS_KIND = "openings"  # the folder of tenuki.configs with the shipped opening sets
+OPENINGS_SUFFIX = ".txt"
+NO_OPENINGS = "none"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -66,6 +84,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="games played at once, each with its own two engine processes (default 1)")
     parser.add_argument("--sgf-dir", type=Path, default=None, help="write one SGF per game into this folder")
     parser.add_argument("--fixed-colors", action="store_true", help="engine A plays black in every game")
+    parser.add_argument("--openings", default=NO_OPENINGS, metavar="NAME_OR_FILE",
+                        help="start the games from fixed openings: a shipped set by name "
+                             f"({', '.join(opening_set_names()) or 'none shipped'}) or a file, one opening a line "
+                             "(GTP vertices, black first; # comments); games 2k-1 and 2k play opening k with "
+                             "the colours swapped (--fixed-colors: game k plays opening k), cycling through the "
+                             "list; 'none' (default): every game from the empty board")
     parser.add_argument("--ko-rule", choices=("positional", "situational", "simple"), default="positional",
                         help="the referee's ko rule (default positional superko)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -78,6 +102,56 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 add_match_parser = add_parser  # the name tests/play/test_match.py imports
 
 
+def _openings_folder() -> Path:
+    """The folder of the shipped opening sets (a real folder: wheels are installed unpacked)."""
+    return Path(str(resources.files(CONFIG_PACKAGE).joinpath(OPENINGS_KIND)))
+
+
+def opening_set_names() -> list[str]:
+    """The names of the shipped opening sets (``["9x9"]``), sorted."""
+    folder = _openings_folder()
+    if not folder.is_dir():
+        return []
+    return sorted(path.stem for path in folder.iterdir() if path.suffix == OPENINGS_SUFFIX)
+
+
+def read_openings(path: str | os.PathLike) -> tuple[tuple[str, ...], ...]:
+    """The openings of a file: one a line, vertices separated by spaces, ``#`` comments and blank lines skipped.
+
+    The vertices are not checked here (``MatchConfig`` does, for its board size); MatchConfigError when
+    the file cannot be read or holds no opening."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise MatchConfigError(f"cannot read the openings file {os.fspath(path)!r}: {e}") from e
+    openings = []
+    for line in text.splitlines():
+        moves = line.split("#", 1)[0].split()
+        if moves:
+            openings.append(tuple(moves))
+    if not openings:
+        raise MatchConfigError(f"the openings file {os.fspath(path)!r} holds no opening "
+                               "(one a line: GTP vertices, black first)")
+    return tuple(openings)
+
+
+def resolve_openings(value: str) -> tuple[tuple[str, ...], ...]:
+    """The openings ``--openings`` names: ``none`` -> (), a path (an existing file, a value with a folder
+    separator or ending in ``.txt``) read as it is, else the shipped set of that name.
+
+    MatchConfigError for a name that is not shipped, listing the names that are."""
+    if value == NO_OPENINGS:
+        return ()
+    if Path(value).is_file() or os.sep in value or (os.altsep and os.altsep in value) or value.endswith(OPENINGS_SUFFIX):
+        return read_openings(value)
+    path = _openings_folder() / f"{value}{OPENINGS_SUFFIX}"
+    if not path.is_file():
+        known = ", ".join(opening_set_names()) or "none shipped"
+        raise MatchConfigError(f"--openings {value!r}: no such file nor shipped opening set "
+                               f"(shipped: {known}; or {NO_OPENINGS!r})")
+    return read_openings(path)
+
+
 def config_from_args(args: argparse.Namespace) -> MatchConfig:
     """The MatchConfig the options describe; MatchConfigError names a bad option."""
     return MatchConfig(
@@ -87,7 +161,7 @@ def config_from_args(args: argparse.Namespace) -> MatchConfig:
         seconds_per_move=args.seconds_per_move,
         move_timeout=args.timeout, startup_timeout=args.startup_timeout, max_moves=args.max_moves,
         parallel=args.parallel, sgf_dir=args.sgf_dir, alternate_colors=not args.fixed_colors,
-        ko_rule=args.ko_rule,
+        ko_rule=args.ko_rule, openings=resolve_openings(args.openings),
     )
 
 
@@ -122,8 +196,9 @@ def game_line(game: GameResult, games: int) -> str:
     """One line per finished game, e.g. ``game 3/10: B (black) vs A (white): B+4.5 (score, 61 moves)``."""
     winner = "draw" if game.winner is None else f"{game.winner} wins"
     how = game.end if game.forfeit is None else f"forfeit: {game.forfeit.reason}"
+    opening = "" if game.opening is None else f", opening {game.opening + 1}: {' '.join(game.opening_moves)}"
     line = (f"game {game.index + 1}/{games}: {game.black} (black) vs {game.white} (white): {game.result} "
-            f"- {winner} ({how}, {game.moves} moves, {game.seconds:.1f} s)")
+            f"- {winner} ({how}, {game.moves} moves, {game.seconds:.1f} s{opening})")
     if game.forfeit is not None:
         line += f"\n    {game.forfeit.detail}"
     return line
@@ -155,6 +230,12 @@ def format_summary(summary: MatchSummary) -> str:
         f"A win rate: {100 * stats['score']:.1f}%  95% CI [{100 * low:.1f}%, {100 * high:.1f}%] (Wilson)",
         f"Elo A - B: {stats['elo']:+.0f}  95% CI [{elo_low:+.0f}, {elo_high:+.0f}]{cap}",
         f"average game length: {summary.average_moves:.1f} moves; wall time {summary.wall_seconds:.1f} s",
+        f"distinct games: {summary.distinct_games} of {len(summary.games)}" + (
+            f"; openings: {summary.openings_played} of {len(c['openings'])} played" if c["openings"] else
+            "; no openings (every game from the empty board)"),
+        "time per genmove (referee's clock): " + "; ".join(
+            f"{label} mean {e.seconds_per_move:.3f} s, p99 {e.p99_seconds_per_move:.3f} s, "
+            f"max {e.max_seconds_per_move:.3f} s ({e.genmoves} moves)" for label, e in summary.engines.items()),
     ]
     if summary.forfeits:
         lines.append(f"forfeits ({len(summary.forfeits)}):")

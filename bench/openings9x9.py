@@ -1,0 +1,154 @@
+"""The balanced 9x9 openings of ``tenuki match --openings 9x9``: generate and measure them, one JSON object.
+
+    python -m bench.openings9x9 --json --write configs/openings/9x9.txt
+
+An opening is black's first move and white's answer. Black's first moves are one point of each 8-fold
+symmetry class around the centre (``FIRST_MOVES``: tengen E5, E4 = D5 = F5 = E6, D4, E3 = C5, D3 = C4,
+C3); white's answers are the ``--answers`` most visited replies of an ``--visits`` search of the shipped
+9x9 network (``az-mcts``, 1 thread, komi 7), skipping any whose two-move position is a mirror or rotation
+of one already taken (symmetric openings are the same game). Each candidate is then measured: a
+``--visits`` search with black to move after the two moves; black's winrate is ``(q[best] + 1) / 2`` of
+the most visited root move. Openings whose black winrate lies in ``--low``..``--high`` are kept, ordered
+round-robin over the first moves (most balanced first within each), so that the first few openings of a
+short match already differ in black's first move. The search is deterministic (no root noise), so the
+file regenerates as it is for the same network.
+
+JSON: ``candidates`` (every opening measured, with ``black_winrate`` and ``kept``), ``kept`` (count),
+``visits``, ``komi``, ``network`` and the Python version, core count and wall time (``bench.common``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import print_result
+
+SIZE = 9
+KOMI = 7.0
+FIRST_MOVES = ("E5", "E4", "D4", "E3", "D3", "C3")  # one point of each symmetry class near the centre
+
+
+def _symmetries(col: int, row: int, size: int) -> list[tuple[int, int]]:
+    """The 8 images of the point (col, row) under the board's rotations and reflections."""
+    last = size - 1
+    images = []
+    for c, r in ((col, row), (row, col)):
+        for cc, rr in ((c, r), (last - c, r), (c, last - r), (last - c, last - r)):
+            images.append((cc, rr))
+    return images
+
+
+def canonical(opening: tuple[str, ...], size: int = SIZE) -> tuple[tuple[int, int], ...]:
+    """The smallest image of a move sequence under the 8 symmetries: equal for mirror or rotated openings."""
+    from tenuki.envs.go.coords import from_gtp
+
+    points = [divmod(from_gtp(vertex, size), size)[::-1] for vertex in opening]  # (col, row)
+    images = [tuple(_symmetries(c, r, size)[k] for c, r in points) for k in range(8)]
+    return min(images)
+
+
+def candidates(player, answers: int) -> list[tuple[str, str]]:
+    """(black, white) openings: the ``answers`` most visited white replies to each first move, one a class."""
+    from tenuki.envs.go.board import Board
+    from tenuki.envs.go.coords import from_gtp, to_gtp
+
+    out: list[tuple[str, str]] = []
+    seen: set[tuple] = set()
+    for first in FIRST_MOVES:
+        board = Board(SIZE, komi=KOMI)
+        board.play(from_gtp(first, SIZE))
+        result = player.genmove(board).result
+        taken = 0
+        for index in np.argsort(-result.visits, kind="stable"):
+            vertex = to_gtp(int(result.actions[index]), SIZE)
+            if vertex == "pass" or result.visits[index] == 0:
+                continue
+            key = canonical((first, vertex))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((first, vertex))
+            taken += 1
+            if taken == answers:
+                break
+    return out
+
+
+def black_winrate(player, opening: tuple[str, ...]) -> float:
+    """Black's winrate after ``opening`` (black to move): the most visited root move's ``(q + 1) / 2``."""
+    from tenuki.envs.go.board import Board
+    from tenuki.envs.go.coords import from_gtp
+
+    board = Board(SIZE, komi=KOMI)
+    for vertex in opening:
+        board.play(from_gtp(vertex, SIZE))
+    result = player.genmove(board).result
+    best = int(np.argmax(result.visits))
+    return float((result.q[best] + 1.0) / 2.0)
+
+
+def ordered(kept: list[dict]) -> list[dict]:
+    """Round-robin over black's first moves, each first move's openings most balanced first."""
+    groups = {first: sorted((c for c in kept if c["moves"][0] == first), key=lambda c: abs(c["black_winrate"] - 0.5))
+              for first in FIRST_MOVES}
+    out = []
+    while any(groups.values()):
+        for first in FIRST_MOVES:
+            if groups[first]:
+                out.append(groups[first].pop(0))
+    return out
+
+
+def opening_file(kept: list[dict], visits: int, low: float, high: float, network: str) -> str:
+    lines = [
+        "# Balanced 9x9 openings for `tenuki match --openings 9x9`: black's first move and white's answer,",
+        "# one opening a line (GTP vertices, black first). Games 1 and 2 of a match play the first opening",
+        "# (the engines' colours swapped), games 3 and 4 the second, ... (--fixed-colors: game k the k-th).",
+        f"# Generated by `python -m bench.openings9x9 --write configs/openings/9x9.txt` (visits {visits}):",
+        f"# black's first moves one of each symmetry class ({', '.join(FIRST_MOVES)}), white's answers the",
+        f"# most visited replies of the shipped network ({network}, az-mcts, {visits} visits, 1 thread),",
+        "# no two openings mirror or rotation of each other. Kept: black's winrate after the two moves",
+        f"# (the {network} net's search, {visits} visits, komi {KOMI:g}, black to move) within {low:g}..{high:g};",
+        "# the trailing comment is that measured winrate. Ordered round-robin over the first moves.",
+    ]
+    for c in kept:
+        lines.append(f"{' '.join(c['moves']):<8}# black {c['black_winrate']:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.openings9x9", description=__doc__.split("\n")[0])
+    parser.add_argument("--visits", type=int, default=800, help="simulations per search (default 800)")
+    parser.add_argument("--answers", type=int, default=7, help="white answers per first move (default 7)")
+    parser.add_argument("--low", type=float, default=0.35, help="lowest black winrate kept (default 0.35)")
+    parser.add_argument("--high", type=float, default=0.65, help="highest black winrate kept (default 0.65)")
+    parser.add_argument("--write", type=Path, default=None, help="write the openings file here")
+    parser.add_argument("--json", action="store_true", help="(the output is always one JSON line)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+
+    from tenuki.play.registry import SHIPPED_WEIGHTS, make
+
+    player = make("az-mcts", SIZE, threads=1, visits=args.visits)
+    network = SHIPPED_WEIGHTS[SIZE].stem
+    measured = []
+    for opening in candidates(player, args.answers):
+        rate = black_winrate(player, opening)
+        measured.append({"moves": list(opening), "black_winrate": round(rate, 4),
+                         "kept": args.low <= rate <= args.high})
+    kept = ordered([c for c in measured if c["kept"]])
+    if args.write is not None:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(opening_file(kept, args.visits, args.low, args.high, network))
+    print_result({"benchmark": "openings9x9", "network": network, "visits": args.visits, "komi": KOMI,
+                  "low": args.low, "high": args.high, "kept": len(kept), "candidates": measured,
+                  "openings": [" ".join(c["moves"]) for c in kept]}, started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
