@@ -28,7 +28,12 @@ import numpy as np
 import torch
 
 from tenuki.agents.go.networks import build_network
-from tenuki.agents.go.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tenuki.agents.go.networks.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+)
 from tenuki.agents.go.train_state import apply_optimizer_state, read_optimizer_state, save_optimizer_state
 from tenuki.common.atomic import atomic_write
 from tenuki.selfplay.config import SelfPlayConfig
@@ -126,6 +131,27 @@ class LearnerCore:
         except RuntimeError as error:
             raise CheckpointError(f"network.init_checkpoint {path}: {meta.kwargs} does not fit the config's "
                                   f"network: {error}") from error
+        self._initialise_optimizer(path)
+
+    def _initialise_optimizer(self, path: Path) -> None:
+        """The optimizer state saved beside ``path`` (``NAME.optimizer.safetensors``, as every version of a
+        run has it), when there is one and it fits: a run that continues a committed network keeps its
+        momentum. One that does not fit (a network grown a head since) is left out with a warning."""
+        resolved = resolve_checkpoint(path)
+        base = resolved.with_suffix("") if resolved.suffix == ".safetensors" else resolved
+        optimizer_path = base.with_name(base.name + ".optimizer.safetensors")
+        if not optimizer_path.exists():
+            return
+        tensors = read_optimizer_state(optimizer_path)
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        for key, tensor in tensors.items():
+            index, _, _ = key.partition(".")
+            if not index.isdigit() or int(index) >= len(params) or tensor.shape != params[int(index)].shape:
+                log.warning("learner: optimizer state %s left out: entry %s does not fit the network",
+                            optimizer_path, key)
+                return
+        apply_optimizer_state(self.optimizer, tensors, str(optimizer_path), self.device)
+        log.info("learner: optimizer state from %s", optimizer_path)
 
     def _initialise_value_trunk(self, path: Path, policy: torch.nn.Module) -> None:
         """The value network's trunk from a policy network's (see ``_initialise``)."""

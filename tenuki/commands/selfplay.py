@@ -46,6 +46,18 @@ def _render(coordinator) -> object:
     return table
 
 
+def _check_init_checkpoint(name: str) -> None:
+    """A ConfigError, before Ray starts, when ``network.init_checkpoint`` names no checkpoint."""
+    from tenuki.agents.go.networks.checkpoint import SHIPPED_WEIGHTS_DIR, resolve_checkpoint
+    from tenuki.common.yaml_config import ConfigError
+
+    found = resolve_checkpoint(name)
+    if not (found.is_file() or found.with_name(found.name + ".safetensors").is_file()):
+        shipped = ", ".join(sorted(p.stem for p in SHIPPED_WEIGHTS_DIR.glob("*.safetensors")))
+        raise ConfigError(f"network.init_checkpoint {name}: no such checkpoint (a .safetensors file, or a shipped "
+                          f"network by name: {shipped})")
+
+
 def cmd_launch(args: argparse.Namespace) -> int:
     """Start (or resume) a self-play run: AlphaZero training on Ray actors."""
     from tenuki.common.yaml_config import ConfigError, load_yaml_config
@@ -57,14 +69,17 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:
-            if args.set:
-                raise ConfigError(f"--set changes the config of a new run; the run in {args.resume} goes on with "
-                                  "its stored config (--workers and --max-hours still apply)")
+            if args.set or args.init_from:
+                raise ConfigError(f"--set and --init-from change the config of a new run; the run in {args.resume} "
+                                  "goes on with its stored config (--workers and --max-hours still apply)")
             run_dir = Path(args.resume)
             config = prepare_run_dir(None, run_dir, resume=True)
         else:
+            overrides = list(args.set or [])
+            if args.init_from:  # the same as --set network.init_checkpoint=PATH
+                overrides.append(f"network.init_checkpoint={args.init_from}")
             config = load_yaml_config(resolve_config(args.config, args.config_kind), config_from_dict, ConfigError,
-                                      overrides=args.set)
+                                      overrides=overrides)
             if args.workers:
                 config.workers.count = args.workers
         if args.resume and args.workers:  # a fresh run has it in its saved config already
@@ -72,6 +87,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
         if args.max_hours is not None:
             config.run.max_hours = args.max_hours
         config.validate()
+        if not args.resume and config.network.init_checkpoint:
+            _check_init_checkpoint(config.network.init_checkpoint)
         # Ray first: a cluster that cannot be reached leaves no run folder behind
         info = connect(config.cluster, address=args.address, num_cpus=args.num_cpus)
         if not args.resume:
@@ -152,6 +169,10 @@ def add_launch_arguments(launch: argparse.ArgumentParser, default_config: str, k
     launch.add_argument("--run-dir", default=None,
                         help="where the run is written (default runs/NAME-DATE under the current folder)")
     launch.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    launch.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start a new run's network from CHECKPOINT (a shipped name such as az9x9, or a path; "
+                             "its optimizer state too when NAME.optimizer.safetensors lies beside it): training that "
+                             "continues a committed network. Same as --set network.init_checkpoint=CHECKPOINT")
     launch.add_argument("--max-hours", type=float, default=None, help="stop after this many hours (all sessions)")
     launch.add_argument("--plain", action="store_true", help="print progress lines instead of a live table")
     launch.add_argument("--print-every", type=float, default=30.0, help="seconds between progress lines (--plain)")

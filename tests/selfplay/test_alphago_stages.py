@@ -663,3 +663,28 @@ def test_a_tiny_policy_pool_run_fills_the_pool_and_restores_it_on_resume(tmp_pat
         assert list(restored) == list(expected)
         for name in expected:
             np.testing.assert_array_equal(restored[name], expected[name], err_msg=f"version {v}: {name}")
+
+
+def test_the_init_checkpoint_brings_its_optimizer_state_when_it_has_one(tmp_path):
+    """Training that accumulates across sessions: a run continued from a committed version keeps the
+    momentum saved beside it (``vNNNNNN.optimizer.safetensors``); one without the file starts at zero."""
+    config = _config(learner={"learning_rate": 0.05})
+    run_dir = tmp_path / "run"
+    first = LearnerCore(config, run_dir)
+    first.train(itertools.repeat(_reinforce_dataset()), 2)
+    first.new_version()
+    first.save()
+    name = f"v{first.version:06d}"
+    saved = {k: {n: t.clone() for n, t in v.items()} for k, v in first.optimizer.state_dict()["state"].items()}
+    assert saved and all("momentum_buffer" in v for v in saved.values())
+
+    continued = LearnerCore(_config(network={"init_checkpoint": str(run_dir / "checkpoints" / f"{name}.safetensors")},
+                                    learner={"learning_rate": 0.05}))
+    restored = continued.optimizer.state_dict()["state"]
+    assert set(restored) == set(saved)
+    for index, entry in saved.items():
+        assert torch.equal(restored[index]["momentum_buffer"], entry["momentum_buffer"])
+
+    (run_dir / "checkpoints" / f"{name}.optimizer.safetensors").unlink()
+    bare = LearnerCore(_config(network={"init_checkpoint": str(run_dir / "checkpoints" / name)}))
+    assert not bare.optimizer.state_dict()["state"]

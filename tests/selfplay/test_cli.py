@@ -95,3 +95,16 @@ def test_selfplay_benchmark_prints_one_json_object():
     result = json.loads(proc.stdout)
     for key in ("games_per_hour_1_worker", "games_per_hour_2_workers", "positions_per_s", "learner_samples_per_s"):
         assert result[key] > 0, key
+
+
+def test_init_from_names_a_checkpoint_and_goes_with_new_runs_only(tmp_path, capsys):
+    """--init-from (= --set network.init_checkpoint=...): a missing checkpoint is one line before Ray starts
+    and no run folder is left; with --resume it is refused (a resumed run keeps its stored config)."""
+    run_dir = tmp_path / "run"
+    assert main(["selfplay", "launch", "--config", str(SMOKE), "--init-from", str(tmp_path / "nope"),
+                 "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "network.init_checkpoint" in err and "no such checkpoint" in err and "az9x9" in err
+    assert not run_dir.exists()
+    assert main(["selfplay", "launch", "--resume", str(tmp_path), "--init-from", "az9x9"]) == 2
+    assert "--init-from" in capsys.readouterr().err
