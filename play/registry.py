@@ -265,17 +265,17 @@ def _load(name: str, size: int, weights: str | None, value_weights: str | None,
             import torch
 
             torch.set_num_threads(threads)
-        evaluator = _network_evaluator(name, size, weights, value_weights)
+        evaluator = _network_evaluator(name, size, weights, value_weights, threads)
     return name, evaluator
 
 
-def _network_evaluator(name: str, size: int, weights: str | None, value_weights: str | None) -> Evaluator:
+def _network_evaluator(name: str, size: int, weights: str | None, value_weights: str | None,
+                       threads: int | None = None) -> Evaluator:
     """The evaluator of network player ``name``: the network in ``weights`` (with the value network in
     ``value_weights`` for ``alphago``), prepared for play on the CPU."""
     if weights is None:
         raise SearchConfigError(f"player {name!r} needs --weights (a checkpoint of a network); tenuki ships "
                                 f"one for {_shipped_sizes(name)} only")
-    from tenuki.agents.go.evaluator import TorchEvaluator
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(weights)
@@ -293,6 +293,11 @@ def _network_evaluator(name: str, size: int, weights: str | None, value_weights:
             raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
                                     f"{value.board_size}, not {size}x{size}")
         model = combine_policy_value(model, value)
-    from tenuki.agents.go.evaluator import fast_cpu_options
+    from tenuki.agents.go.evaluator import play_evaluator
 
-    return TorchEvaluator(model, **fast_cpu_options())  # play: batch norm folded, NHWC, bfloat16 where native
+    # play: OpenVINO in bfloat16 where it is installed and native (1.3-1.8x, bench/inference.py), else torch
+    # with batch norm folded, NHWC, bfloat16 where native; TENUKI_INFERENCE=torch|openvino chooses
+    try:
+        return play_evaluator(model, threads=threads or 1)
+    except ValueError as error:
+        raise SearchConfigError(str(error)) from None
