@@ -50,15 +50,14 @@ class SelfPlayWorker:
 
     def __init__(self, config: SelfPlayConfig, index: int):
         _limit_threads(config.workers.torch_threads)
-        from tenuki.agents.go.evaluator import TorchEvaluator
         from tenuki.selfplay.games import GAME_GENERATORS
-        from tenuki.selfplay.learner import build_model, evaluator_options
+        from tenuki.selfplay.learner import build_model, make_evaluator
 
         self.config = config
         self.index = index
         self.generate = GAME_GENERATORS[config.workers.game_generator]
         self.model = build_model(config)
-        self.evaluator = TorchEvaluator(self.model, **evaluator_options(config))
+        self.evaluator = make_evaluator(self.model, config)
         self.version = -1
         self.games_played = 0
         self.node = ray.get_runtime_context().get_node_id()  # tagged on each record: where it was played
@@ -107,12 +106,11 @@ class SelfPlayWorker:
             return None, -1
         version, box = opponent
         if self.opponent is None or self.opponent[0] != version:
-            from tenuki.agents.go.evaluator import TorchEvaluator
-            from tenuki.selfplay.learner import build_model, evaluator_options, numpy_to_state_dict
+            from tenuki.selfplay.learner import build_model, make_evaluator, numpy_to_state_dict
 
             model = build_model(self.config)
             model.load_state_dict(numpy_to_state_dict(ray.get(box[0])))
-            self.opponent = (version, TorchEvaluator(model.eval(), **evaluator_options(self.config)))
+            self.opponent = (version, make_evaluator(model.eval(), self.config))
         return self.opponent[1], version
 
     def play(self, version: int, weights_box: list, game_ids: list[int], seeds: list[int],

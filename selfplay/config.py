@@ -78,6 +78,9 @@ class WorkersConfig:
     game_generator: str = "alphazero"  # a name of tenuki.selfplay.games.GAME_GENERATORS (GAME_GENERATOR_NAMES)
     torch_threads: int = 1
     fast_inference: bool = True  # batch norm folded, NHWC, bfloat16 where the CPU has it (tenuki.agents.go.evaluator)
+    # with fast_inference: "torch", or OpenVINO ("openvino"; "auto": where installed with native bfloat16,
+    # else torch), tenuki.agents.go.evaluator.play_evaluator; the network is compiled again at each version
+    inference: str = "torch"
     opponent_pool_every: int = 0  # versions between snapshots into the opponent pool (0: no pool)
     sl_policy: str = ""  # value-data games: the SL policy checkpoint (moves before the random move)
     rl_policy: str = ""  # value-data games: the RL policy checkpoint (moves after it)
@@ -167,6 +170,7 @@ _RANGES: yaml_config.Ranges = {
     "workers.games_per_task": (lambda v: v >= 1, "an integer >= 1"),
     "workers.max_in_flight": (lambda v: v >= 1, "an integer >= 1"),
     "workers.torch_threads": (lambda v: v >= 1, "an integer >= 1"),
+    "workers.inference": (lambda v: v in ("torch", "auto", "openvino"), "one of torch, auto, openvino"),
     "replay.window_min": (lambda v: v >= 1, "an integer >= 1"),
     "replay.window_exponent": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     "replay.window_beta": (lambda v: v >= 0.0, "a number >= 0"),

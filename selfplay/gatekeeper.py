@@ -36,12 +36,11 @@ def gate_search_params(config: SelfPlayConfig, seed: int) -> MCTSConfig:
 
 
 def _player(config: SelfPlayConfig, weights: dict[str, np.ndarray], seed: int) -> MCTS:
-    from tenuki.agents.go.evaluator import TorchEvaluator
-    from tenuki.selfplay.learner import build_model, evaluator_options, numpy_to_state_dict
+    from tenuki.selfplay.learner import build_model, make_evaluator, numpy_to_state_dict
 
     model = build_model(config)
     model.load_state_dict(numpy_to_state_dict(weights))
-    return MCTS(TorchEvaluator(model, **evaluator_options(config)), gate_search_params(config, seed))
+    return MCTS(make_evaluator(model, config), gate_search_params(config, seed))
 
 
 def play_pair_game(config: SelfPlayConfig, black: MCTS, white: MCTS, rng: np.random.Generator) -> int:

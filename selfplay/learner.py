@@ -56,6 +56,16 @@ def evaluator_options(config: SelfPlayConfig) -> dict[str, bool]:
     return fast_cpu_options() if config.workers.fast_inference else {}
 
 
+def make_evaluator(model: torch.nn.Module, config: SelfPlayConfig):
+    """The evaluator of the workers and the gatekeeper: ``TorchEvaluator`` with ``evaluator_options``, or
+    OpenVINO's (``workers.inference``; with ``fast_inference`` only)."""
+    from tenuki.agents.go.evaluator import TorchEvaluator, play_evaluator
+
+    if config.workers.fast_inference and config.workers.inference != "torch":
+        return play_evaluator(model, backend=config.workers.inference, threads=config.workers.torch_threads)
+    return TorchEvaluator(model, **evaluator_options(config))
+
+
 def build_model(config: SelfPlayConfig) -> torch.nn.Module:
     net = config.network
     if net.architecture.startswith("alphago"):

@@ -215,3 +215,20 @@ def test_each_face_exports_what_it_lists(package):
         assert getattr(face, name) is not None, name
     with pytest.raises(AttributeError):
         face.no_such_name  # noqa: B018
+
+
+def test_workers_inference_picks_the_evaluator(tmp_path):
+    """workers.inference: torch (default), auto or openvino (with fast_inference); anything else names the key."""
+    from tenuki.agents.go.evaluator import OpenVINOEvaluator, TorchEvaluator
+    from tenuki.selfplay.learner import build_model, make_evaluator
+
+    with pytest.raises(ConfigError, match=r"workers\.inference: expected one of torch, auto, openvino"):
+        load_config(_write(tmp_path, "workers:\n  inference: cuda\n"))
+    config = load_config(_write(tmp_path, "network:\n  blocks: 1\n  channels: 8\ngame:\n  size: 5\n"))
+    assert config.workers.inference == "torch"
+    assert isinstance(make_evaluator(build_model(config), config), TorchEvaluator)
+    pytest.importorskip("openvino", reason="the `fast` extra is not installed")
+    config.workers.inference = "openvino"
+    assert isinstance(make_evaluator(build_model(config), config), OpenVINOEvaluator)
+    config.workers.fast_inference = False  # the plain float32 torch path, whatever inference says
+    assert isinstance(make_evaluator(build_model(config), config), TorchEvaluator)
