@@ -91,8 +91,8 @@ def test_resign_has_one_name_and_the_old_one_is_deprecated(command, capsys):
 
 def test_play_passes_resign_to_the_bot(monkeypatch):
     made = {}
-    real_make = registry.make
-    monkeypatch.setattr(registry, "make", lambda *a, **k: made.update(k) or real_make(*a, **k))
+    real_factory = registry.player_factory
+    monkeypatch.setattr(registry, "player_factory", lambda *a, **k: made.update(k) or real_factory(*a, **k))
     monkeypatch.setattr("tenuki.play.terminal.TerminalGame.run", lambda game: 0)
     assert main(["play", "--player", "mcts", "--size", "5", "--resign", "0.1", "--no-color"]) == 0
     assert made["resign_threshold"] == 0.1
@@ -127,6 +127,9 @@ def test_play_searches_the_visits_when_both_are_given():
             from tenuki.search.player import Move
 
             return Move(board.size * board.size)
+
+        def notify_played(self, action):  # a Player: told of every move played
+            pass
 
     game = TerminalGame(PlayOptions(size=5, player="random", visits=7, seconds_per_move=3.0, color_output=False),
                         read_line=lambda prompt: "quit")
