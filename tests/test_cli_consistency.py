@@ -217,7 +217,7 @@ def test_a_set_value_of_the_wrong_type_is_one_line_naming_the_key(path, key, tmp
 
 def test_set_with_resume_is_refused(tmp_path, capsys):
     assert main(["selfplay", "launch", "--resume", str(tmp_path), "--set", "search.visits=8"]) == 2
-    assert "--set changes the config of a new run" in _one_line(capsys.readouterr().err)
+    assert "--set and --init-from change the config of a new run" in _one_line(capsys.readouterr().err)
     assert main(["atari", "train", "--resume", str(tmp_path), "--set", "agent.n_step=3"]) == 2
     assert "--set changes the config of a new run" in _one_line(capsys.readouterr().err)
 
