@@ -130,7 +130,7 @@ class EngineSpec:
 
     def for_game(self, game_index: int) -> EngineSpec:
         """The spec with every ``{game}`` in its arguments replaced by the game's number (1-based),
-        e.g. ``gnugo --mode gtp --random-seed {game}`` so that deterministic engines vary."""
+        e.g. ``gnugo --mode gtp --seed {game}`` so that deterministic engines vary."""
         if not any(GAME_PLACEHOLDER in arg for arg in self.argv):
             return self
         number = str(game_index + 1)

@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--black", "--engine-a", dest="engine_a", required=True, metavar="COMMAND",
                         help="engine A's command line (black in the first game), e.g. \"gnugo --mode gtp\"; "
-                             "{game} in it becomes the game's number, e.g. \"--random-seed {game}\"")
+                             "{game} in it becomes the game's number, e.g. \"--seed {game}\"")
     parser.add_argument("--white", "--engine-b", dest="engine_b", required=True, metavar="COMMAND",
                         help="engine B's command line (white in the first game)")
     parser.add_argument("--games", type=int, default=2, help="number of games (default 2)")

@@ -150,7 +150,7 @@ def test_config_errors_name_the_option() -> None:
 
 
 def test_game_placeholder_gives_each_game_its_number() -> None:
-    match = config("gnugo --mode gtp --random-seed {game}", "tenuki gtp --seed={game}", games=3)
+    match = config("gnugo --mode gtp --seed {game}", "tenuki gtp --seed={game}", games=3)
     black, white = match.players(0)
     assert black.argv[-1] == "1" and white.argv[-1] == "--seed=1"
     black, white = match.players(1)  # colours alternate: engine B is black in game 2
