@@ -11,6 +11,10 @@ worker) for ``--seconds``; games per hour counts the games finished up to the la
 - ``positions_per_s``: training positions (full searches) recorded per second with 2 workers;
 - ``learner_samples_per_s``: samples the learner trains on per second (alone, its configured
   threads, batches sampled from a replay store filled with the phases' games).
+
+``--compare-inference``: instead, two phases of two workers each, the workers' network on torch's fast
+path (``workers.inference: torch``) then on OpenVINO (``auto``), same weights and game seeds;
+``inference_ratio`` = games_per_hour_openvino / games_per_hour_torch.
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="a checkpoint to play with (default: a seeded random network)")
     parser.add_argument("--learner-steps", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument("--compare-inference", action="store_true",
+                        help="two 2-worker phases: workers.inference torch, then auto (OpenVINO where installed)")
     args = parser.parse_args(argv)
 
     import ray
@@ -118,6 +124,29 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     weights_ref = ray.put(weights)
     records: list = []
+    if args.compare_inference:
+        import dataclasses
+
+        phases = {}
+        for backend in ("torch", "auto"):
+            variant = dataclasses.replace(config, workers=dataclasses.replace(config.workers, inference=backend))
+            phases[backend] = play_phase(variant, 2, args.seconds, weights_ref, records)
+        ray.shutdown()
+        torch_gph, ov_gph = phases["torch"]["games_per_hour"], phases["auto"]["games_per_hour"]
+        result = {
+            "benchmark": "selfplay-inference", "config": args.config, "weights": args.weights or "random (seed 0)",
+            "network": f"{config.network.blocks}x{config.network.channels}", "seconds_per_phase": args.seconds,
+            "workers": 2,
+            "games_per_hour_torch": round(torch_gph, 1), "games_per_hour_openvino": round(ov_gph, 1),
+            "inference_ratio": round(ov_gph / max(torch_gph, 1e-9), 3),
+            "positions_per_s_torch": round(phases["torch"]["positions_per_s"], 2),
+            "positions_per_s_openvino": round(phases["auto"]["positions_per_s"], 2),
+            "games": {k: v["games"] for k, v in phases.items()},
+            "moves_per_game": {k: round(v["moves_per_game"], 1) for k, v in phases.items()},
+            "load_average": list(os.getloadavg()),
+        }
+        print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+        return 0
     one = play_phase(config, 1, args.seconds, weights_ref, records)
     two = play_phase(config, 2, args.seconds, weights_ref, records)
     ray.shutdown()

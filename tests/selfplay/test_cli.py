@@ -95,6 +95,15 @@ def test_selfplay_benchmark_prints_one_json_object():
     result = json.loads(proc.stdout)
     for key in ("games_per_hour_1_worker", "games_per_hour_2_workers", "positions_per_s", "learner_samples_per_s"):
         assert result[key] > 0, key
+    # the inference comparison: workers on torch, then on OpenVINO (auto), the same games
+    proc = subprocess.run([sys.executable, "-m", "bench.selfplay", "--config", str(SMOKE), "--seconds", "3",
+                           "--compare-inference", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          check=False, env=_clean_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["games_per_hour_torch"] > 0 and result["games_per_hour_openvino"] > 0
+    assert result["inference_ratio"] == pytest.approx(result["games_per_hour_openvino"] / result["games_per_hour_torch"],
+                                                      rel=1e-2)
 
 
 def test_init_from_names_a_checkpoint_and_goes_with_new_runs_only(tmp_path, capsys):
