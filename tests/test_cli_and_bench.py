@@ -117,8 +117,8 @@ def test_every_subcommand_has_help(capsys):
         undocumented = [a.dest for a in child._actions
                         if a.help is None and not isinstance(a, argparse._SubParsersAction)]
         assert undocumented == [], (path, undocumented)
-    assert {path[0] for path in paths} == {"demo", "gtp", "play", "match", "selfplay", "data", "train", "eval",
-                                           "atari", "lecture"}
+    assert {path[0] for path in paths} == {"demo", "gtp", "play", "match", "tournament", "selfplay", "data", "train",
+                                           "eval", "atari", "lecture"}
     assert ("train", "sl-policy") in paths and ("eval", "policy-match") in paths and ("train", "rollout") in paths
     for path in paths:
         with pytest.raises(SystemExit) as exit_info:

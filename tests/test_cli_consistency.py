@@ -17,7 +17,7 @@ from tenuki.play import registry
 GO_COMMANDS = ("gtp", "play", "match", "demo")
 BOT_COMMANDS = ("gtp", "play")  # the commands that run a tenuki bot themselves
 YAML_COMMANDS = (("selfplay", "launch"), ("train", "sl-policy"), ("train", "sl-value"), ("train", "rl-policy"),
-                 ("train", "value"), ("atari", "train"), ("lecture", "run"))
+                 ("train", "value"), ("atari", "train"), ("lecture", "run"), ("tournament",))
 
 
 def _parser(*path: str) -> argparse.ArgumentParser:

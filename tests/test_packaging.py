@@ -120,6 +120,7 @@ def test_wheel_installs_only_the_tenuki_namespace(wheel: Path):
     for data in ("tenuki/configs/selfplay/smoke.yaml", "tenuki/configs/selfplay/go9x9.yaml",
                  "tenuki/configs/sl/policy19-cpu96.yaml", "tenuki/configs/atari/pong.yaml",
                  "tenuki/configs/lecture/cnn.yaml", "tenuki/configs/openings/9x9.txt",
+                 "tenuki/configs/tournament/alphago19.yaml",
                  "tenuki/agents/go/weights/az9x9.safetensors"):
         assert data in names, data
     assert not any(name.startswith(("tenuki/bench", "tenuki/tests", "bench/", "tests/")) for name in names)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 
 from tenuki import version
-from tenuki.commands import atari, data, demo, gtp, lecture, match, play, selfplay, train
+from tenuki.commands import atari, data, demo, gtp, lecture, match, play, selfplay, tournament, train
 from tenuki.commands import eval as evaluate
 from tenuki.common.logs import setup_logging
 
 # the sub-commands in the order ``tenuki --help`` lists them
-SUBCOMMANDS = (demo, gtp, play, match, selfplay, data, train, evaluate, atari, lecture)
+SUBCOMMANDS = (demo, gtp, play, match, tournament, selfplay, data, train, evaluate, atari, lecture)
 VERBOSE_HELP = "log everything (DEBUG; default INFO: progress); before or after the sub-command"
 QUIET_HELP = "log problems only (WARNING); before or after the sub-command"
 
