@@ -184,8 +184,8 @@ def test_threads_below_one_is_one_line(command, capsys):
 
 @pytest.mark.parametrize("path", YAML_COMMANDS)
 def test_every_yaml_command_takes_repeatable_set(path):
-    args = build_parser().parse_args([*path, *(["cnn"] if path == ("lecture", "run") else []),
-                                      "--set", "a.b=1", "--set", "c=x y"])
+    required = {("lecture", "run"): ["cnn"], ("tournament",): ["--config", "smoke"]}.get(path, [])
+    args = build_parser().parse_args([*path, *required, "--set", "a.b=1", "--set", "c=x y"])
     assert args.set == ["a.b=1", "c=x y"]
 
 
