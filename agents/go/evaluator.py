@@ -196,6 +196,9 @@ class OpenVINOEvaluator:
             compiled = ov.Core().compile_model(converted, "CPU", {
                 "INFERENCE_NUM_THREADS": self.threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
                 "INFERENCE_PRECISION_HINT": self.precision,
+                # OpenVINO pins its inference threads to the first cores by default: two processes (self-play
+                # workers, games side by side) would then share core 0 while core 1 idles
+                "ENABLE_CPU_PINNING": False,
             })
             self._requests[ownership] = compiled.create_infer_request()
         return self._requests[ownership]
