@@ -17,6 +17,7 @@ and ``DEFAULT_THREADS`` (``make(..., threads=N)``: torch's intra-op threads for 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,8 @@ PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alpha
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
 # Networks shipped with tenuki, by board size: the default weights of ``policy`` and ``az-mcts``.
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
-SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}  # AlphaZero nets (``tenuki selfplay``)
+# AlphaZero nets (``tenuki selfplay``); each replaced only by one that beats it (docs/strength/lineage.csv)
+SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}
 # AlphaGo SL policy (``tenuki train sl-policy``): the 13x192 net of configs/sl/policy19-gpu.yaml (49.1% top-1;
 # sl-policy19, the 6x64 CPU net at 42.75%, stays in the weights folder: the RL policy starts from it).
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
@@ -53,7 +55,7 @@ PLAY_SEARCH = SearchConfig(batch_size=16, max_depth=128, pass_after_move=0, diri
 ALPHAGO_SEARCH = replace(PLAY_SEARCH, c_init=5.0, c_base=0.0, mix_lambda=0.5, expand_threshold=1)
 # Sizes where ``auto`` plays az-mcts with the shipped AlphaZero net: only where that net beats the
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
-# won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s).
+# won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s; the net shipped after it beat it 78.8% of 40).
 AUTO_AZ_SIZES: frozenset[int] = frozenset({9})
 
 
@@ -208,6 +210,11 @@ def player_factory(name: str, weights: str | None = None, value_weights: str | N
             loaded[size] = resolved, evaluator
             if warm_up:
                 _warm_up(build(resolved, evaluator, size, **options), size)
+            # Everything loaded so far lives as long as the process: out of the cyclic collector's sight
+            # (gc.freeze), a full collection no longer walks its ~340,000 objects (0.1-0.17 s, which once
+            # in a few hundred moves landed inside a move's time and overran it).
+            gc.collect()
+            gc.freeze()
         resolved, evaluator = loaded[size]
         return build(resolved, evaluator, size, **options)
 

@@ -28,7 +28,8 @@ from pathlib import Path
 KOMI_RULE = "7.0 on boards up to 9x9, 7.5 on larger ones"
 BUDGET_RULE = ("--visits wins over time: with --visits every move searches exactly that many simulations "
                "and --seconds-per-move (or GTP time control) is ignored")
-THREADS_RULE = ("torch intra-op threads of the network players (policy, az-mcts, alphago, auto with a net); "
+THREADS_RULE = ("inference threads of the network players (policy, az-mcts, alphago, auto with a net: OpenVINO's "
+                "where installed, else torch's intra-op threads); "
                 "the tree search itself is single-threaded (default 1: predictable, and `tenuki match "
                 "--parallel K` runs 2K engines side by side)")
 RESIGN_RULE = "the bot resigns when its winrate falls below this, e.g. 0.05 (0..0.5; default: never)"

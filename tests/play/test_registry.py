@@ -104,3 +104,20 @@ def test_network_players_search_with_their_own_settings():
                                                      expand_threshold=1)  # AlphaGo's APV-MCTS
     custom = registry.build("alphago", uniform_evaluator(7), size=7, expand_threshold=3)
     assert custom.searcher.config == MCTSConfig(c_init=5.0, c_base=0.0, mix_lambda=0.5, expand_threshold=3)
+
+
+def test_player_factory_takes_what_it_loaded_out_of_the_collectors_sight():
+    """A full cyclic collection walks every tracked object (~0.15 s with torch and a network loaded): after
+    the factory's first player, what was loaded is frozen (gc.freeze), so no collection pauses a move."""
+    import gc
+
+    from tenuki.play.registry import player_factory
+
+    gc.unfreeze()
+    try:
+        factory = player_factory("mcts", visits=8)
+        assert gc.get_freeze_count() == 0
+        factory(5)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
