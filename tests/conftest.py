@@ -25,6 +25,12 @@ from pathlib import Path
 
 import pytest
 
+# The network players of the test process run on torch: OpenVINO's thread pools do not survive a fork, and
+# some tests fork without exec (torch DataLoader workers). The OpenVINO path is tested where it is asked
+# for by name (tests/play/test_openvino_evaluator.py, workers.inference in tests/selfplay/test_config.py)
+# and by the engines that tests/play/test_gtp_timing.py starts without this variable.
+os.environ.setdefault("TENUKI_INFERENCE", "torch")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GNUGO_FALLBACK = "/usr/games/gnugo"
 # What the data tests read, below the data folder (see ../shared/data/README.md).
@@ -117,3 +123,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = "\n".join(problems)
     return report
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that load OpenVINO into this process run last: nothing may fork after OpenVINO's thread
+    pools exist (a forked child, or the parent joining it, can crash), and many tests start processes."""
+    loads_openvino = [item for item in items if "openvino" in item.nodeid or "workers_inference" in item.nodeid]
+    if loads_openvino:
+        items[:] = [item for item in items if item not in loads_openvino] + loads_openvino

@@ -9,6 +9,7 @@ the margin the engine keeps is a fraction of the limit (``think_time``), so a sh
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -21,8 +22,10 @@ MOVES = 10
 
 class Engine:
     def __init__(self, *args: str):
+        env = {k: v for k, v in os.environ.items() if k != "TENUKI_INFERENCE"}  # the shipped default backend
         self.proc = subprocess.Popen([sys.executable, "-m", "tenuki", "gtp", *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+                                     env=env)
 
     def ask(self, command: str) -> tuple[str, float]:
         started = time.perf_counter()
