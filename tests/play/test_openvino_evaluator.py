@@ -10,21 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from tenuki.agents.go.evaluator import TorchEvaluator
 from tenuki.agents.go.networks import build_network
-from tests.agents.test_networks import SMALL, random_planes, small_net
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
+from tests.agents.test_networks import SMALL, one_torch_thread, random_planes, small_net  # noqa: F401 - autouse fixture
 
 
 def _openvino_or_skip():
