@@ -34,6 +34,8 @@ from tenuki.search.players import PolicyPlayer, PUCTPlayer, UCTPlayer
 from tenuki.search.settings import MCTSConfig, SearchConfig, SearchConfigError, search_params
 
 PLAYER_NAMES = ("auto", "random", "flat-mc", "mcts", "policy", "az-mcts", "alphago")
+# Where ``alphago`` takes its prior: the policy network (``--weights``), or none (every legal move equal).
+ALPHAGO_PRIORS = ("policy", "uniform")
 NETWORK_PLAYERS = ("policy", "az-mcts", "alphago")
 # Networks shipped with tenuki, by board size: the default weights of ``policy`` and ``az-mcts``.
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "agents" / "go" / "weights"
@@ -161,14 +163,32 @@ class FlatMCAdapter:
         """Nothing is kept between moves."""
 
 
-def search_config(name: str, size: int, visits: int = 800, expand_threshold: int | None = None) -> MCTSConfig:
+def search_config(name: str, size: int, visits: int = 800, expand_threshold: int | None = None,
+                  mix_lambda: float | None = None) -> MCTSConfig:
     """The PUCT settings of the network player ``name`` (``az-mcts``: ``PLAY_SEARCH``, ``alphago``:
-    ``ALPHAGO_SEARCH``, with another ``expand_threshold`` when given) on a ``size`` board with ``visits``
-    simulations a move. The one place the registry's players get their ``MCTSConfig``."""
+    ``ALPHAGO_SEARCH``, with another ``expand_threshold`` or ``mix_lambda`` when given) on a ``size`` board with
+    ``visits`` simulations a move. The one place the registry's players get their ``MCTSConfig``."""
     section = ALPHAGO_SEARCH if name == "alphago" else PLAY_SEARCH
     if expand_threshold is not None:
         section = replace(section, expand_threshold=expand_threshold)
+    if mix_lambda is not None:
+        section = replace(section, mix_lambda=mix_lambda)
     return search_params(section, size, visits=visits, root_noise=0.0)
+
+
+def alphago_lambda(mix_lambda: float | None, has_value: bool) -> float:
+    """The leaf mixing of ``alphago`` (leaf value (1 - lambda) v + lambda z): ``mix_lambda`` as asked, else
+    AlphaGo's 0.5 with a value network and 1 (rollouts alone) without one. Without a value network the
+    network's v is 0 ("no opinion"), so a lambda below 1 would only shrink the rollouts' values (a larger
+    effective c_puct): a ``SearchConfigError``, as a lambda outside [0, 1] is."""
+    if mix_lambda is None:
+        return ALPHAGO_SEARCH.mix_lambda if has_value else 1.0
+    if not 0.0 <= mix_lambda <= 1.0:
+        raise SearchConfigError(f"--mix-lambda {mix_lambda}: expected a number in [0, 1]")
+    if not has_value and mix_lambda < 1.0:
+        raise SearchConfigError(f"--mix-lambda {mix_lambda} needs a value network (--value-weights): without one "
+                                "leaves are valued by rollouts alone (lambda 1)")
+    return float(mix_lambda)
 
 
 def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **options) -> Player:
@@ -185,7 +205,9 @@ def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **optio
         raise SearchConfigError(f"player {name!r} needs a network evaluator")
     if name in ("az-mcts", "alphago"):
         threshold = options.pop("expand_threshold", None) if name == "alphago" else None
-        config = search_config(name, size, visits=options.get("visits", 800), expand_threshold=threshold)
+        mix = options.pop("mix_lambda", None) if name == "alphago" else None
+        config = search_config(name, size, visits=options.get("visits", 800), expand_threshold=threshold,
+                               mix_lambda=mix)
         return PUCTPlayer(evaluator, config, name=name, **options)
     if name == "policy":
         return PolicyPlayer(evaluator, **options)
@@ -194,29 +216,30 @@ def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **optio
 
 
 def player_factory(name: str, weights: str | None = None, value_weights: str | None = None,
-                   threads: int | None = None, warm_up: bool = True, **options) -> Callable[[int], Player]:
+                   threads: int | None = None, warm_up: bool = True, mix_lambda: float | None = None,
+                   prior: str = "policy", **options) -> Callable[[int], Player]:
     """``factory(size)`` -> a fresh player ``name`` for ``size`` boards, as ``make`` builds it, for the
     commands that start a new player at every new game or board size (``tenuki gtp``, ``tenuki play``).
     The networks are loaded once per board size and shared by the players of that size. ``warm_up``:
     the first player of each size plays one small search first (on a player of its own that shares the
     network, thrown away), so that compiled kernels and the network's first call are not paid on the
-    first move of a game, inside its time."""
-    _check(name, weights, value_weights, threads)
-    loaded: dict[int, tuple[str, Evaluator | None]] = {}
+    first move of a game, inside its time. ``mix_lambda``, ``prior``: ``alphago``'s variants (``make``)."""
+    _check(name, weights, value_weights, threads, mix_lambda, prior)
+    loaded: dict[int, tuple[str, Evaluator | None, dict]] = {}
 
     def factory(size: int) -> Player:
         if size not in loaded:
-            resolved, evaluator = _load(name, size, weights, value_weights, threads)
-            loaded[size] = resolved, evaluator
+            loaded[size] = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
+            resolved, evaluator, search = loaded[size]
             if warm_up:
-                _warm_up(build(resolved, evaluator, size, **options), size)
+                _warm_up(build(resolved, evaluator, size, **search, **options), size)
             # Everything loaded so far lives as long as the process: out of the cyclic collector's sight
             # (gc.freeze), a full collection no longer walks its ~340,000 objects (0.1-0.17 s, which once
             # in a few hundred moves landed inside a move's time and overran it).
             gc.collect()
             gc.freeze()
-        resolved, evaluator = loaded[size]
-        return build(resolved, evaluator, size, **options)
+        resolved, evaluator, search = loaded[size]
+        return build(resolved, evaluator, size, **search, **options)
 
     return factory
 
@@ -232,20 +255,36 @@ def _warm_up(player: Player, size: int) -> None:
 
 
 def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None,
-         threads: int | None = None, **options) -> Player:
+         threads: int | None = None, mix_lambda: float | None = None, prior: str = "policy", **options) -> Player:
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
     tenuki.search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
     an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
     (without one, leaves are valued by rollouts alone). ``threads``: torch's intra-op threads, set when a
     network is loaded (None: leave torch's setting). Weights given to a player that uses no network are a
-    ``SearchConfigError``, not ignored."""
-    _check(name, weights, value_weights, threads)
-    name, evaluator = _load(name, size, weights, value_weights, threads)
-    return build(name, evaluator, size, **options)
+    ``SearchConfigError``, not ignored.
+
+    ``alphago``'s variants (AlphaGo's Fig. 4b): ``mix_lambda`` (``alphago_lambda``: 0.5 with a value network,
+    1 = rollouts alone without; 0 = the value network alone, no rollouts) and ``prior`` (``policy``: the policy
+    network's prior; ``uniform``: no policy network, every legal move equal -- the value network alone with
+    ``value_weights``, else rollouts alone)."""
+    _check(name, weights, value_weights, threads, mix_lambda, prior)
+    name, evaluator, search = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
+    return build(name, evaluator, size, **search, **options)
 
 
-def _check(name: str, weights: str | None, value_weights: str | None, threads: int | None) -> None:
+def _check(name: str, weights: str | None, value_weights: str | None, threads: int | None,
+           mix_lambda: float | None = None, prior: str = "policy") -> None:
     """``make``'s checks of its arguments, before anything is loaded (``SearchConfigError``)."""
+    if prior not in ALPHAGO_PRIORS:
+        raise SearchConfigError(f"--prior {prior!r} is unknown (allowed: {', '.join(ALPHAGO_PRIORS)})")
+    if (mix_lambda is not None or prior != "policy") and name != "alphago":
+        raise SearchConfigError(f"--mix-lambda and --prior go with --player alphago; player {name!r} has no "
+                                "leaf mixing")
+    if prior == "uniform" and weights is not None:
+        raise SearchConfigError("--prior uniform plays without a policy network: leave out --weights (the value "
+                                "network goes in --value-weights)")
+    if mix_lambda is not None and not 0.0 <= mix_lambda <= 1.0:
+        raise SearchConfigError(f"--mix-lambda {mix_lambda}: expected a number in [0, 1]")
     if name not in PLAYER_NAMES:
         raise SearchConfigError(f"player {name!r} is unknown (allowed: {', '.join(PLAYER_NAMES)})")
     if threads is not None and threads < 1:
@@ -258,10 +297,14 @@ def _check(name: str, weights: str | None, value_weights: str | None, threads: i
                                 "network")
 
 
-def _load(name: str, size: int, weights: str | None, value_weights: str | None,
-          threads: int | None) -> tuple[str, Evaluator | None]:
-    """(the player ``name`` resolves to, its loaded evaluator or None) -- ``make`` before ``build``."""
+def _load(name: str, size: int, weights: str | None, value_weights: str | None, threads: int | None,
+          mix_lambda: float | None = None, prior: str = "policy") -> tuple[str, Evaluator | None, dict]:
+    """(the player ``name`` resolves to, its loaded evaluator or None, the search options ``build`` takes with
+    them) -- ``make`` before ``build``."""
     explicit_weights = weights is not None
+    if prior == "uniform":  # alphago without a policy network
+        evaluator = _uniform_prior_evaluator(size, value_weights, threads)
+        return name, evaluator, {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)}
     name, weights = resolve(name, size, weights)
     if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
         shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
@@ -273,7 +316,32 @@ def _load(name: str, size: int, weights: str | None, value_weights: str | None,
 
             torch.set_num_threads(threads)
         evaluator = _network_evaluator(name, size, weights, value_weights, threads)
-    return name, evaluator
+    search = {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)} if name == "alphago" else {}
+    return name, evaluator, search
+
+
+def _uniform_prior_evaluator(size: int, value_weights: str | None, threads: int | None) -> Evaluator:
+    """``alphago --prior uniform``: every legal move the same prior; the leaf value from the value network in
+    ``value_weights`` (whose ``evaluate`` answers logits 0), else 0 (rollouts alone)."""
+    if value_weights is None:
+        from tenuki.search.mcts import uniform_evaluator
+
+        return uniform_evaluator(size)
+    from tenuki.agents.go.evaluator import play_evaluator
+    from tenuki.agents.go.networks.checkpoint import load_checkpoint
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    value, _ = load_checkpoint(value_weights, architecture="alphago_value")
+    if value.board_size != size:
+        raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
+                                f"{value.board_size}, not {size}x{size}")
+    try:
+        return play_evaluator(value, threads=threads or 1)
+    except ValueError as error:
+        raise SearchConfigError(str(error)) from None
 
 
 def _network_evaluator(name: str, size: int, weights: str | None, value_weights: str | None,

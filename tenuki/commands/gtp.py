@@ -21,7 +21,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     if problem:
         print(f"tenuki gtp: {problem}", file=sys.stderr)
         return 2
-    options = {"seed": args.seed}
+    options = {"seed": args.seed, "mix_lambda": args.mix_lambda, "prior": args.prior}
     if args.resign is not None:
         options["resign_threshold"] = args.resign
     if args.size is None:
@@ -63,6 +63,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     gtp.add_argument("--value-weights", default=None,
                      help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
                           "with the shipped policy, else rollouts alone)")
+    gtp.add_argument("--mix-lambda", type=float, default=None, metavar="LAMBDA",
+                     help="alphago only: leaf value (1 - LAMBDA) v + LAMBDA z, v from the value network and z from a "
+                          "rollout (default 0.5 with a value network, 1 = rollouts alone without one; 0 = the value "
+                          "network alone, no rollouts)")
+    gtp.add_argument("--prior", choices=("policy", "uniform"), default="policy",
+                     help="alphago only: where the search's prior comes from -- the policy network of --weights "
+                          "(default), or none: every legal move equal (AlphaGo's variants without the policy "
+                          "network: the value network of --value-weights and/or rollouts)")
     gtp.add_argument("--size", type=int, default=None,
                      help="initial board size 2..19 (default: the --weights network's size, else 19)")
     shared.add_komi(gtp, extra=", for the initial size; a GTP komi command changes it")

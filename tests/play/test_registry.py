@@ -121,3 +121,59 @@ def test_player_factory_takes_what_it_loaded_out_of_the_collectors_sight():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_alphago_mixes_half_and_half_only_with_a_value_network(weights, tmp_path):
+    """AlphaGo's lambda = 0.5 needs a value net: without one the net's v is 0 and lambda 0.5 would halve the
+    rollouts' values (an effective c_puct of 10); rollouts alone are lambda 1, and --mix-lambda chooses."""
+    from tenuki.agents.go.networks.alphago import AlphaGoValueNet
+
+    value = save_checkpoint(tmp_path / "v5", AlphaGoValueNet(5, filters=8, layers=2), step=0, config={})
+    assert (registry.alphago_lambda(None, True), registry.alphago_lambda(None, False)) == (0.5, 1.0)
+    alone = registry.make("alphago", size=5, weights=weights["alphago"], visits=8)
+    assert alone.searcher.config.mix_lambda == 1.0
+    mixed = registry.make("alphago", size=5, weights=weights["alphago"], value_weights=str(value), visits=8)
+    assert mixed.searcher.config.mix_lambda == 0.5
+    value_only = registry.make("alphago", size=5, weights=weights["alphago"], value_weights=str(value),
+                               mix_lambda=0.0, visits=8)
+    assert value_only.searcher.config.mix_lambda == 0.0
+    with pytest.raises(SearchConfigError, match="needs a value network"):
+        registry.make("alphago", size=5, weights=weights["alphago"], mix_lambda=0.5)
+    with pytest.raises(SearchConfigError, match=r"\[0, 1\]"):
+        registry.make("alphago", size=5, weights=weights["alphago"], value_weights=str(value), mix_lambda=1.5)
+
+
+def test_alphago_without_a_policy_network_searches_from_equal_priors(weights, tmp_path):
+    """--prior uniform (Fig. 4b's variants without p): the value net's answer with logits 0, or nothing but
+    rollouts; every legal move of the root gets the same prior."""
+    from tenuki.agents.go.networks.alphago import AlphaGoValueNet
+    from tenuki.search.tree import EDGE_COUNT, EDGE_START, PRIOR, ROOT_INDEX
+
+    value = save_checkpoint(tmp_path / "v5", AlphaGoValueNet(5, filters=8, layers=2), step=0, config={})
+    for value_weights, mix in ((str(value), 0.0), (str(value), None), (None, None)):
+        player = registry.make("alphago", size=5, prior="uniform", value_weights=value_weights, mix_lambda=mix,
+                               visits=24)
+        expected = {(str(value), 0.0): 0.0, (str(value), None): 0.5, (None, None): 1.0}[value_weights, mix]
+        assert player.searcher.config.mix_lambda == expected
+        board = Board(5, komi=0.5)
+        board.play(12)
+        before = _seen(board)
+        move = player.genmove(board)
+        assert _seen(board) == before and board.is_legal(move.action)
+        tree = player.searcher.tree
+        start, count = tree.nodes[ROOT_INDEX, EDGE_START], tree.nodes[ROOT_INDEX, EDGE_COUNT]
+        priors = tree.stats[start:start + count, PRIOR]
+        assert count == 25 and priors == pytest.approx(1.0 / count)  # 24 empty points + pass
+
+
+def test_alphago_variant_options_are_refused_where_they_mean_nothing(weights):
+    with pytest.raises(SearchConfigError, match="--prior 'flat' is unknown"):
+        registry.make("alphago", size=5, prior="flat")
+    with pytest.raises(SearchConfigError, match="go with --player alphago"):
+        registry.make("az-mcts", size=5, weights=weights["az-mcts"], mix_lambda=0.0)
+    with pytest.raises(SearchConfigError, match="go with --player alphago"):
+        registry.make("mcts", size=5, prior="uniform")
+    with pytest.raises(SearchConfigError, match="leave out --weights"):
+        registry.make("alphago", size=5, weights=weights["alphago"], prior="uniform")
+    with pytest.raises(SearchConfigError, match="needs a value network"):
+        registry.make("alphago", size=5, prior="uniform", mix_lambda=0.0)

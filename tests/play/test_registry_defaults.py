@@ -113,3 +113,24 @@ def test_tenuki_gtp_defaults_to_auto_and_follows_boardsize():
     answers = [line for line in done.stdout.splitlines() if line.startswith(("=", "?"))]
     assert done.returncode == 0 and len(answers) == 5 and all(a.startswith("=") for a in answers), done.stderr
     assert answers[1] != "= " and answers[3] != "= "  # a move on 9x9 (az-mcts) and on 7x7 (mcts)
+
+
+def test_the_gtp_command_plays_alphagos_variants_without_the_policy_network():
+    """`tenuki gtp --player alphago --prior uniform --value-weights rl-value19 --mix-lambda 0` (Fig. 4b's value
+    network alone) answers moves on 19x19 with the shipped value net; a lambda that needs a value net it does
+    not have is one line on stderr and exit 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "tenuki", "gtp", "--player", "alphago", "--visits", "16"]
+    done = subprocess.run([*command, "--prior", "uniform", "--value-weights", "rl-value19", "--mix-lambda", "0"],
+                          input="genmove b\ngenmove w\nquit\n", text=True, capture_output=True, timeout=180,
+                          cwd=root, check=False)
+    answers = [line for line in done.stdout.splitlines() if line.startswith(("=", "?"))]
+    assert done.returncode == 0 and len(answers) == 3 and answers[0] != answers[1], done.stderr
+    refused = subprocess.run([*command, "--prior", "uniform", "--mix-lambda", "0.5"], input="quit\n", text=True,
+                             capture_output=True, timeout=180, cwd=root, check=False)
+    assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
+    assert "needs a value network" in refused.stderr
