@@ -217,19 +217,21 @@ def build(name: str, evaluator: Evaluator | None = None, size: int = 19, **optio
 
 def player_factory(name: str, weights: str | None = None, value_weights: str | None = None,
                    threads: int | None = None, warm_up: bool = True, mix_lambda: float | None = None,
-                   prior: str = "policy", **options) -> Callable[[int], Player]:
+                   prior: str = "policy", rollout_policy: str | None = None, **options) -> Callable[[int], Player]:
     """``factory(size)`` -> a fresh player ``name`` for ``size`` boards, as ``make`` builds it, for the
     commands that start a new player at every new game or board size (``tenuki gtp``, ``tenuki play``).
     The networks are loaded once per board size and shared by the players of that size. ``warm_up``:
     the first player of each size plays one small search first (on a player of its own that shares the
     network, thrown away), so that compiled kernels and the network's first call are not paid on the
-    first move of a game, inside its time. ``mix_lambda``, ``prior``: ``alphago``'s variants (``make``)."""
-    _check(name, weights, value_weights, threads, mix_lambda, prior)
+    first move of a game, inside its time. ``mix_lambda``, ``prior``, ``rollout_policy``: ``alphago``'s variants
+    (``make``)."""
+    _check(name, weights, value_weights, threads, mix_lambda, prior, rollout_policy)
     loaded: dict[int, tuple[str, Evaluator | None, dict]] = {}
 
     def factory(size: int) -> Player:
         if size not in loaded:
             loaded[size] = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
+            loaded[size][2].update(_rollout_options(rollout_policy, options.get("seed", 0)))
             resolved, evaluator, search = loaded[size]
             if warm_up:
                 _warm_up(build(resolved, evaluator, size, **search, **options), size)
@@ -255,7 +257,8 @@ def _warm_up(player: Player, size: int) -> None:
 
 
 def make(name: str, size: int = 19, weights: str | None = None, value_weights: str | None = None,
-         threads: int | None = None, mix_lambda: float | None = None, prior: str = "policy", **options) -> Player:
+         threads: int | None = None, mix_lambda: float | None = None, prior: str = "policy",
+         rollout_policy: str | None = None, **options) -> Player:
     """A player by name. ``options``: visits, seed, resign_threshold, temperature, ... (see
     tenuki.search.players). Network players load ``weights`` (safetensors checkpoint). ``alphago`` takes
     an AlphaGo policy network as ``weights`` and, optionally, a value network as ``value_weights``
@@ -266,15 +269,20 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     ``alphago``'s variants (AlphaGo's Fig. 4b): ``mix_lambda`` (``alphago_lambda``: 0.5 with a value network,
     1 = rollouts alone without; 0 = the value network alone, no rollouts) and ``prior`` (``policy``: the policy
     network's prior; ``uniform``: no policy network, every legal move equal -- the value network alone with
-    ``value_weights``, else rollouts alone)."""
-    _check(name, weights, value_weights, threads, mix_lambda, prior)
+    ``value_weights``, else rollouts alone) and ``rollout_policy`` (the rollouts: light playouts by default, or
+    AlphaGo's learned fast rollout policy from this file or shipped name, e.g. ``rollout19``)."""
+    _check(name, weights, value_weights, threads, mix_lambda, prior, rollout_policy)
     name, evaluator, search = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
-    return build(name, evaluator, size, **search, **options)
+    return build(name, evaluator, size, **search, **_rollout_options(rollout_policy, options.get("seed", 0)),
+                 **options)
 
 
 def _check(name: str, weights: str | None, value_weights: str | None, threads: int | None,
-           mix_lambda: float | None = None, prior: str = "policy") -> None:
+           mix_lambda: float | None = None, prior: str = "policy", rollout_policy: str | None = None) -> None:
     """``make``'s checks of its arguments, before anything is loaded (``SearchConfigError``)."""
+    if rollout_policy is not None and name != "alphago":
+        raise SearchConfigError(f"--rollout-policy goes with --player alphago; player {name!r} plays no rollouts "
+                                "of a learned policy")
     if prior not in ALPHAGO_PRIORS:
         raise SearchConfigError(f"--prior {prior!r} is unknown (allowed: {', '.join(ALPHAGO_PRIORS)})")
     if (mix_lambda is not None or prior != "policy") and name != "alphago":
@@ -318,6 +326,22 @@ def _load(name: str, size: int, weights: str | None, value_weights: str | None, 
         evaluator = _network_evaluator(name, size, weights, value_weights, threads)
     search = {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)} if name == "alphago" else {}
     return name, evaluator, search
+
+
+def _rollout_options(rollout_policy: str | None, seed: int) -> dict:
+    """``build``'s ``rollout`` option for ``rollout_policy`` (a file or shipped name): its ``leaf_rollout``;
+    nothing for None (light playouts)."""
+    if rollout_policy is None:
+        return {}
+    from tenuki.agents.go.networks.checkpoint import resolve_checkpoint
+    from tenuki.agents.go.rollout.model import RolloutPolicy
+    from tenuki.agents.go.rollout.weights import RolloutWeightsError
+
+    try:
+        policy = RolloutPolicy.load(resolve_checkpoint(rollout_policy))
+    except RolloutWeightsError as error:
+        raise SearchConfigError(f"--rollout-policy: {error}") from None
+    return {"rollout": policy.leaf_rollout(seed)}
 
 
 def _uniform_prior_evaluator(size: int, value_weights: str | None, threads: int | None) -> Evaluator:

@@ -38,7 +38,7 @@ import numpy as np
 
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.coords import to_gtp
-from tenuki.envs.go.layout import BLACK, H_JTOP
+from tenuki.envs.go.layout import BLACK, H_JTOP, base_len
 from tenuki.envs.go.playout import playout_len
 from tenuki.search import puct
 from tenuki.search.settings import MCTSConfig, SearchConfigError, check_root_noise
@@ -60,10 +60,14 @@ from tenuki.search.tree import (
     reset_tree,
 )
 
-__all__ = ["MCTS", "Evaluator", "MCTSConfig", "SearchConfigError", "SearchResult", "dirichlet_alpha",
+__all__ = ["MCTS", "Evaluator", "MCTSConfig", "Rollout", "SearchConfigError", "SearchResult", "dirichlet_alpha",
            "uniform_evaluator"]
 
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# rollout(states int64[K, L], komi) -> float64[K]: one rollout's outcome (+1 / -1 / 0, Tromp-Taylor area with
+# komi) for the side to move in each of K leaf states (the first L = base_len(N) entries of a board state),
+# e.g. AlphaGo's learned fast rollout policy (tenuki.agents.go.rollout.RolloutPolicy.leaf_values).
+Rollout = Callable[[np.ndarray, float], np.ndarray]
 
 
 @dataclass
@@ -128,10 +132,14 @@ class MCTS:
     """A reusable PUCT searcher: ``run(board)`` searches from a position; ``advance(action)``
     keeps the chosen subtree for the next search (tree reuse); ``reset()`` forgets it.
     ``ownership=True``: ask the evaluator for ownership too when it has it (``has_ownership``),
-    so results carry scores and an ownership map (module docstring); ignored otherwise."""
+    so results carry scores and an ownership map (module docstring); ignored otherwise.
+    ``rollout``: who values leaves by rollouts when the config mixes them in (``mix_lambda`` > 0, or a leaf
+    under ``expand_threshold``): a ``Rollout`` callback; default None: light playouts inside the tree walk."""
 
-    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, *, ownership: bool = False):
+    def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, *, ownership: bool = False,
+                 rollout: Rollout | None = None):
         self.evaluator = evaluator
+        self.rollout = rollout
         self.config = config or MCTSConfig()
         self.rng = np.random.default_rng(self.config.seed)
         self.tree: Tree | None = None
@@ -203,12 +211,18 @@ class MCTS:
         c_base = cfg.c_base if cfg.c_base > 0 else 0.0
         scratch = np.empty(playout_len(size), np.int64)
         rng_state = np.array([self.rng.integers(1, 2**62)], np.uint64)
+        # leaf states for the rollout callback (None: light rollouts inside collect_leaves)
+        rollout_states = None if self.rollout is None else np.zeros((batch, base_len(size)), np.int64)
 
         def step(width: int) -> int:
             puct.collect_leaves(*tree, work, width, cfg.c_init, c_base, cfg.fpu_reduction, komi, paths, path_len,
                                 leaf_node, leaf_status, leaf_value, leaf_score, planes, legal, legal_count,
                                 cfg.mix_lambda, cfg.expand_threshold, scratch, rng_state, cfg.pass_min_move,
-                                cfg.score_weight, cfg.score_scale or float(size))
+                                cfg.score_weight, cfg.score_scale or float(size), rollout_states)
+            if rollout_states is not None:
+                wanted = puct.rollout_wanted(leaf_status, width, cfg.mix_lambda)
+                if wanted.size:
+                    leaf_value[wanted] = self.rollout(rollout_states[wanted], komi)
             need = np.flatnonzero(leaf_status[:width] == puct.NEEDS_EVAL)
             logits = np.zeros((width, num_actions), np.float32)
             values = np.zeros(width, np.float32)

@@ -27,7 +27,7 @@ import numpy as np
 from tenuki.envs.go.alphago_planes import alphago_planes
 from tenuki.envs.go.board import Board
 from tenuki.envs.go.features import board_planes
-from tenuki.search.mcts import MCTS, Evaluator, SearchResult
+from tenuki.search.mcts import MCTS, Evaluator, Rollout, SearchResult
 from tenuki.search.player import Move
 from tenuki.search.settings import MCTSConfig, SearchConfigError
 from tenuki.search.tree import bytes_per_node
@@ -129,15 +129,17 @@ class PUCTPlayer(SearchPlayer):
     """``az-mcts`` (AlphaZero settings) or ``alphago`` (APV: c_puct 5, lambda 0.5, threshold): the settings
     are ``config`` (default: AlphaZero's with ``visits`` simulations), ``name`` says which. ``ownership``:
     ask a network with an ownership head for it at every evaluation (scores and ownership for analysis,
-    ``tenuki.search.mcts``; a network without one is not asked)."""
+    ``tenuki.search.mcts``; a network without one is not asked). ``rollout``: the leaves' rollouts when the
+    config mixes them in (``tenuki.search.mcts.Rollout``; default: light playouts)."""
 
     name = "az-mcts"
 
     def __init__(self, evaluator: Evaluator, config: MCTSConfig | None = None, reuse_tree: bool = True,
-                 name: str = "az-mcts", ownership: bool = True, **kwargs):
+                 name: str = "az-mcts", ownership: bool = True, rollout: Rollout | None = None, **kwargs):
         super().__init__(**kwargs)
         self.name = name
-        self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits), ownership=ownership)
+        self.searcher = MCTS(evaluator, config or MCTSConfig(num_simulations=self.visits), ownership=ownership,
+                             rollout=rollout)
         self.reuse_tree = reuse_tree
         # The moves of the game the kept tree belongs to: the searched position's, then each move notified.
         # A search of a board whose moves differ (undo, a loaded game, a new game) starts a fresh tree.
@@ -158,7 +160,8 @@ class PUCTPlayer(SearchPlayer):
         otherwise (analysis of the side not to move) it runs in a tree of its own."""
         searcher = self.searcher
         if not (keep and self.reuse_tree):
-            searcher = MCTS(searcher.evaluator, searcher.config, ownership=searcher.ownership)
+            searcher = MCTS(searcher.evaluator, searcher.config, ownership=searcher.ownership,
+                            rollout=searcher.rollout)
         else:
             self._prepare(board)
         return GrowingSearch(searcher, board, keep=keep and self.reuse_tree)

@@ -158,10 +158,21 @@ def terminal_score(st, komi):
     return margin if st[H_TO_PLAY] == BLACK else -margin
 
 
+def rollout_wanted(leaf_status: np.ndarray, width: int, mix_lambda: float) -> np.ndarray:
+    """The rows of the batch whose leaf ``collect_leaves`` left for the caller's rollout: the leaves valued by
+    a rollout alone (``ROLLOUT_ONLY``), and the evaluated ones when ``mix_lambda`` > 0."""
+    status = leaf_status[:width]
+    wanted = status == ROLLOUT_ONLY
+    if mix_lambda > 0.0:
+        wanted |= status == NEEDS_EVAL
+    return np.flatnonzero(wanted)
+
+
 @njit(cache=True)
 def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_base, fpu_reduction, komi,
                    paths, path_len, leaf_node, leaf_status, leaf_value, leaf_score, planes, legal, legal_count,
-                   mix_lambda, expand_threshold, scratch, rng, pass_min_move=0, score_weight=0.0, score_scale=1.0):
+                   mix_lambda, expand_threshold, scratch, rng, pass_min_move=0, score_weight=0.0, score_scale=1.0,
+                   rollout_states=None):
     """Walk ``batch`` simulations down the tree (virtual loss on every edge taken), one per work
     state (``work[b]`` holds the root position; it is restored before returning). For every leaf
     that needs the evaluator, write its planes and legal actions: the 17 AlphaZero planes, or
@@ -179,7 +190,12 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
     that mass, and the side learns to pass from the start.
 
     ``leaf_score[b]``: the exact final margin (``terminal_score``) of a terminal leaf, else 0 (the
-    caller writes the evaluator's score estimate of the evaluated leaves before the backup)."""
+    caller writes the evaluator's score estimate of the evaluated leaves before the backup).
+
+    ``rollout_states`` int64[batch, L] (default None: light rollouts here): the rollouts are the
+    caller's (a learned rollout policy) -- the first L entries of the state of every leaf that wants one are
+    copied to its row and its
+    ``leaf_value`` left 0 for the caller to fill before the backup (``rollout_wanted`` says which)."""
     for b in range(batch):
         st = work[b]
         compact_hash_set(st)
@@ -234,9 +250,17 @@ def collect_leaves(nodes, values, edges, stats, counts, work, batch, c_init, c_b
             if st[H_MOVE] < pass_min_move and st[H_PASSES] == 0 and legal_count[b] > 1:
                 legal_count[b] -= 1  # pass is listed last
             if mix_lambda > 0.0:
-                leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
+                if rollout_states is None:
+                    leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
+                else:
+                    leaf_value[b] = 0.0
+                    rollout_states[b, :] = st[: rollout_states.shape[1]]
         elif status == ROLLOUT_ONLY:
-            leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
+            if rollout_states is None:
+                leaf_value[b] = rollout_value(st, scratch, rng, ROLLOUT_LIGHT, komi)
+            else:
+                leaf_value[b] = 0.0
+                rollout_states[b, :] = st[: rollout_states.shape[1]]
         elif status == TERMINAL_LEAF:
             leaf_value[b] = terminal_value(st, komi, score_weight, score_scale)
             leaf_score[b] = terminal_score(st, komi)

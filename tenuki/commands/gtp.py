@@ -21,7 +21,8 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     if problem:
         print(f"tenuki gtp: {problem}", file=sys.stderr)
         return 2
-    options = {"seed": args.seed, "mix_lambda": args.mix_lambda, "prior": args.prior}
+    options = {"seed": args.seed, "mix_lambda": args.mix_lambda, "prior": args.prior,
+               "rollout_policy": args.rollout_policy}
     if args.resign is not None:
         options["resign_threshold"] = args.resign
     if args.size is None:
@@ -71,6 +72,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                      help="alphago only: where the search's prior comes from -- the policy network of --weights "
                           "(default), or none: every legal move equal (AlphaGo's variants without the policy "
                           "network: the value network of --value-weights and/or rollouts)")
+    gtp.add_argument("--rollout-policy", default=None, metavar="WEIGHTS",
+                     help="alphago only: the rollouts' policy, AlphaGo's learned fast rollout policy (a file of "
+                          "`tenuki train rollout`, or the shipped rollout19; default: light playouts, random moves "
+                          "that never fill an own eye)")
     gtp.add_argument("--size", type=int, default=None,
                      help="initial board size 2..19 (default: the --weights network's size, else 19)")
     shared.add_komi(gtp, extra=", for the initial size; a GTP komi command changes it")

@@ -523,3 +523,24 @@ def test_benchmark_prints_one_json_object(tmp_path: Path):
     for key in ("rollout_moves_per_s", "random_playout_moves_per_s", "rollout_vs_random_speed",
                 "feature_extraction_us_per_position"):
         assert result[key] > 0, key
+
+
+@pytest.mark.parametrize("komi, to_play", [(0.5, "b"), (0.5, "w"), (30.5, "b"), (30.5, "w")])
+def test_leaf_rollout_scores_a_settled_position_like_the_board(komi, to_play):
+    """RolloutPolicy.leaf_rollout (the search's rollout callback): from a position where no move is left but
+    filling own eyes, every rollout ends at once and its outcome for the side to move is the sign of
+    Board.score's area margin (an independent count), from black's view when black is to move."""
+    from tenuki.envs.go.layout import base_len
+
+    board = Board.from_ascii("""
+        X X X X X
+        X . X . X
+        X X X X X
+        X . X . X
+        X X X X X
+    """, to_play=to_play, komi=komi)
+    margin = board.score().margin
+    expected = np.sign(margin) * (1.0 if to_play == "b" else -1.0)
+    rollout = RolloutPolicy.zeros().leaf_rollout(seed=5)
+    states = np.stack([board.state[:base_len(5)]] * 3)
+    assert rollout(states, komi).tolist() == [expected] * 3

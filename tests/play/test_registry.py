@@ -177,3 +177,19 @@ def test_alphago_variant_options_are_refused_where_they_mean_nothing(weights):
         registry.make("alphago", size=5, weights=weights["alphago"], prior="uniform")
     with pytest.raises(SearchConfigError, match="needs a value network"):
         registry.make("alphago", size=5, prior="uniform", mix_lambda=0.0)
+
+
+def test_alphago_rolls_out_with_a_learned_rollout_policy_when_given_one(weights, tmp_path):
+    from tenuki.agents.go.rollout import RolloutPolicy
+
+    RolloutPolicy.zeros().save(tmp_path / "r5")
+    player = registry.make("alphago", size=5, weights=weights["alphago"], rollout_policy=str(tmp_path / "r5"),
+                           visits=24)
+    assert player.searcher.rollout is not None and player.searcher.config.mix_lambda == 1.0
+    board = Board(5, komi=0.5)
+    assert board.is_legal(player.genmove(board).action)
+    assert registry.make("alphago", size=5, weights=weights["alphago"], visits=8).searcher.rollout is None
+    with pytest.raises(SearchConfigError, match="--rollout-policy goes with --player alphago"):
+        registry.make("mcts", size=5, rollout_policy=str(tmp_path / "r5"))
+    with pytest.raises(SearchConfigError, match="--rollout-policy: .*no such sidecar"):
+        registry.make("alphago", size=5, weights=weights["alphago"], rollout_policy=str(tmp_path / "missing"))

@@ -306,8 +306,8 @@ def test_the_alphago19_config_is_a_gauntlet_against_gnugo_10():
             config.games_per_pairing) == ("gauntlet", ["gnugo-10"], "gnugo-10", 19, 2.0, 10)
     commands = config.commands
     assert "--level 10" in commands["gnugo-10"] and "--level 1 " in commands["gnugo-1"]
-    for name in ("policy-sl", "policy-rl", "rollouts", "value", "policy-rollouts", "policy-value", "value-rollouts",
-                 "policy-value-rollouts"):
+    for name in ("policy-sl", "policy-rl", "rollouts", "rollouts-policy", "value", "policy-rollouts", "policy-value",
+                 "value-rollouts", "policy-value-rollouts"):
         argv = [word.replace("{game}", "1") for word in shlex.split(commands[name])]
         assert argv[0] == "tenuki", name
         assert build_parser().parse_args(argv[1:]).command == "gtp", name  # options `tenuki gtp` takes today

@@ -425,3 +425,40 @@ def test_terminal_score_is_the_area_margin_for_the_side_to_move():
     state = np.array(board.state)
     margin = board.score("area").margin
     assert puct.terminal_score(state, board.komi) == pytest.approx(-margin if board.to_play != BLACK else margin)
+
+
+@pytest.mark.parametrize("black_wins", [True, False])
+def test_a_rollout_callback_values_every_leaf_that_wants_a_rollout(black_wins):
+    """MCTS(rollout=...) (AlphaGo's learned rollouts): the callback gets one state per leaf the search would
+    have rolled out (lambda 1: every simulation), each the leaf's own position, and its outcomes are what is
+    backed up: a callback that says "black wins" everywhere gives black's root moves Q = +1 (the old light
+    playouts would mix wins and losses)."""
+    from tenuki.envs.go.layout import H_MOVE, H_TO_PLAY, base_len
+
+    size = 5
+    seen: list[np.ndarray] = []
+
+    def rollout(states, komi):
+        seen.extend(np.array(row) for row in states)
+        black = states[:, H_TO_PLAY] == BLACK
+        return np.where(black, 1.0, -1.0) * (1.0 if black_wins else -1.0)
+
+    config = MCTSConfig(num_simulations=200, batch_size=8, c_init=5.0, c_base=0, mix_lambda=1.0, seed=3)
+    searcher = MCTS(uniform_evaluator(size), config, rollout=rollout)
+    result = searcher.run(Board(size, komi=0.5))
+    assert len(seen) == result.simulations and all(row.shape == (base_len(size),) for row in seen)
+    # a leaf d moves below the root (passes included) is to be played by black when d is even
+    depths = [int(row[H_MOVE]) for row in seen]
+    assert max(depths) >= 2
+    for row, depth in zip(seen, depths):
+        assert row[H_TO_PLAY] == (BLACK if depth % 2 == 0 else 3 - BLACK)
+    q = result.q[~np.isnan(result.q)]
+    assert q.size > 0 and np.all(q == (1.0 if black_wins else -1.0))
+
+
+def test_without_a_rollout_callback_the_light_playouts_value_the_leaves():
+    """The default (no callback) keeps the light rollouts inside the walk: Q mixes wins and losses."""
+    config = MCTSConfig(num_simulations=200, batch_size=8, c_init=5.0, c_base=0, mix_lambda=1.0, seed=3)
+    result = MCTS(uniform_evaluator(5), config).run(Board(5, komi=0.5))
+    q = result.q[~np.isnan(result.q)]
+    assert q.min() < 0.0 < q.max()

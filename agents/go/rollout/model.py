@@ -21,7 +21,7 @@ from tenuki.agents.go.rollout.weights import (
     save_rollout_policy,
 )
 from tenuki.envs.go.coords import from_point, to_point
-from tenuki.envs.go.layout import H_LAST, H_N, H_TO_PLAY, base_len
+from tenuki.envs.go.layout import BLACK, H_LAST, H_N, H_TO_PLAY, base_len
 
 
 @dataclass(eq=False)
@@ -105,6 +105,27 @@ class RolloutPolicy:
             last = max(int(st[H_LAST]), 0)
         return _rollout_playouts(st, self.weights, self.exp_weights(), self.hash_seed, self.mask, seed, count,
                                  max_moves, last, max(last2, 0), out_diff, base_len(int(st[H_N])))
+
+    def leaf_rollout(self, seed: int = 0):
+        """A ``tenuki.search.mcts.Rollout`` for APV-MCTS: ``rollout(states, komi)`` plays one rollout of this
+        policy from each leaf state (the first ``base_len(N)`` entries of a board state) and answers its
+        outcome for the side to move there: +1 / -1 / 0 by Tromp-Taylor area with ``komi``. Each call draws
+        new seeds from ``seed``; the returned callable keeps its own scratch (one per thread)."""
+        calls = [0]
+        diff = np.zeros(1, np.int64)
+
+        def rollout(states: np.ndarray, komi: float) -> np.ndarray:
+            values = np.empty(states.shape[0])
+            for i, st in enumerate(states):
+                calls[0] += 1
+                n = int(st[H_N])
+                self.playouts(st, (seed * 1_000_003 + calls[0]) % (1 << 62), 1, 3 * n * n, diff)
+                margin = float(diff[0]) - komi
+                outcome = 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0
+                values[i] = outcome if int(st[H_TO_PLAY]) == BLACK else -outcome
+            return values
+
+        return rollout
 
     # ------------------------------------------------------------------ files
 
