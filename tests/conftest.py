@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 # The network players of the test process run on torch: OpenVINO's thread pools do not survive a fork, and
-# some tests fork without exec (torch DataLoader workers). The OpenVINO path is tested where it is asked
-# for by name (tests/play/test_openvino_evaluator.py, workers.inference in tests/selfplay/test_config.py)
-# and by the engines that tests/play/test_gtp_timing.py starts without this variable.
+# tests fork without exec (torch DataLoader workers, Ray). The OpenVINO path is tested in processes of
+# its own: the tests marked ``own_process`` (below), and the engines that tests/play/test_gtp_timing.py
+# starts without this variable.
 os.environ.setdefault("TENUKI_INFERENCE", "torch")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -125,9 +125,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+# A test marked ``own_process`` runs in a child ``python -m pytest NODEID`` of its own (this variable set
+# there), so that what it loads never lives in the test process: OpenVINO's thread pools do not survive a
+# fork (torch DataLoader workers and Ray fork) and crashed the end of a full run (SIGSEGV after the last test).
+OWN_PROCESS = "TENUKI_TEST_IN_OWN_PROCESS"
+
+
+def _run_in_own_process(item: pytest.Item) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", item.nodeid],
+                          cwd=item.config.rootpath, env={**os.environ, OWN_PROCESS: "1"}, capture_output=True,
+                          text=True, timeout=900, check=False)
+    output = done.stdout + done.stderr
+    if done.returncode == 0 and " skipped" in output and " passed" not in output:
+        reason = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+        pytest.skip(reason[0] if reason else "skipped in its own process")
+    if done.returncode != 0:
+        pytest.fail(f"{item.nodeid} in its own process: exit status {done.returncode}\n{output[-6000:]}",
+                    pytrace=False)
+
+
 def pytest_collection_modifyitems(config, items):
-    """The tests that load OpenVINO into this process run last: nothing may fork after OpenVINO's thread
-    pools exist (a forked child, or the parent joining it, can crash), and many tests start processes."""
-    loads_openvino = [item for item in items if "openvino" in item.nodeid or "workers_inference" in item.nodeid]
-    if loads_openvino:
-        items[:] = [item for item in items if item not in loads_openvino] + loads_openvino
+    """``own_process`` tests run in a child process each (``OWN_PROCESS``), unless this is that child."""
+    if os.environ.get(OWN_PROCESS) == "1":
+        return
+    for item in items:
+        if item.get_closest_marker("own_process") is not None:
+            item.runtest = lambda item=item: _run_in_own_process(item)

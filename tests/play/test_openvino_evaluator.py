@@ -1,9 +1,8 @@
 """OpenVINOEvaluator (the `fast` extra) against torch: the same answers, ownership, backends.
 
-These tests load openvino into the test process. OpenVINO's thread pools do not survive a fork, and
-some tests earlier in the run fork without exec (torch DataLoader workers in tests/go_alphago): this file
-lives under tests/play so that it runs after them (tests/play and later load OpenVINO anyway, through
-the registry's default evaluator).
+OpenVINO's thread pools do not survive a fork, and other tests fork without exec (torch DataLoader
+workers, Ray): each test here runs in a child process of its own (``own_process``, tests/conftest.py),
+so OpenVINO never loads into the test process.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ import pytest
 from tenuki.agents.go.evaluator import TorchEvaluator
 from tenuki.agents.go.networks import build_network
 from tests.agents.test_networks import SMALL, one_torch_thread, random_planes, small_net  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.own_process
 
 
 def _openvino_or_skip():

@@ -217,6 +217,7 @@ def test_each_face_exports_what_it_lists(package):
         face.no_such_name  # noqa: B018
 
 
+@pytest.mark.own_process  # it loads OpenVINO (tests/conftest.py)
 def test_workers_inference_picks_the_evaluator(tmp_path):
     """workers.inference: torch (default), auto or openvino (with fast_inference); anything else names the key."""
     from tenuki.agents.go.evaluator import OpenVINOEvaluator, TorchEvaluator
