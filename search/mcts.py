@@ -68,6 +68,8 @@ Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 # komi) for the side to move in each of K leaf states (the first L = base_len(N) entries of a board state),
 # e.g. AlphaGo's learned fast rollout policy (tenuki.agents.go.rollout.RolloutPolicy.leaf_values).
 Rollout = Callable[[np.ndarray, float], np.ndarray]
+# Leaves in the first batch of a timed search that has no measured cost per leaf yet (``MCTS.run``).
+FIRST_TIMED_BATCH = 4
 
 
 @dataclass
@@ -150,6 +152,7 @@ class MCTS:
         self._ownership_sum: np.ndarray | None = None  # float64[N*N], root side to move
         self._ownership_count = 0
         self._simulations = 0
+        self._leaf_cost = 0.0  # seconds a leaf of a batch may take, from the timed searches (``run``)
 
     # ------------------------------------------------------------------ search
 
@@ -157,8 +160,8 @@ class MCTS:
             root_noise: float | None = None, keep_tree: bool = False) -> SearchResult:
         """Search from ``board`` (unchanged) for ``num_simulations`` (default: the config's), or
         until ``seconds`` have passed when given (then num_simulations is only the tree's size).
-        With ``seconds``, a batch is started only when the previous one, as long again, would end
-        before the deadline, so the search overruns it by less than one batch's variation.
+        With ``seconds``, each batch holds only as many leaves as fit before the deadline at the highest cost
+        per leaf seen lately, so the search overruns it only when a batch's leaves cost more than any lately.
         ``root_noise``: the Dirichlet noise's weight in the root priors for this search (default:
         the config's ``dirichlet_weight``; 0: none, as self-play's capped searches want).
         ``keep_tree``: continue the tree of the previous ``run``, which the caller guarantees was on
@@ -257,17 +260,33 @@ class MCTS:
         if noise > 0 and not keep_tree:
             self._add_root_noise(size, noise)
         stalls = 0
-        last_step = 0.0  # seconds the last batch took: one that would end past the deadline is not started
-        while done < sims and (deadline is None or time.perf_counter() + last_step < deadline):
+        # With a deadline, each batch is sized to end before it: as many leaves as fit in the time left at the
+        # cost a leaf may take -- the highest cost per leaf seen lately, forgotten slowly (x0.9 a batch), kept
+        # from one timed search to the next; a search with no such figure yet starts with a small batch that
+        # measures it. Batches vary (collisions, terminal leaves, long rollouts early in a 19x19 game, the
+        # network's fixed cost a call): the last batch's length alone under-guessed and moves overran.
+        leaf_cost = self._leaf_cost if deadline is not None else 0.0
+        while done < sims:
+            width = min(batch, sims - done)
+            if deadline is not None:
+                if leaf_cost <= 0.0:
+                    width = min(width, FIRST_TIMED_BATCH)
+                else:
+                    fit = int((deadline - time.perf_counter()) / leaf_cost)
+                    if fit < 1:
+                        break
+                    width = min(width, fit)
             began = time.perf_counter()
-            got = step(min(batch, sims - done))
-            last_step = time.perf_counter() - began
+            got = step(width)
+            leaf_cost = max((time.perf_counter() - began) / width, 0.9 * leaf_cost)
             done += got
             stalls = stalls + 1 if got == 0 else 0
             if stalls > 8:  # only collisions / terminal root / a full tree: nothing more to learn
                 break
         self._simulations = done
         self._advanceable = True
+        if deadline is not None:
+            self._leaf_cost = leaf_cost
         return self._result(size)
 
     def _grow(self, capacity: int, num_actions: int) -> None:

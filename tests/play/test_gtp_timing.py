@@ -1,8 +1,9 @@
 """A move never takes more than the time it was given, measured as a GUI or a referee measures it: from
 writing ``genmove`` into the engine's stdin to reading the answer, first move of a game included (issue 27).
 
-The engine is the real ``tenuki gtp`` process with its default 9x9 player (az-mcts with the shipped net) and
-the pure-rollout ``mcts``; the limit comes from ``--seconds-per-move`` or from GTP's own time control
+The engine is the real ``tenuki gtp`` process with its default 9x9 player (az-mcts with the shipped net),
+the pure-rollout ``mcts`` and, on 19x19, AlphaGo's full APV-MCTS (the 13x192 SL policy, the value net and the
+learned rollouts: the slowest batches tenuki plays, issue 28); the limit comes from ``--seconds-per-move`` or from GTP's own time control
 (``time_settings 0 S 1`` + ``time_left``, as ``tenuki match`` sends it). Short limits keep the test short;
 the margin the engine keeps is a fraction of the limit (``think_time``), so a short limit is the hard case.
 """
@@ -51,12 +52,12 @@ class Engine:
         self.proc.wait(timeout=30)
 
 
-def play_timed(engine: Engine, clock: bool) -> list[float]:
+def play_timed(engine: Engine, clock: bool, moves: int = MOVES) -> list[float]:
     """Two games' worth of genmoves (the engine plays both sides), each after clear_board; wall times."""
     times = []
     for _ in range(2):
         engine.ask("clear_board")
-        for i in range(MOVES // 2):
+        for i in range(moves // 2):
             color = "bw"[i % 2]
             if clock:
                 engine.ask(f"time_left {color} {LIMIT_S:g} 1")
@@ -85,3 +86,19 @@ def test_genmove_never_exceeds_its_time(player, clock):
     assert max(times) <= LIMIT_S, f"genmove took {max(times):.3f} s for its {LIMIT_S} s: {times}"
     # and it uses the time it has: a search stopped far too early would be a weaker player
     assert sorted(times)[len(times) // 2] >= 0.7 * LIMIT_S, times
+
+
+def test_alphagos_full_search_on_19x19_keeps_to_its_time():
+    """The 19x19 APV-MCTS evaluates batches of the 13x192 policy net and rolls out with the learned policy: a
+    batch of 16 leaves takes 0.1-0.25 s, a good part of the limit, and its cost varies from move to move.
+    Issue 28's bound: every move (first included) within the limit plus 50 ms."""
+    engine = Engine("--player", "alphago", "--size", "19", "--value-weights", "rl-value19", "--rollout-policy",
+                    "rollout19")
+    try:
+        engine.ask("komi 7.5")
+        engine.ask(f"time_settings 0 {LIMIT_S:g} 1")
+        times = play_timed(engine, clock=True, moves=8)
+    finally:
+        engine.close()
+    assert max(times) <= LIMIT_S + 0.05, f"genmove took {max(times):.3f} s for its {LIMIT_S} s: {times}"
+    assert sorted(times)[len(times) // 2] >= 0.7 * LIMIT_S, times  # and it uses the time it has
