@@ -26,6 +26,7 @@ from tenuki.play.tournament import (
     TournamentError,
     build_plan,
     load_tournament_config,
+    prepare_run,
     read_games,
     run_tournament,
 )
@@ -37,6 +38,7 @@ EXAMPLE = """example:
   tenuki tournament --config smoke                       # 3 fast engines on 9x9, a round robin
   tenuki tournament --config alphago19 --set games_per_pairing=4 --set parallel=2
   tenuki tournament --config my.yaml --resume            # finish the games a killed run did not
+  tenuki tournament --config my.yaml --report            # rate the games recorded so far, play nothing
 
 Every pairing plays games_per_pairing games on the match arena (tenuki match: the same referee, forfeits,
 count and SGFs), the engines' colours swapped from one game to the next. Each finished game is appended to
@@ -61,6 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--resume", action="store_true",
                         help="the run folder must hold a tournament already (an error otherwise); without it a "
                              "folder that holds one is resumed too")
+    parser.add_argument("--report", action="store_true",
+                        help="play nothing: rate the games recorded so far (checked against the config as a resume "
+                             "would be), write tournament.json and elo.png, print the table -- e.g. while another "
+                             "process plays the rest")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.set_defaults(func=cmd_tournament)
     return parser
@@ -87,7 +93,10 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         print(f"tenuki tournament: {error}", file=sys.stderr)
         return 2
     try:
-        records = run_tournament(plan, resume=args.resume, on_game=progress)
+        if args.report:
+            records, _ = prepare_run(plan, resume=True)
+        else:
+            records = run_tournament(plan, resume=args.resume, on_game=progress)
     except (ConfigError, MatchConfigError, TournamentError) as error:
         print(f"tenuki tournament: {error}", file=sys.stderr)
         return 2

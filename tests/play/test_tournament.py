@@ -185,8 +185,19 @@ def test_a_killed_tournament_resumes_without_replaying(tmp_path, capsys):
     assert sorted(ids) == sorted(f"{p}/{g:03d}" for p in ("r1_vs_r2", "r1_vs_r3", "r2_vs_r3") for g in (1, 2))
     played_again = [line for line in err.splitlines() if line.startswith("[")]
     assert len(played_again) == 6 - len(first)
+    (tmp_path / "out" / "tournament.json").unlink()
+    assert main(["tournament", "--config", str(path), "--report", "--json"]) == 0  # rates, plays nothing
+    assert json.loads(capsys.readouterr().out)["games_played"] == 6
+    assert games.read_bytes() == after and (tmp_path / "out" / "tournament.json").is_file()
     assert not any(f" {record['id']}:" in line for record in first for line in played_again)
     assert len(list((tmp_path / "out" / "sgf").rglob("*.sgf"))) == 6
+
+
+def test_report_rates_what_is_recorded_and_plays_nothing(tmp_path, capsys):
+    path = write_config(tmp_path)
+    assert main(["tournament", "--config", str(path), "--report"]) == 2  # nothing recorded yet
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out" / GAMES_FILE).exists()
 
 
 def test_a_whole_last_line_without_its_newline_is_kept(tmp_path):
