@@ -34,7 +34,7 @@ What each field means here:
   self-play game: the ownership target is the end of self-play games); this engine has no separate
   estimate of scoreLead (the points that would make the game even), so the three fields carry the
   same number. ``scoreStdev`` is not sent: nothing here predicts the spread of the score.
-- ``order``: 0 for the most visited move (the one ``genmove`` would play), then by visits.
+- ``order``: 0 for the most visited move (the one ``genmove`` would play, ties included), then by visits.
 - ``pv``: the most visited line after the move.
 - ``ownership`` (kata, with ``ownership true`` and a network that has an ownership head; otherwise
   left out): N*N floats in [-1, 1], +1 owned by the side to move, row-major from the top-left point
@@ -124,7 +124,10 @@ def report_line(result: SearchResult, dialect: str, min_moves: int = 0, max_move
     dialect: every visited move (fewer with ``max_moves``; unvisited ones by prior up to ``min_moves``),
     then KataGo's ``ownership`` when asked and known. Empty when nothing is listed."""
     size = result.size
-    order = sorted(range(result.actions.shape[0]), key=lambda i: (-int(result.visits[i]), -float(result.prior[i])))
+    # most visits first; equal visits in the order genmove breaks the tie (``SearchResult.best_action``: the
+    # first of them), so that order 0 is always the move genmove plays; unvisited moves by prior
+    order = sorted(range(result.actions.shape[0]),
+                   key=lambda i: (-int(result.visits[i]), i if result.visits[i] > 0 else -float(result.prior[i])))
     listed = [i for i in order if result.visits[i] > 0]
     if len(listed) < min_moves:
         listed += [i for i in order if result.visits[i] == 0][: min_moves - len(listed)]

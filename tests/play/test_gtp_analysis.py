@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tenuki.play.gtp_analysis import parse_request, t_quantile, value_lcb
+from tenuki.envs.go.coords import to_gtp
+from tenuki.play.gtp_analysis import parse_request, report_line, t_quantile, value_lcb
 from tenuki.play.gtp_engine import GTPEngine
 from tenuki.play.registry import make
 
@@ -316,3 +317,16 @@ def test_t_quantile_and_lcb():
         return
     for dof in (2, 4, 7, 33, 256, 999):
         assert t_quantile(dof) == pytest.approx(student.isf(1e-5, dof), rel=1e-7)
+
+
+@pytest.mark.parametrize("dialect", ["lz", "kata"])
+def test_order_0_is_the_move_genmove_plays_when_visits_tie(dialect):
+    """Two moves with the same visits, the later one with the higher prior: genmove plays the first
+    (SearchResult.best_action), so the report lists it first (it once listed the higher prior first)."""
+    from tenuki.search.mcts import SearchResult
+
+    result = SearchResult(actions=np.array([10, 20, 30]), visits=np.array([7, 7, 2]), q=np.array([0.1, 0.2, 0.0]),
+                          prior=np.array([0.2, 0.5, 0.3]), root_value=0.0, size=9)
+    first = report_line(result, dialect).split(" info ")[0]
+    played = result.best_action
+    assert played == 10 and f"move {to_gtp(played, 9)} " in first
