@@ -8,8 +8,9 @@ rollouts), ``policy``, ``az-mcts``, ``alphago`` (these three take ``--weights``:
 size: ``SHIPPED_WEIGHTS`` (AlphaZero nets, for ``az-mcts`` and ``policy``), ``SHIPPED_POLICY`` and
 ``SHIPPED_VALUE`` (AlphaGo's SL policy and value nets, for ``policy`` and ``alphago``)), and
 ``auto``: the strongest player tenuki has for the board size -- ``az-mcts`` with the shipped
-AlphaZero net where that net beats ``mcts`` (``AUTO_AZ_SIZES``), else ``policy`` with the shipped
-AlphaGo policy net where there is one (19x19), else ``mcts``.
+AlphaZero net where that net beats ``mcts`` (``AUTO_AZ_SIZES``), ``alphago`` with the shipped AlphaGo
+networks where that is the strongest measured variant (``AUTO_ALPHAGO_SIZES``: 19x19), else ``policy`` with
+the shipped AlphaGo policy net where there is one, else ``mcts``.
 
 Also the defaults every command shares (``tenuki gtp``, ``play``, ``match``, ``demo``): ``default_komi(size)``
 and ``DEFAULT_THREADS`` (``make(..., threads=N)``: torch's intra-op threads for the network players).
@@ -44,10 +45,21 @@ SHIPPED_WEIGHTS = {9: WEIGHTS_DIR / "az9x9.safetensors"}
 # AlphaGo SL policy (``tenuki train sl-policy``): the 13x192 net of configs/sl/policy19-gpu.yaml (49.1% top-1;
 # sl-policy19, the 6x64 CPU net at 42.75%, stays in the weights folder: the RL policy starts from it).
 SHIPPED_POLICY = {19: WEIGHTS_DIR / "sl-policy19-gpu.safetensors"}
-# The value net ``alphago`` takes by default with the shipped policy: none yet. sl-value19 and rl-value19 are
-# shipped (README: test MSE 0.66 / 0.65), but whether they make the player stronger is not measured; pass
-# them with --value-weights. An entry here names a shipped file (tests/play/test_registry_defaults.py).
+# What ``alphago`` adds by default to the shipped policy (no --weights given): the value net and the rollout
+# policy of the strongest variant measured. On 19x19 that is p + r, the SL policy's prior and rollout19's
+# rollouts, no value net: p + r, p + v and p + v + r each won every game against GNU Go 10 at 2 s a move, and
+# against each other at 1 s a move p + r scored 5-3, p + v 4-4, p + v + r 3-5 (docs/strength/alphago19/
+# default-selection; the intervals overlap, the point estimates rank p + r first, and it is the cheapest).
+# rl-value19 and sl-value19 are shipped for --value-weights. An entry names a shipped file
+# (tests/play/test_registry_defaults.py).
 SHIPPED_VALUE: dict[int, Path] = {}
+SHIPPED_ROLLOUT: dict[int, Path] = {19: WEIGHTS_DIR / "rollout19.safetensors"}
+# The simulations a move of ``alphago`` with the shipped networks when no budget is given (neither visits nor a
+# time): about a second a move on a 2-core CPU for p + r on 19x19 (~80 simulations a second), not the 800 of
+# the 9x9 players, which would take ten.
+SHIPPED_ALPHAGO_VISITS: dict[int, int] = {19: 100}
+# ``--rollout-policy light``: the light playouts (random moves that never fill an own eye), not a learned policy
+LIGHT_ROLLOUTS = "light"
 # The search of the network players, as a ``search:`` section that goes through ``search_params`` like
 # self-play's and gating's: AlphaZero's constants (Silver et al. 2018), leaves in batches of 16, paths of at
 # most 128 moves, passing allowed from the first move, no root noise.
@@ -59,6 +71,10 @@ ALPHAGO_SEARCH = replace(PLAY_SEARCH, c_init=5.0, c_base=0.0, mix_lambda=0.5, ex
 # pure-rollout ``mcts`` player at equal time (README, self-play section: the 9x9 net of run go9x9-h
 # won 14 of 16 games at 0.5 s a move and 13 of 16 at 1 s; the net shipped after it beat it 78.8% of 40).
 AUTO_AZ_SIZES: frozenset[int] = frozenset({9})
+# Sizes where ``auto`` plays ``alphago`` with the shipped networks (SHIPPED_POLICY, SHIPPED_VALUE,
+# SHIPPED_ROLLOUT): where that search beats the policy network alone (docs/strength/alphago19/: p + r won every
+# game against GNU Go 10 at 2 s a move, the SL policy alone 4 of 5).
+AUTO_ALPHAGO_SIZES: frozenset[int] = frozenset({19})
 
 
 # The komi of a game when the user gives none (area scoring, Tromp-Taylor count): 7.0 on boards up to 9x9,
@@ -100,6 +116,11 @@ def shipped_value(size: int) -> Path | None:
     return _existing(SHIPPED_VALUE, size)
 
 
+def shipped_rollout(size: int) -> Path | None:
+    """The AlphaGo fast rollout policy shipped for ``size``, or None."""
+    return _existing(SHIPPED_ROLLOUT, size)
+
+
 def _shipped_sizes(name: str) -> str:
     tables = {"az-mcts": (SHIPPED_WEIGHTS,), "alphago": (SHIPPED_POLICY,)}.get(name, (SHIPPED_WEIGHTS, SHIPPED_POLICY))
     sizes = sorted({size for table in tables for size in table})
@@ -108,7 +129,8 @@ def _shipped_sizes(name: str) -> str:
 
 def resolve(name: str, size: int, weights: str | None = None) -> tuple[str, str | None]:
     """``auto`` -> ``az-mcts`` with ``weights``, or with the shipped AlphaZero net where it beats
-    ``mcts`` (``AUTO_AZ_SIZES``), else ``policy`` with the shipped AlphaGo policy net, else ``mcts``. Without
+    ``mcts`` (``AUTO_AZ_SIZES``), else ``alphago`` with the shipped AlphaGo policy net where that search is the
+    strongest (``AUTO_ALPHAGO_SIZES``), else ``policy`` with it, else ``mcts``. Without
     ``weights``, ``az-mcts`` gets the shipped AlphaZero net, ``alphago`` the shipped AlphaGo policy
     net and ``policy`` either (AlphaZero first)."""
     if name == "auto":
@@ -117,7 +139,7 @@ def resolve(name: str, size: int, weights: str | None = None) -> tuple[str, str 
         if size in AUTO_AZ_SIZES and (shipped := shipped_weights(size)) is not None:
             return "az-mcts", str(shipped)
         if (shipped := shipped_policy(size)) is not None:
-            return "policy", str(shipped)
+            return ("alphago" if size in AUTO_ALPHAGO_SIZES else "policy"), str(shipped)
         return "mcts", None
     if weights is not None:
         return name, weights
@@ -180,11 +202,9 @@ def alphago_lambda(mix_lambda: float | None, has_value: bool) -> float:
     """The leaf mixing of ``alphago`` (leaf value (1 - lambda) v + lambda z): ``mix_lambda`` as asked, else
     AlphaGo's 0.5 with a value network and 1 (rollouts alone) without one. Without a value network the
     network's v is 0 ("no opinion"), so a lambda below 1 would only shrink the rollouts' values (a larger
-    effective c_puct): a ``SearchConfigError``, as a lambda outside [0, 1] is."""
+    effective c_puct): a ``SearchConfigError`` (a lambda outside [0, 1] is ``_check``'s)."""
     if mix_lambda is None:
         return ALPHAGO_SEARCH.mix_lambda if has_value else 1.0
-    if not 0.0 <= mix_lambda <= 1.0:
-        raise SearchConfigError(f"--mix-lambda {mix_lambda}: expected a number in [0, 1]")
     if not has_value and mix_lambda < 1.0:
         raise SearchConfigError(f"--mix-lambda {mix_lambda} needs a value network (--value-weights): without one "
                                 "leaves are valued by rollouts alone (lambda 1)")
@@ -230,18 +250,18 @@ def player_factory(name: str, weights: str | None = None, value_weights: str | N
 
     def factory(size: int) -> Player:
         if size not in loaded:
-            loaded[size] = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
-            loaded[size][2].update(_rollout_options(rollout_policy, options.get("seed", 0)))
+            loaded[size] = _load(name, size, weights, value_weights, threads, mix_lambda, prior, rollout_policy,
+                                 options.get("seed", 0))
             resolved, evaluator, search = loaded[size]
             if warm_up:
-                _warm_up(build(resolved, evaluator, size, **search, **options), size)
+                _warm_up(build(resolved, evaluator, size, **{**search, **options}), size)
             # Everything loaded so far lives as long as the process: out of the cyclic collector's sight
             # (gc.freeze), a full collection no longer walks its ~340,000 objects (0.1-0.17 s, which once
             # in a few hundred moves landed inside a move's time and overran it).
             gc.collect()
             gc.freeze()
         resolved, evaluator, search = loaded[size]
-        return build(resolved, evaluator, size, **search, **options)
+        return build(resolved, evaluator, size, **{**search, **options})
 
     return factory
 
@@ -269,12 +289,13 @@ def make(name: str, size: int = 19, weights: str | None = None, value_weights: s
     ``alphago``'s variants (AlphaGo's Fig. 4b): ``mix_lambda`` (``alphago_lambda``: 0.5 with a value network,
     1 = rollouts alone without; 0 = the value network alone, no rollouts) and ``prior`` (``policy``: the policy
     network's prior; ``uniform``: no policy network, every legal move equal -- the value network alone with
-    ``value_weights``, else rollouts alone) and ``rollout_policy`` (the rollouts: light playouts by default, or
-    AlphaGo's learned fast rollout policy from this file or shipped name, e.g. ``rollout19``)."""
+    ``value_weights``, else rollouts alone) and ``rollout_policy`` (the rollouts: AlphaGo's learned fast rollout
+    policy from this file or shipped name, e.g. ``rollout19``, or ``light`` playouts; default: the shipped
+    rollout policy with the shipped policy net, else light playouts)."""
     _check(name, weights, value_weights, threads, mix_lambda, prior, rollout_policy)
-    name, evaluator, search = _load(name, size, weights, value_weights, threads, mix_lambda, prior)
-    return build(name, evaluator, size, **search, **_rollout_options(rollout_policy, options.get("seed", 0)),
-                 **options)
+    name, evaluator, search = _load(name, size, weights, value_weights, threads, mix_lambda, prior, rollout_policy,
+                                    options.get("seed", 0))
+    return build(name, evaluator, size, **{**search, **options})
 
 
 def _check(name: str, weights: str | None, value_weights: str | None, threads: int | None,
@@ -306,32 +327,38 @@ def _check(name: str, weights: str | None, value_weights: str | None, threads: i
 
 
 def _load(name: str, size: int, weights: str | None, value_weights: str | None, threads: int | None,
-          mix_lambda: float | None = None, prior: str = "policy") -> tuple[str, Evaluator | None, dict]:
+          mix_lambda: float | None = None, prior: str = "policy", rollout_policy: str | None = None,
+          seed: int = 0) -> tuple[str, Evaluator | None, dict]:
     """(the player ``name`` resolves to, its loaded evaluator or None, the search options ``build`` takes with
-    them) -- ``make`` before ``build``."""
+    them) -- ``make`` before ``build``. ``alphago`` with the shipped policy net (no ``weights``; ``auto``
+    where it plays alphago) also takes the shipped value net and rollout policy unless they are given."""
     explicit_weights = weights is not None
     if prior == "uniform":  # alphago without a policy network
         evaluator = _uniform_prior_evaluator(size, value_weights, threads)
-        return name, evaluator, {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)}
+        search = {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)}
+        return name, evaluator, {**search, **_rollout_options(rollout_policy, seed)}
     name, weights = resolve(name, size, weights)
-    if name == "alphago" and not explicit_weights and value_weights is None and weights is not None:
-        shipped = shipped_value(size)  # the shipped policy net goes with the shipped value net
-        value_weights = str(shipped) if shipped is not None else None
+    if name == "alphago" and not explicit_weights and weights is not None:
+        # ... but not what its lambda leaves unused (lambda 1: rollouts alone; lambda 0: the value net alone)
+        if value_weights is None and mix_lambda != 1.0 and (shipped := shipped_value(size)) is not None:
+            value_weights = str(shipped)
+        if rollout_policy is None and mix_lambda != 0.0 and (shipped := shipped_rollout(size)) is not None:
+            rollout_policy = str(shipped)
     evaluator = None
     if name in NETWORK_PLAYERS:
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
         evaluator = _network_evaluator(name, size, weights, value_weights, threads)
-    search = {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)} if name == "alphago" else {}
-    return name, evaluator, search
+    if name != "alphago":
+        return name, evaluator, {}
+    search = {"mix_lambda": alphago_lambda(mix_lambda, value_weights is not None)}
+    if not explicit_weights and size in SHIPPED_ALPHAGO_VISITS:
+        search["visits"] = SHIPPED_ALPHAGO_VISITS[size]
+    return name, evaluator, {**search, **_rollout_options(rollout_policy, seed)}
 
 
 def _rollout_options(rollout_policy: str | None, seed: int) -> dict:
     """``build``'s ``rollout`` option for ``rollout_policy`` (a file or shipped name): its ``leaf_rollout``;
-    nothing for None (light playouts)."""
-    if rollout_policy is None:
+    nothing for None or ``light`` (light playouts)."""
+    if rollout_policy is None or rollout_policy == LIGHT_ROLLOUTS:
         return {}
     from tenuki.agents.go.networks.checkpoint import resolve_checkpoint
     from tenuki.agents.go.rollout.model import RolloutPolicy
@@ -351,19 +378,32 @@ def _uniform_prior_evaluator(size: int, value_weights: str | None, threads: int 
         from tenuki.search.mcts import uniform_evaluator
 
         return uniform_evaluator(size)
-    from tenuki.agents.go.evaluator import play_evaluator
+    return _play_evaluator(_value_network(value_weights, size), threads)
+
+
+def _value_network(value_weights: str, size: int):
+    """The AlphaGo value network in ``value_weights``, checked to be for ``size`` boards."""
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
+
+    value, _ = load_checkpoint(value_weights, architecture="alphago_value")
+    if value.board_size != size:
+        raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
+                                f"{value.board_size}, not {size}x{size}")
+    return value
+
+
+def _play_evaluator(model, threads: int | None) -> Evaluator:
+    """``model`` prepared for play on the CPU: OpenVINO in bfloat16 where it is installed and native (1.3-1.8x,
+    bench/inference.py), else torch with batch norm folded, NHWC, bfloat16 where native;
+    TENUKI_INFERENCE=torch|openvino chooses. ``threads``: torch's intra-op threads (None: 1)."""
+    from tenuki.agents.go.evaluator import play_evaluator
 
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    value, _ = load_checkpoint(value_weights, architecture="alphago_value")
-    if value.board_size != size:
-        raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
-                                f"{value.board_size}, not {size}x{size}")
     try:
-        return play_evaluator(value, threads=threads or 1)
+        return play_evaluator(model, threads=threads or 1)
     except ValueError as error:
         raise SearchConfigError(str(error)) from None
 
@@ -387,16 +427,5 @@ def _network_evaluator(name: str, size: int, weights: str | None, value_weights:
                                     f"as --weights (got player {name!r}, a {meta.architecture} network)")
         from tenuki.agents.go.evaluator import combine_policy_value
 
-        value, _ = load_checkpoint(value_weights, architecture="alphago_value")
-        if value.board_size != size:
-            raise SearchConfigError(f"the value network in {value_weights} is for {value.board_size}x"
-                                    f"{value.board_size}, not {size}x{size}")
-        model = combine_policy_value(model, value)
-    from tenuki.agents.go.evaluator import play_evaluator
-
-    # play: OpenVINO in bfloat16 where it is installed and native (1.3-1.8x, bench/inference.py), else torch
-    # with batch norm folded, NHWC, bfloat16 where native; TENUKI_INFERENCE=torch|openvino chooses
-    try:
-        return play_evaluator(model, threads=threads or 1)
-    except ValueError as error:
-        raise SearchConfigError(str(error)) from None
+        model = combine_policy_value(model, _value_network(value_weights, size))
+    return _play_evaluator(model, threads)

@@ -151,9 +151,12 @@ def uct_search(nodes, values, edges, stats, counts, st, num_simulations, c_uct, 
 
 
 def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollout: str = "light", seed: int = 0,
-            komi: float | None = None, seconds: float | None = None, expand_visits: int = 1):
+            komi: float | None = None, seconds: float | None = None, expand_visits: int = 1,
+            capacity: int | None = None):
     """UCT search from ``board`` (unchanged): ``num_simulations``, or as many as fit in
-    ``seconds`` (searched in slices on one tree). Returns a ``tenuki.search.mcts.SearchResult``."""
+    ``seconds`` (searched in slices on one tree). ``capacity``: the simulations a timed search makes room
+    for at the start (default 4096; the tree grows past it, a copy of the arrays that costs time on large
+    boards). Returns a ``tenuki.search.mcts.SearchResult``."""
     import time
 
     from tenuki.envs.go.playout import playout_len
@@ -171,7 +174,7 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     size = board.size
     actions = size * size + 1
     limit = num_simulations if num_simulations is not None else 1 << 40
-    capacity = num_simulations if num_simulations is not None else 4096
+    capacity = num_simulations if num_simulations is not None else max(256, capacity or 4096)
     tree = new_tree(capacity + 2, actions, (capacity // max(expand_visits, 1) + 2) * actions)
     reset_tree(tree, board.to_play)
     work = board.copy()
@@ -183,9 +186,9 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     chunk = limit if deadline is None else 256
     while done < limit:
         step = min(chunk, limit - done)
+        began = time.perf_counter()  # a slice's time includes growing the tree for it
         if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
             tree = _grown(tree, step, actions)
-        began = time.perf_counter()
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
         done += got

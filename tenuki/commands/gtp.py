@@ -55,8 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     gtp = subparsers.add_parser("gtp", help="run as a GTP engine on stdin/stdout", description=cmd_gtp.__doc__)
     gtp.add_argument("--player", choices=PLAYER_NAMES, default="auto",
                      help="who chooses the moves (default auto: the strongest tenuki has for the board size, chosen "
-                          "again at each boardsize -- az-mcts with the shipped net on 9x9, the AlphaGo SL policy on "
-                          "19x19, mcts elsewhere)")
+                          "again at each boardsize -- az-mcts with the shipped net on 9x9, alphago with the shipped "
+                          "networks on 19x19 (SL policy, value net, rollout policy), mcts elsewhere)")
     shared.add_budget(gtp)
     gtp.add_argument("--weights", default=None,
                      help="network checkpoint (.safetensors) for policy/az-mcts/alphago/auto (an error with the "
@@ -74,8 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                           "network: the value network of --value-weights and/or rollouts)")
     gtp.add_argument("--rollout-policy", default=None, metavar="WEIGHTS",
                      help="alphago only: the rollouts' policy, AlphaGo's learned fast rollout policy (a file of "
-                          "`tenuki train rollout`, or the shipped rollout19; default: light playouts, random moves "
-                          "that never fill an own eye)")
+                          "`tenuki train rollout`, or the shipped rollout19), or 'light': light playouts, random "
+                          "moves that never fill an own eye (default: the shipped rollout policy with the shipped "
+                          "policy network, else light)")
     gtp.add_argument("--size", type=int, default=None,
                      help="initial board size 2..19 (default: the --weights network's size, else 19)")
     shared.add_komi(gtp, extra=", for the initial size; a GTP komi command changes it")

@@ -22,7 +22,7 @@ def weights(tmp_path, monkeypatch) -> dict[str, str]:
     """Tiny 5x5 networks by player name, and no shipped ones (the real nets stay unloaded)."""
     az = save_checkpoint(tmp_path / "az5", AlphaZeroNet(5, blocks=1, channels=8), step=0, config={})
     sl = save_checkpoint(tmp_path / "sl5", AlphaGoPolicyNet(5, filters=8, layers=2), step=0, config={})
-    for table in ("SHIPPED_WEIGHTS", "SHIPPED_POLICY", "SHIPPED_VALUE"):
+    for table in ("SHIPPED_WEIGHTS", "SHIPPED_POLICY", "SHIPPED_VALUE", "SHIPPED_ROLLOUT"):
         monkeypatch.setattr(registry, table, {})
     return {"auto": str(az), "az-mcts": str(az), "policy": str(az), "alphago": str(sl)}
 

@@ -19,6 +19,7 @@ def shipped(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "AUTO_AZ_SIZES", frozenset({5}))
     monkeypatch.setattr(registry, "SHIPPED_POLICY", {})
     monkeypatch.setattr(registry, "SHIPPED_VALUE", {})
+    monkeypatch.setattr(registry, "SHIPPED_ROLLOUT", {})
     return path
 
 
@@ -29,7 +30,38 @@ def shipped_alphago(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "SHIPPED_WEIGHTS", {})
     monkeypatch.setattr(registry, "SHIPPED_POLICY", {7: policy})
     monkeypatch.setattr(registry, "SHIPPED_VALUE", {7: value})
+    monkeypatch.setattr(registry, "SHIPPED_ROLLOUT", {})
     return policy, value
+
+
+def test_auto_plays_alphago_with_every_shipped_network_where_it_is_the_strongest(shipped_alphago, tmp_path,
+                                                                                  monkeypatch):
+    """Where AUTO_ALPHAGO_SIZES says so, auto is alphago with the shipped policy, value net and rollout policy
+    (p + v + r, lambda 0.5); a lambda that leaves one of them unused does not load it, `light` asks for the
+    light playouts, and networks given by the user come without the shipped extras."""
+    from tenuki.agents.go.rollout import RolloutPolicy
+
+    policy, _ = shipped_alphago
+    rollout = tmp_path / "r7"
+    RolloutPolicy.zeros().save(rollout)
+    monkeypatch.setattr(registry, "SHIPPED_ROLLOUT", {7: rollout.with_suffix(".safetensors")})
+    assert registry.resolve("auto", 7) == ("policy", str(policy))
+    monkeypatch.setattr(registry, "AUTO_ALPHAGO_SIZES", frozenset({7}))
+    assert registry.resolve("auto", 7) == ("alphago", str(policy))
+    auto = registry.make("auto", 7, visits=16)
+    assert auto.name == "alphago" and isinstance(auto.searcher.evaluator.model, AlphaGoPolicyValue)
+    assert auto.searcher.rollout is not None and auto.searcher.config.mix_lambda == 0.5
+    assert Board(7).is_legal(auto.genmove(Board(7)).action)
+    rollouts_alone = registry.make("alphago", 7, mix_lambda=1.0, visits=8)
+    assert not isinstance(rollouts_alone.searcher.evaluator.model, AlphaGoPolicyValue)
+    assert rollouts_alone.searcher.rollout is not None
+    value_alone = registry.make("alphago", 7, mix_lambda=0.0, visits=8)
+    assert isinstance(value_alone.searcher.evaluator.model, AlphaGoPolicyValue) and value_alone.searcher.rollout is None
+    assert registry.make("alphago", 7, rollout_policy="light", visits=8).searcher.rollout is None
+    monkeypatch.setattr(registry, "SHIPPED_ALPHAGO_VISITS", {7: 24})
+    assert registry.make("auto", 7).visits == 24 and registry.make("auto", 7, visits=8).visits == 8
+    own = registry.make("alphago", 7, weights=str(policy), visits=8)  # the user's policy: nothing added
+    assert own.searcher.rollout is None and own.searcher.config.mix_lambda == 1.0
 
 
 def test_auto_is_az_mcts_with_the_shipped_network_where_there_is_one(shipped):
@@ -86,9 +118,20 @@ def test_auto_keeps_mcts_where_the_shipped_az_net_does_not_beat_it(shipped, monk
     assert registry.resolve("az-mcts", 5) == ("az-mcts", str(shipped))  # asked for by name: still the default net
 
 
-def test_the_19x19_sl_policy_is_shipped():
-    assert registry.shipped_policy(19) is not None
-    assert registry.resolve("auto", 19)[0] == "policy"
+def test_the_19x19_alphago_networks_are_shipped_and_auto_plays_them():
+    # p + r: the strongest measured variant on 19x19 (docs/strength/alphago19/default-selection)
+    assert registry.shipped_policy(19) is not None and registry.shipped_rollout(19) is not None
+    assert registry.shipped_value(19) is None and 19 in registry.AUTO_ALPHAGO_SIZES
+    assert registry.resolve("auto", 19) == ("alphago", str(registry.shipped_policy(19)))
+    assert registry.SHIPPED_ALPHAGO_VISITS[19] < 800  # a default budget of about a second, not ten
+
+
+def test_the_shipped_rollout_policies_load():
+    from tenuki.agents.go.rollout import RolloutPolicy
+
+    for size, path in registry.SHIPPED_ROLLOUT.items():
+        assert path.exists(), f"SHIPPED_ROLLOUT[{size}] names {path}, which is not shipped"
+        RolloutPolicy.load(path)
 
 
 def test_the_9x9_az_net_is_shipped_and_auto_plays_it():
