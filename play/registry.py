@@ -302,13 +302,13 @@ def _check(name: str, weights: str | None, value_weights: str | None, threads: i
            mix_lambda: float | None = None, prior: str = "policy", rollout_policy: str | None = None) -> None:
     """``make``'s checks of its arguments, before anything is loaded (``SearchConfigError``)."""
     if rollout_policy is not None and name != "alphago":
-        raise SearchConfigError(f"--rollout-policy goes with --player alphago; player {name!r} plays no rollouts "
-                                "of a learned policy")
+        raise SearchConfigError(f"--rollout-policy goes with --player alphago (which --player auto plays on 19x19 "
+                                f"with its defaults); player {name!r} takes no rollout policy")
     if prior not in ALPHAGO_PRIORS:
         raise SearchConfigError(f"--prior {prior!r} is unknown (allowed: {', '.join(ALPHAGO_PRIORS)})")
     if (mix_lambda is not None or prior != "policy") and name != "alphago":
-        raise SearchConfigError(f"--mix-lambda and --prior go with --player alphago; player {name!r} has no "
-                                "leaf mixing")
+        raise SearchConfigError(f"--mix-lambda and --prior go with --player alphago (which --player auto plays on "
+                                f"19x19 with its defaults); player {name!r} has no leaf mixing")
     if prior == "uniform" and weights is not None:
         raise SearchConfigError("--prior uniform plays without a policy network: leave out --weights (the value "
                                 "network goes in --value-weights)")

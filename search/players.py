@@ -111,11 +111,13 @@ class UCTPlayer(SearchPlayer):
     """``mcts``: UCT with light random rollouts (the pure Monte-Carlo baseline)."""
 
     name = "mcts"
+    # Simulations a second of the timed searches by board size, measured; kept by the class, so that the
+    # player a GTP engine builds for each new game starts from what the previous games measured.
+    _rates: dict[int, float] = {}
 
     def __init__(self, c_uct: float = 1.4, **kwargs):
         super().__init__(**{"visits": 10000, **kwargs})
         self.c_uct = c_uct
-        self._rate: float | None = None  # simulations a second of the timed searches, measured
 
     def search(self, board: Board, visits: int) -> SearchResult:
         return uct_run(board, visits, c_uct=self.c_uct, rollout="light", seed=int(self.rng.integers(1 << 30)))
@@ -124,7 +126,8 @@ class UCTPlayer(SearchPlayer):
         """Until ``seconds`` have passed, a node expanded at its 8th visit (memory near 50 MB for 1 s on 9x9).
         The tree starts with room for 1.5 times the simulations the previous timed searches made in that
         time: growing it copies its arrays (tens of ms on 19x19, which overran the clock near the deadline)."""
-        capacity = None if self._rate is None else int(1.5 * self._rate * seconds)
+        rate = self._rates.get(board.size)
+        capacity = None if rate is None else int(1.5 * rate * seconds)
         start = time.perf_counter()
         result = uct_run(board, None, c_uct=self.c_uct, rollout="light", seed=int(self.rng.integers(1 << 30)),
                          seconds=seconds, expand_visits=8, capacity=capacity)
@@ -132,7 +135,7 @@ class UCTPlayer(SearchPlayer):
         simulations = int(result.visits.sum())
         if simulations >= 256 and elapsed > 0:
             measured = simulations / elapsed
-            self._rate = measured if self._rate is None else max(measured, 0.5 * (self._rate + measured))
+            self._rates[board.size] = measured if rate is None else max(measured, 0.5 * (rate + measured))
         return result
 
 

@@ -174,6 +174,7 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     size = board.size
     actions = size * size + 1
     limit = num_simulations if num_simulations is not None else 1 << 40
+    deadline = None if seconds is None else time.perf_counter() + seconds  # making the tree counts too
     capacity = num_simulations if num_simulations is not None else max(256, capacity or 4096)
     tree = new_tree(capacity + 2, actions, (capacity // max(expand_visits, 1) + 2) * actions)
     reset_tree(tree, board.to_play)
@@ -181,12 +182,11 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     work.reserve(4 * size * size + 64)
     st = work.state.copy()  # uct_search plays and undoes on it: its own writable array, room reserved
     komi = board.komi if komi is None else komi
-    deadline = None if seconds is None else time.perf_counter() + seconds
     done = 0
     chunk = limit if deadline is None else 256
     while done < limit:
         step = min(chunk, limit - done)
-        began = time.perf_counter()  # a slice's time includes growing the tree for it
+        began = time.perf_counter()  # a slice that grew the tree counts the copy in its time (the check below)
         if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
             tree = _grown(tree, step, actions)
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),

@@ -56,14 +56,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     gtp.add_argument("--player", choices=PLAYER_NAMES, default="auto",
                      help="who chooses the moves (default auto: the strongest tenuki has for the board size, chosen "
                           "again at each boardsize -- az-mcts with the shipped net on 9x9, alphago with the shipped "
-                          "networks on 19x19 (SL policy, value net, rollout policy), mcts elsewhere)")
+                          "networks on 19x19 (SL policy and rollout policy), mcts elsewhere)")
     shared.add_budget(gtp)
     gtp.add_argument("--weights", default=None,
                      help="network checkpoint (.safetensors) for policy/az-mcts/alphago/auto (an error with the "
                           "players that use no network)")
     gtp.add_argument("--value-weights", default=None,
-                     help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
-                          "with the shipped policy, else rollouts alone)")
+                     help="alphago only: an AlphaGo value network checkpoint or shipped name (rl-value19, "
+                          "sl-value19; default: none, rollouts alone)")
     gtp.add_argument("--mix-lambda", type=float, default=None, metavar="LAMBDA",
                      help="alphago only: leaf value (1 - LAMBDA) v + LAMBDA z, v from the value network and z from a "
                           "rollout (default 0.5 with a value network, 1 = rollouts alone without one; 0 = the value "

@@ -32,14 +32,14 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="your colour (default black)")
     parser.add_argument("--player", default="auto", choices=PLAYER_NAMES,
                         help="the bot (default auto: the strongest tenuki has for the board size -- the shipped "
-                             "AlphaZero net with az-mcts on 9x9, the shipped AlphaGo SL policy on 19x19, mcts (UCT with light "
-                             "rollouts) elsewhere)")
+                             "AlphaZero net with az-mcts on 9x9, alphago with the shipped SL policy and rollout policy on "
+                             "19x19, mcts (UCT with light rollouts) elsewhere)")
     parser.add_argument("--weights", default=None,
                         help="network checkpoint for the policy, az-mcts, alphago and auto players (an error "
                              "with the players that use no network)")
     parser.add_argument("--value-weights", default=None,
-                        help="alphago only: an AlphaGo value network checkpoint (default: the shipped one "
-                             "with the shipped policy, else rollouts alone)")
+                        help="alphago only: an AlphaGo value network checkpoint or shipped name (rl-value19, "
+                             "sl-value19; default: none, rollouts alone)")
     shared.add_budget(parser, visits_help="search simulations per bot move")
     shared.add_resign(parser)
     shared.add_threads(parser)

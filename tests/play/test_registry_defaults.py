@@ -60,8 +60,13 @@ def test_auto_plays_alphago_with_every_shipped_network_where_it_is_the_strongest
     assert registry.make("alphago", 7, rollout_policy="light", visits=8).searcher.rollout is None
     monkeypatch.setattr(registry, "SHIPPED_ALPHAGO_VISITS", {7: 24})
     assert registry.make("auto", 7).visits == 24 and registry.make("auto", 7, visits=8).visits == 8
-    own = registry.make("alphago", 7, weights=str(policy), visits=8)  # the user's policy: nothing added
-    assert own.searcher.rollout is None and own.searcher.config.mix_lambda == 1.0
+    own = registry.make("alphago", 7, weights=str(policy))  # the user's policy: nothing added
+    assert own.searcher.rollout is None and own.searcher.config.mix_lambda == 1.0 and own.visits == 800
+    factory = registry.player_factory("auto", warm_up=False, seed=3)  # what tenuki gtp and play build
+    first, second = factory(7), factory(7)
+    assert first.name == second.name == "alphago" and first.visits == 24 and first.searcher.rollout is not None
+    assert first.searcher.evaluator is second.searcher.evaluator  # the networks loaded once per size
+    assert registry.player_factory("auto", warm_up=False, visits=8)(7).visits == 8
 
 
 def test_auto_is_az_mcts_with_the_shipped_network_where_there_is_one(shipped):

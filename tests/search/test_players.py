@@ -34,6 +34,30 @@ def test_time_budget_is_respected():
     assert move.result.visits.sum() > 64
 
 
+def test_timed_uct_sizes_its_tree_from_the_speed_it_measured(monkeypatch):
+    """The first timed search starts with the default room; the next one with room for 1.5 times the
+    simulations a second measured, so a 19x19 tree is not copied to grow near the deadline."""
+    import tenuki.search.players as players
+
+    asked = []
+    real = players.uct_run
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("capacity"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(players, "uct_run", spy)
+    monkeypatch.setattr(UCTPlayer, "_rates", {})
+    board, player = Board(9), UCTPlayer()
+    player.genmove(board, visits=16)  # the kernels loaded before any clock
+    first = player.genmove(board, seconds=0.2)
+    rate = UCTPlayer._rates[9]
+    assert 0 < first.result.visits.sum() <= rate  # what the first search made in its time (under a second)
+    second = UCTPlayer().genmove(board, seconds=0.2)  # a new player (a new game) keeps the measured speed
+    assert asked[1] is None and asked[2] == int(1.5 * rate * 0.2)
+    assert second.result.visits.sum() > 64
+
+
 def test_resigns_a_hopeless_position():
     board = Board.from_ascii(
         """
