@@ -334,13 +334,14 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
     assert "tenuki play:" in proc.stderr and "fixed handicap" in proc.stderr
 
 
-def test_19x19_out_of_the_box_plays_the_shipped_policy(tmp_path: Path) -> None:
-    """No --player, no --weights: on 19x19 the bot is the shipped AlphaGo SL policy."""
+def test_19x19_out_of_the_box_plays_alphago_with_the_shipped_networks(tmp_path: Path) -> None:
+    """No --player, no --weights: on 19x19 the bot is AlphaGo's search with the shipped SL policy and rollout
+    policy, 100 simulations a move (about a second)."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="100", LINES="50", TERM="dumb")
     child = pexpect.spawn(sys.executable, ["-m", "tenuki.commands.play", "--size", "19", "--no-color"], cwd=str(tmp_path),
                           env=env, encoding="utf-8", timeout=120, dimensions=(50, 100))
     child.expect(PROMPT)
-    assert "policy" in child.before
+    assert "tenuki alphago" in child.before and "100 visits a move" in child.before
     child.sendline("D4")
     child.expect(r"plays ([A-HJ-T]\d+)")
     child.expect(PROMPT)
