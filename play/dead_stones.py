@@ -1,11 +1,21 @@
-"""Dead stones at the end of a game, estimated by light playouts (Monte-Carlo ownership).
+"""Dead stones at the end of a game, estimated by playouts (Monte-Carlo ownership).
 
-Method: from the position to judge, ``playouts`` light random playouts (envs/go/playout.py: uniform
-over legal moves that do not fill an own true eye, simple ko, no suicide) are played to the end
-on copies of the board's playout section (``board.state[:playout_len(N)]``). Each finished
-playout is counted by Tromp-Taylor area (the final colours at ``OFF_COLOR + point``; an empty
-point belongs to the colour that alone surrounds it), which gives for every point the fraction
-of playouts that black and white own it (``OwnershipEstimate``, float[N, N] each).
+Method: from the position to judge, ``playouts`` playouts are played to the end on copies of the
+board's state, and each finished playout is counted by Tromp-Taylor area (an empty point belongs to
+the colour that alone surrounds it), which gives for every point the fraction of playouts that black
+and white own it (``OwnershipEstimate``, float[N, N] each). The playouts are
+
+- **the learned rollout policy** where one is shipped for the board size (``rollout19`` on 19x19,
+  ``tenuki.play.registry.shipped_rollout``): AlphaGo's fast policy, which answers ataris and plays
+  out capturing races far better than chance;
+- **light playouts** elsewhere, or with ``policy="light"`` (envs/go/playout.py: uniform over legal
+  moves that do not fill an own true eye, simple ko, no suicide).
+
+Why the rollout policy on 19x19 (measured, ``python -m bench.dead_stones``, docs/bench/dead-stones.json):
+on the finished 19x19 games of docs/strength/alphago19/ counted by GNU Go or by both engines, light
+playouts named another winner than the recorded count in several games (crowded endgames with a
+capturing race: a one-eyed group counted alive, a living wall counted dead); the rollout policy agreed
+with the recorded winner in all but one of them.
 
 A chain is **dead** when the other colour owns its points in more than ``threshold`` (default
 70 %) of the playouts, averaged over the chain's stones so a chain is judged as one unit. The
@@ -21,8 +31,11 @@ either way. The terminal shows the removed stones and the count for that reason.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -84,18 +97,44 @@ class OwnershipEstimate:
         return float(self.black.sum() - self.white.sum() - komi)
 
 
+@functools.lru_cache(maxsize=4)
+def _rollout_policy(path: Path) -> Any:
+    from tenuki.agents.go.rollout.weights import load_rollout_policy
+
+    return load_rollout_policy(path)
+
+
+def playout_policy(size: int, policy: Any = "auto") -> Any:
+    """The playouts an estimate uses on a ``size`` board: a ``RolloutPolicy`` or ``"light"``.
+    ``policy``: ``"auto"`` (the shipped rollout policy of that size where there is one, else light),
+    ``"light"``, or a ``RolloutPolicy``."""
+    if policy == "auto":
+        from tenuki.play.registry import shipped_rollout
+
+        path = shipped_rollout(size)
+        return _rollout_policy(path) if path is not None else "light"
+    if policy == "light" or hasattr(policy, "ownership_counts"):
+        return policy
+    raise ValueError(f"policy must be 'auto', 'light' or a RolloutPolicy, got {policy!r}")
+
+
 def estimate_ownership(board: Board, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0,
-                       max_moves: int | None = None) -> OwnershipEstimate:
-    """Ownership of every point from ``playouts`` light playouts of the position (the board is
-    not changed). ``max_moves`` caps a playout (default 3 N^2, far above a light playout's length)."""
+                       max_moves: int | None = None, policy: Any = "auto") -> OwnershipEstimate:
+    """Ownership of every point from ``playouts`` playouts of the position (the board is not
+    changed). ``max_moves`` caps a playout (default 3 N^2, far above a playout's length);
+    ``policy``: see ``playout_policy`` (default: the shipped rollout policy where there is one)."""
     if playouts < 1:
         raise ValueError(f"playouts must be >= 1, got {playouts}")
     n = board.size
-    black = np.zeros(n * n, np.int64)
-    white = np.zeros(n * n, np.int64)
     moves = 3 * n * n if max_moves is None else max_moves
-    # The kernel only reads the state: it always gets the read-only view (one compiled type).
-    _ownership_counts(board.state, playouts, seed, moves, playout_len(n), black, white)
+    chosen = playout_policy(n, policy)
+    if chosen == "light":
+        black = np.zeros(n * n, np.int64)
+        white = np.zeros(n * n, np.int64)
+        # The kernel only reads the state: it always gets the read-only view (one compiled type).
+        _ownership_counts(board.state, playouts, seed, moves, playout_len(n), black, white)
+    else:
+        black, white = chosen.ownership_counts(board.state, seed, playouts, moves)
     return OwnershipEstimate((black / playouts).reshape(n, n), (white / playouts).reshape(n, n), playouts)
 
 
@@ -126,14 +165,14 @@ def chains(stones: np.ndarray) -> list[list[int]]:
 
 
 def dead_stones(board: Board, estimate: OwnershipEstimate | None = None, threshold: float = DEAD_THRESHOLD,
-                playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> list[int]:
+                playouts: int = DEFAULT_PLAYOUTS, seed: int = 0, policy: Any = "auto") -> list[int]:
     """Actions of the stones judged dead, ascending: every stone of each chain whose points the
     other colour owns in more than ``threshold`` of the playouts (mean over the chain).
-    ``estimate`` is computed with ``playouts`` and ``seed`` when not given."""
+    ``estimate`` is computed with ``playouts``, ``seed`` and ``policy`` when not given."""
     if not 0.5 <= threshold < 1.0:
         raise ValueError(f"threshold is a fraction of playouts in [0.5, 1), got {threshold}")
     if estimate is None:
-        estimate = estimate_ownership(board, playouts, seed)
+        estimate = estimate_ownership(board, playouts, seed, policy=policy)
     stones = board.stones()
     black_owned = estimate.black.reshape(-1)
     white_owned = estimate.white.reshape(-1)

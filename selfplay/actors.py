@@ -50,12 +50,10 @@ class SelfPlayWorker:
 
     def __init__(self, config: SelfPlayConfig, index: int):
         _limit_threads(config.workers.torch_threads)
-        from tenuki.selfplay.games import GAME_GENERATORS
         from tenuki.selfplay.learner import build_model, make_evaluator
 
         self.config = config
         self.index = index
-        self.generate = GAME_GENERATORS[config.workers.game_generator]
         self.model = build_model(config)
         self.evaluator = make_evaluator(self.model, config)
         self.version = -1
@@ -116,20 +114,20 @@ class SelfPlayWorker:
     def play(self, version: int, weights_box: list, game_ids: list[int], seeds: list[int],
              resign_threshold: float | None = None, keep_sgf: list[bool] | None = None,
              opponent: tuple[int, list] | None = None) -> list:
-        from tenuki.selfplay.games import GameContext
+        from tenuki.selfplay.games import GameContext, play_games
 
         self._load(version, weights_box)
         opponent_evaluator, opponent_version = self._load_opponent(opponent)
-        records = []
-        for i, (game_id, seed) in enumerate(zip(game_ids, seeds, strict=True)):
-            context = GameContext(self.config, self.evaluator, version, worker=self.index,
-                                  resign_threshold=resign_threshold,
-                                  keep_sgf=bool(keep_sgf[i]) if keep_sgf else False, state=self.cache,
-                                  opponent=opponent_evaluator, opponent_version=opponent_version)
-            record = self.generate(context, int(game_id), int(seed))
+        contexts = [GameContext(self.config, self.evaluator, version, worker=self.index,
+                                resign_threshold=resign_threshold,
+                                keep_sgf=bool(keep_sgf[i]) if keep_sgf else False, state=self.cache,
+                                opponent=opponent_evaluator, opponent_version=opponent_version)
+                    for i in range(len(game_ids))]
+        records = play_games(self.config.workers.game_generator, contexts, [int(g) for g in game_ids],
+                             [int(s) for s in seeds])
+        for record in records:
             record.extra["node"] = self.node
-            records.append(record)
-            self.games_played += 1
+        self.games_played += len(records)
         return records
 
 

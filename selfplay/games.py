@@ -233,11 +233,40 @@ def _alphago_fields(name: str):
     return fields
 
 
+BatchGenerator = Callable[[list[GameContext], list[int], list[int]], list[GameRecord]]
+
+
+def _alphago_batch(name: str):
+    def generate(contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> list[GameRecord]:
+        from tenuki.selfplay.alphago import games as alphago_games
+
+        return getattr(alphago_games, name)(contexts, game_ids, seeds)
+
+    return generate
+
+
 GAME_GENERATORS: dict[str, GameGenerator] = {
     "alphazero": alphazero_game,
     "policy_pool": _alphago("policy_pool_game"),  # AlphaGo's RL policy (tenuki.selfplay.alphago.games)
     "value_data": _alphago("value_data_game"),  # AlphaGo's value-network data
 }
+
+# Generators that play a task's games together (one network batch a move across the games); the
+# others play them one after another (``play_games``).
+BATCH_GENERATORS: dict[str, BatchGenerator] = {
+    "policy_pool": _alphago_batch("policy_pool_games"),
+    "value_data": _alphago_batch("value_data_games"),
+}
+
+
+def play_games(name: str, contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> list[GameRecord]:
+    """The games of one worker task with generator ``name``: together where it has a batch form
+    (``BATCH_GENERATORS``), else one after another; ``contexts[i]`` goes with ``game_ids[i]``, ``seeds[i]``."""
+    if name in BATCH_GENERATORS:
+        return BATCH_GENERATORS[name](contexts, game_ids, seeds)
+    generate = GAME_GENERATORS[name]
+    return [generate(context, int(game_id), int(seed)) for context, game_id, seed in zip(contexts, game_ids, seeds, strict=True)]
+
 
 SAMPLE_FIELDS: dict[str, Callable[[int], dict[str, tuple[tuple[int, ...], str]]]] = {
     "alphazero": alphazero_fields,

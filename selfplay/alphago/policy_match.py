@@ -2,7 +2,7 @@
 
 Silver et al. (2016) measure the RL policy against the SL policy this way: each network samples
 its move from its softmax over the sensible moves (no search), and the RL policy wins 80% of the
-games. Here a game is ``tenuki.selfplay.alphago.games.policy_pool_game`` with ``policy`` as the current
+games. Here a game is ``tenuki.selfplay.alphago.games.policy_pool_game`` (a chunk of them played together) with ``policy`` as the current
 player and ``opponent`` as the pool opponent: the colour of ``policy`` is drawn at random in each
 game, both sides pass when no sensible move is left, and the board is scored by area. Games run
 as Ray tasks (embedded local Ray by default), seeded ``seed * 1_000_003 + game``.
@@ -35,19 +35,17 @@ def _play(policy: str, opponent: str, size: int, komi: float, max_moves: int, se
 
     from tenuki.agents.go.evaluator import TorchEvaluator
     from tenuki.agents.go.networks.checkpoint import load_checkpoint
-    from tenuki.selfplay.alphago.games import policy_pool_game
+    from tenuki.selfplay.alphago.games import policy_pool_games
     from tenuki.selfplay.games import GameContext
 
     torch.set_num_threads(1)
     config = _config(size, komi, max_moves)
     evaluators = [TorchEvaluator(load_checkpoint(path, architecture="alphago_policy")[0]) for path in (policy, opponent)]
-    out = []
-    for seed in seeds:
-        context = GameContext(config, evaluators[0], version=0, opponent=evaluators[1], opponent_version=-1)
-        record = policy_pool_game(context, game_id=int(seed), seed=int(seed))
-        out.append({"z": record.extra["z"], "colour": record.extra["colour"], "moves": record.moves,
-                    "result": record.result})
-    return out
+    contexts = [GameContext(config, evaluators[0], version=0, opponent=evaluators[1], opponent_version=-1)
+                for _ in seeds]
+    records = policy_pool_games(contexts, [int(seed) for seed in seeds], [int(seed) for seed in seeds])
+    return [{"z": record.extra["z"], "colour": record.extra["colour"], "moves": record.moves,
+             "result": record.result} for record in records]
 
 
 def policy_match(policy: str | Path, opponent: str | Path, games: int = 200, size: int = 19, komi: float = 7.5,

@@ -75,17 +75,15 @@ def train_positions(run_dir: Path, config: Any, limit: int = 50_000) -> tuple[np
 
 
 def _play_value_games(config: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Play value-data games (one position each) in this process."""
-    from tenuki.selfplay.alphago.games import value_data_game
+    """Play value-data games (one position each) in this process, together (one lockstep batch)."""
+    from tenuki.selfplay.alphago.games import value_data_games
     from tenuki.selfplay.games import GameContext
 
     state: dict = {}
-    planes, values = [], []
-    for seed in seeds:
-        record = value_data_game(GameContext(config, None, version=-1, state=state), game_id=-1, seed=int(seed))
-        planes.append(record.samples["planes"])
-        values.append(record.samples["value"])
-    return np.concatenate(planes), np.concatenate(values)
+    contexts = [GameContext(config, None, version=-1, state=state) for _ in seeds]
+    records = value_data_games(contexts, [-1] * len(seeds), [int(seed) for seed in seeds])
+    return (np.concatenate([record.samples["planes"] for record in records]),
+            np.concatenate([record.samples["value"] for record in records]))
 
 
 def test_positions(run_dir: Path, config: Any, games: int, chunk: int = 10, progress: bool = False

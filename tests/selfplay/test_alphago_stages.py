@@ -37,11 +37,13 @@ from tenuki.envs.go.sgf import read_sgf
 from tenuki.selfplay.alphago.games import (
     policy_pool_fields,
     policy_pool_game,
+    policy_pool_games,
     value_data_fields,
     value_data_game,
+    value_data_games,
 )
 from tenuki.selfplay.config import ConfigError, config_from_dict
-from tenuki.selfplay.games import GAME_GENERATORS, GameContext, GameRecord, sample_fields
+from tenuki.selfplay.games import BATCH_GENERATORS, GAME_GENERATORS, GameContext, GameRecord, play_games, sample_fields
 from tenuki.selfplay.learner import LearnerCore
 from tenuki.selfplay.losses import LOSSES, reinforce_loss, value_mse_loss
 from tenuki.selfplay.replay import ReplayStore
@@ -318,6 +320,100 @@ def test_value_data_game_needs_an_sl_policy(tmp_path):
     context = _value_context(str(value_net))
     with pytest.raises(CheckpointError, match="alphago_policy"):  # a value net is no policy
         value_data_game(context, 0, 0)
+
+
+# ------------------------------------------------------------------------------- lockstep batches
+
+
+def _reference_pool_game(context: GameContext, seed: int) -> tuple[str, np.ndarray]:
+    """An independent sequential player of one policy-pool game (one position per network call, no
+    batching): the move sequence as a string and the current player's sampled actions."""
+    rng = np.random.default_rng(seed)
+    board = Board(N, komi=context.config.game.komi)
+    me = BLACK if rng.random() < 0.5 else WHITE
+    players = {me: context.evaluator, 3 - me: context.opponent or context.evaluator}
+    moves, mine = [], []
+    max_moves = context.config.game.max_moves
+    while not board.is_game_over and board.move_number < max_moves:
+        planes = alphago_planes(board)
+        sensible = planes[P_SENSIBLE].reshape(-1).astype(bool)
+        move = PASS
+        if sensible.any():
+            logits, _ = players[board.to_play](planes[None].astype(np.float32))
+            scores = np.where(sensible, logits[0, :POINTS], -np.inf)
+            p = np.exp(scores - scores.max())
+            move = int(rng.choice(POINTS, p=p / p.sum()))
+        mover = board.to_play
+        # a sensible move that breaks positional superko: the next legal sensible move, else pass
+        move = next((m for m in [move, *np.flatnonzero(sensible)] if m == PASS or board.is_legal(int(m))), PASS)
+        board.play(int(move))
+        moves.append(int(move))
+        if mover == me and move != PASS:
+            mine.append(move)
+    return " ".join(map(str, moves)), np.asarray(mine)
+
+
+def _sgf_moves(record: GameRecord) -> str:
+    return " ".join(str(action) for _, action in read_sgf(record.sgf).moves)
+
+
+def test_a_lockstep_batch_of_pool_games_plays_each_game_as_one_game_alone():
+    config = _config(game={"max_moves": 2 * POINTS})  # long enough for games to end by passes
+    current, opponent = TorchEvaluator(_policy_net(1)), TorchEvaluator(_policy_net(2))
+    seeds = [11, 12, 13, 14, 15, 16]
+
+    def contexts(count: int) -> list[GameContext]:
+        return [GameContext(config, current, version=4, keep_sgf=True, opponent=opponent, opponent_version=3)
+                for _ in range(count)]
+
+    batch = policy_pool_games(contexts(len(seeds)), [100 + s for s in seeds], seeds)
+    assert [r.game_id for r in batch] == [100 + s for s in seeds]
+    assert len({r.moves for r in batch}) > 1  # games of different lengths: some finish while others play on
+    for seed, record in zip(seeds, batch, strict=True):
+        alone = policy_pool_game(contexts(1)[0], 100 + seed, seed)
+        assert record.sgf == alone.sgf and record.extra == alone.extra
+        for name in record.samples:
+            np.testing.assert_array_equal(record.samples[name], alone.samples[name])
+        reference_moves, reference_mine = _reference_pool_game(contexts(1)[0], seed)
+        assert _sgf_moves(record) == reference_moves, f"seed {seed}"
+        np.testing.assert_array_equal(record.samples["policy"].argmax(axis=1), reference_mine)
+
+
+def test_a_lockstep_batch_of_value_games_plays_each_game_as_one_game_alone(fixed_policies):
+    sl, rl = fixed_policies
+    state: dict = {}
+    seeds = list(range(20, 28))
+    contexts = [_value_context(sl, rl, keep_sgf=True, state=state) for _ in seeds]
+    config = contexts[0].config
+    contexts = [GameContext(config, c.evaluator, version=0, keep_sgf=True, state=state) for c in contexts]
+    batch = value_data_games(contexts, seeds, seeds)
+    assert len({r.extra["u"] for r in batch}) > 1
+    for seed, record in zip(seeds, batch, strict=True):
+        alone = value_data_game(GameContext(config, None, version=0, keep_sgf=True, state=state), seed, seed)
+        assert record.sgf == alone.sgf and record.extra == alone.extra and record.game_id == seed
+        for name in record.samples:
+            np.testing.assert_array_equal(record.samples[name], alone.samples[name])
+
+
+def test_a_batch_needs_one_context_id_and_seed_a_game():
+    config = _config()
+    context = GameContext(config, TorchEvaluator(_policy_net(1)), version=0)
+    with pytest.raises(ValueError, match="one each a game"):
+        policy_pool_games([context, context], [1], [1, 2])
+    other = GameContext(_config(), context.evaluator, version=0)
+    with pytest.raises(ValueError, match="share one config"):
+        policy_pool_games([context, other], [1, 2], [1, 2])
+    assert policy_pool_games([], [], []) == []
+
+
+def test_a_worker_task_plays_its_games_through_the_batch_generator():
+    config = _config()
+    evaluator = TorchEvaluator(_policy_net(1))
+    contexts = [GameContext(config, evaluator, version=1, keep_sgf=True) for _ in range(3)]
+    assert set(BATCH_GENERATORS) == {"policy_pool", "value_data"}
+    records = play_games("policy_pool", contexts, [7, 8, 9], [7, 8, 9])
+    for record, seed in zip(records, [7, 8, 9], strict=True):
+        assert record.sgf == policy_pool_game(GameContext(config, evaluator, version=1, keep_sgf=True), seed, seed).sgf
 
 
 # ------------------------------------------------------------------------------- losses

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tenuki.agents.go.rollout.kernels import Workspace, policy_from_scratch, rollout_move
-from tenuki.agents.go.rollout.playout import _rollout_playouts
+from tenuki.agents.go.rollout.playout import _rollouts
 from tenuki.agents.go.rollout.weights import (
     DEFAULT_TABLE_BITS,
     MAX_TABLE_BITS,
@@ -103,8 +103,21 @@ class RolloutPolicy:
         last / last2: previous two moves as points (default: st's last move, no move before it)."""
         if last < 0:
             last = max(int(st[H_LAST]), 0)
-        return _rollout_playouts(st, self.weights, self.exp_weights(), self.hash_seed, self.mask, seed, count,
-                                 max_moves, last, max(last2, 0), out_diff, base_len(int(st[H_N])))
+        none = np.zeros(0, np.int64)
+        return _rollouts(st, self.weights, self.exp_weights(), self.hash_seed, self.mask, seed, count, max_moves,
+                         last, max(last2, 0), out_diff, base_len(int(st[H_N])), False, none, none)
+
+    def ownership_counts(self, st: np.ndarray, seed: int, count: int, max_moves: int) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` rollouts of this policy from the finished game ``st`` (left unchanged; black moves
+        first in even-numbered rollouts, white in odd ones): how many times black and white owned
+        each point at the end (Tromp-Taylor area), int64[N*N] each. ``tenuki.play.dead_stones``
+        judges dead stones from them."""
+        n = int(st[H_N])
+        black, white = np.zeros(n * n, np.int64), np.zeros(n * n, np.int64)
+        diff = np.zeros(count, np.int64)
+        _rollouts(st, self.weights, self.exp_weights(), self.hash_seed, self.mask, seed, count, max_moves, 0, 0, diff,
+                  base_len(n), True, black, white)
+        return black, white
 
     def leaf_rollout(self, seed: int = 0):
         """A ``tenuki.search.mcts.Rollout`` for APV-MCTS: ``rollout(states, komi)`` plays one rollout of this

@@ -1,5 +1,5 @@
 """The rollout policy's incremental playout, in numba (``playout_init`` / ``playout_choose`` /
-``playout_step``, and ``_rollout_playouts`` behind ``RolloutPolicy.playouts``): each point's
+``playout_step``, and ``_rollouts`` behind ``RolloutPolicy.playouts`` / ``ownership_counts``): each point's
 exp(static score) is cached per colour and only the points a move disturbs are refreshed; the
 previous two moves' features multiply the points near them at sampling time. Own true eyes are
 never candidates (so that playouts end), and a player left with no candidate passes."""
@@ -30,6 +30,7 @@ from tenuki.agents.go.rollout.features import (
 )
 from tenuki.envs.go.kernel_base import _neighbour
 from tenuki.envs.go.layout import (
+    BLACK,
     EMPTY,
     H_KO,
     H_KO_COLOR,
@@ -42,8 +43,10 @@ from tenuki.envs.go.layout import (
     H_W,
     OFF_COLOR,
     PASS_POINT,
+    WHITE,
 )
 from tenuki.envs.go.playout import next_random, playout_play, terminal_area_difference
+from tenuki.envs.go.scoring import area_owner
 
 
 @njit(cache=True)
@@ -319,8 +322,15 @@ def _playout_in_place(st, weights, expw, seed, mask, last, last2, rng, max_moves
 
 
 @njit(cache=True)
-def _rollout_playouts(st, weights, expw, seed, mask, rng_seed, count, max_moves, last, last2, out_diff, base):
+def _rollouts(st, weights, expw, seed, mask, rng_seed, count, max_moves, last, last2, out_diff, base,
+              ownership, black_counts, white_counts):
+    """``count`` rollouts from ``st`` (unchanged); out_diff[i] = black area - white area at the end of
+    rollout i. With ``ownership``, the rollouts start from a finished game: the pass count is reset
+    and black moves first in even-numbered rollouts, white in odd ones, and every point's final area
+    owner is counted into black_counts / white_counts (int[N*N]). Returns the moves played."""
     s_len = st[H_S]
+    n = st[H_N]
+    w = st[H_W]
     scratch_st = np.empty(base, np.int64)
     rng = np.empty(1, np.uint64)
     rng[0] = np.uint64(rng_seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
@@ -338,7 +348,18 @@ def _rollout_playouts(st, weights, expw, seed, mask, rng_seed, count, max_moves,
     for i in range(count):
         scratch_st[:] = st[:base]
         scratch_st[H_SUICIDE] = 0
+        if ownership:
+            scratch_st[H_PASSES] = 0
+            scratch_st[H_TO_PLAY] = BLACK if i % 2 == 0 else WHITE
         total += _playout_in_place(scratch_st, weights, expw, seed, mask, last, last2, rng, max_moves, libs, mark,
                                    fs, resp, scratch, cache, factor, near, work, dmark)
         out_diff[i] = terminal_area_difference(scratch_st)
+        if ownership:
+            owner = area_owner(scratch_st[OFF_COLOR : OFF_COLOR + s_len], w)
+            for a in range(n * n):
+                p = (a // n + 1) * w + a % n + 1
+                if owner[p] == BLACK:
+                    black_counts[a] += 1
+                elif owner[p] == WHITE:
+                    white_counts[a] += 1
     return total

@@ -1,0 +1,30 @@
+"""bench.alphago_selfplay on a tiny budget, both generators: one JSON object with every engine, the
+batched engines playing the same games as batch 1 (the same seeds: same mean length where they played
+the same number of games), and the baseline's ratio to itself exactly 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("generator", ["value_data", "policy_pool"])
+def test_alphago_selfplay_benchmark_smoke(generator):
+    proc = subprocess.run([sys.executable, "-m", "bench.alphago_selfplay", "--generator", generator,
+                           "--batches", "2", "--rounds", "1", "--seconds", "0.01"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["benchmark"] == "alphago_selfplay" and result["generator"] == generator
+    engines = result["engines"]
+    assert set(engines) == {"batch_1", "batch_2"}
+    assert engines["batch_1"]["vs_batch_1"] == 1.0
+    assert engines["batch_1"]["games"] == 1 and engines["batch_2"]["games"] == 2
+    for engine in engines.values():
+        assert engine["games_per_hour"] > 0 and engine["mean_moves"] > 0
+    assert result["cpu_count"] >= 1 and result["wall_s"] > 0
