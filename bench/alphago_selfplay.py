@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs = {f"batch_{b}": _engine(args.generator, config, b, state, moves[b]) for b in batches}
     runs["batch_1"]()  # warm-up: numba kernels, the networks (not timed)
     moves[1].clear()
-    totals = interleaved(runs, args.seconds * len(runs), args.rounds)
+    totals = interleaved(runs, args.seconds, args.rounds)
     base = totals["batch_1"].per_round
     engines = {}
     for b in batches:
