@@ -6,8 +6,8 @@ reply and your move), ``hint``, ``score``, ``save [file]``, ``load file``, ``boa
 of ``tenuki.play.registry`` by name.
 
 Rules: area scoring (stones + surrounded points, Chinese style) with komi, positional superko,
-no suicide. Two passes in a row end the game; dead stones are then estimated by light playouts
-(``tenuki.play.dead_stones``), shown, removed and the board is counted. The game is written as SGF when
+no suicide. Two passes in a row end the game; dead stones are then estimated by playouts (the
+learned rollout policy on 19x19, light playouts on other sizes: ``tenuki.play.dead_stones``), shown, removed and the board is counted. The game is written as SGF when
 it ends (with RE when it has a result), on ``quit`` and on end of input (Ctrl-D) or Ctrl-C.
 """
 

@@ -50,7 +50,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the game is saved at the end (default: runs/games/tenuki-DATE-TIME.sgf, "
                              "the folder is created)")
     parser.add_argument("--dead-playouts", type=int, default=None,
-                        help="playouts for the dead-stone and score estimates (default 1000)")
+                        help="playouts for the dead-stone and score estimates (default 1000; the learned "
+                             "rollout policy's on 19x19, light random ones on other sizes)")
     parser.add_argument("--no-color", "--no-colour", action="store_true",
                         help="plain text output (also when output is not a terminal, NO_COLOR is set "
                              "or TERM=dumb)")
