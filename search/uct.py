@@ -155,8 +155,10 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
             capacity: int | None = None):
     """UCT search from ``board`` (unchanged): ``num_simulations``, or as many as fit in
     ``seconds`` (searched in slices on one tree). ``capacity``: the simulations a timed search makes room
-    for at the start (default 4096; the tree grows past it, a copy of the arrays that costs time on large
-    boards). Returns a ``tenuki.search.mcts.SearchResult``."""
+    for at the start (default 4096); after its first slice of 256 simulations a timed search grows the tree
+    once to 1.5 times what its measured speed fits in the time left, so that later growth (a copy of the
+    arrays, tens of ms on 19x19) is rare and never the first move's doublings near the deadline. Returns a
+    ``tenuki.search.mcts.SearchResult``."""
     import time
 
     from tenuki.envs.go.playout import playout_len
@@ -176,7 +178,8 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     limit = num_simulations if num_simulations is not None else 1 << 40
     deadline = None if seconds is None else time.perf_counter() + seconds  # making the tree counts too
     capacity = num_simulations if num_simulations is not None else max(256, capacity or 4096)
-    tree = new_tree(capacity + 2, actions, (capacity // max(expand_visits, 1) + 2) * actions)
+    # + 3: the root and the slack of the growth check below, so that a search of ``num_simulations`` fits as made
+    tree = new_tree(capacity + 3, actions, (capacity // max(expand_visits, 1) + 2) * actions)
     reset_tree(tree, board.to_play)
     work = board.copy()
     work.reserve(4 * size * size + 64)
@@ -191,6 +194,14 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
             tree = _grown(tree, step, actions)
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
+        if deadline is not None and done == 0 and got == step:
+            # After the first slice, the room this move will need at its own speed (1.5 times the simulations
+            # that fit in the time left): grown now, once, while the tree is small and the deadline far, not
+            # by doublings later, the last of which can copy a large tree just before the deadline.
+            now = time.perf_counter()
+            wanted = int(1.5 * got / max(now - began, 1e-9) * max(deadline - now, 0.0))
+            if tree.num_nodes + wanted + 2 > tree.nodes.shape[0]:
+                tree = _grown(tree, wanted, actions, expand_visits)
         done += got
         # a chunk that would end past the deadline (as long as this one) is not started
         if got < step or (deadline is not None and 2 * time.perf_counter() - began >= deadline):
@@ -204,12 +215,13 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
                         tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)
 
 
-def _grown(tree, step: int, actions: int):
-    """The same tree in arrays with room for at least ``step`` more simulations (ids kept)."""
+def _grown(tree, step: int, actions: int, expand_visits: int = 1):
+    """The same tree in arrays with room for at least ``step`` more simulations (ids kept), of which at
+    most one in ``expand_visits`` expands a node (its edges)."""
     from tenuki.search.tree import Tree
 
     nodes_cap = max(2 * tree.nodes.shape[0], tree.num_nodes + step + 2)
-    edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + (step + 2) * actions)
+    edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + (step // max(expand_visits, 1) + 2) * actions)
     nodes = np.zeros((nodes_cap, tree.nodes.shape[1]), np.int64)
     nodes[:, EDGE_COUNT] = NOT_EXPANDED
     nodes[: tree.num_nodes] = tree.nodes[: tree.num_nodes]

@@ -72,3 +72,28 @@ def test_search_leaves_the_board_unchanged():
     before = (board.hash, board.move_number, board.to_play)
     uct_run(board, 200)
     assert (board.hash, board.move_number, board.to_play) == before
+
+
+def test_a_timed_search_grows_its_tree_once_early_from_its_own_speed(monkeypatch):
+    """A timed 19x19 search with the default room (a new process's first move): the tree is grown once,
+    right after the first slice of 256 simulations, to what its speed needs, and not again near the
+    deadline."""
+    import tenuki.search.uct as uct
+
+    grown = []
+    real = uct._grown
+
+    def spy(tree, step, actions, expand_visits=1):
+        grown.append((int(tree.num_nodes), int(step)))
+        return real(tree, step, actions, expand_visits)
+
+    monkeypatch.setattr(uct, "_grown", spy)
+    board = Board(19)
+    uct.uct_run(board, 64, seed=0)  # kernels compiled before the clock
+    assert grown == []  # a search of a number of simulations fits the tree it starts with
+    result = uct.uct_run(board, None, seconds=0.4, expand_visits=8, seed=1)
+    made = int(result.visits.sum())
+    assert made > 1000
+    assert len(grown) == 1, grown  # one growth, when the tree held the first slice's nodes only
+    nodes_then, room = grown[0]
+    assert nodes_then <= 256 + 2 and room >= made  # after the first slice; 1.5 x its speed covered the rest
