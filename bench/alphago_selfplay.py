@@ -10,9 +10,10 @@ shipped ones the stages use (``configs/rl/value19.yaml``: the SL policy ``sl-pol
 random move, the RL policy ``rl-policy19`` after it; ``policy_pool``: ``rl-policy19`` against itself),
 on the workers' inference path (``workers.fast_inference``). An engine is a batch size: its ``run()``
 plays the next ``batch`` games with ``tenuki.selfplay.games.play_games`` (batch 1 = one game a call, the
-way the workers played before batching) and returns the games played. Every engine plays the same
-seeds in the same order, so they play the same games (a game is the same in any batch, see
-``tenuki.selfplay.alphago.games``). The engines take turns in ``rounds`` slices of ``seconds / rounds``
+way the workers played before batching) and returns the games played. Every engine plays the seeds
+0, 1, 2, ... in order (the untimed warm-up plays others), so they play the same games up to the
+network's rounding at each batch size (see ``tenuki.selfplay.alphago.games``): ``same_as_batch_1``
+counts the seeds both played that ended the same (moves and result). The engines take turns in ``rounds`` slices of ``seconds / rounds``
 each (``bench.common.interleaved``, the order reversed every other round); a slice ends after the
 call that crosses its time, so a slice holds whole batches. ``vs_batch_1``: the median of the per-round
 ratios of games per second to batch 1 (paired rounds); ``games_per_hour`` over all rounds.
@@ -44,7 +45,7 @@ def _config(generator: str):
     })
 
 
-def _engine(generator: str, config: Any, batch: int, state: dict, moves: list[int]):
+def _engine(generator: str, config: Any, batch: int, state: dict, games: dict[int, tuple[int, str]], first_seed: int = 0):
     from tenuki.selfplay.games import GameContext, play_games
 
     evaluator = None
@@ -55,14 +56,15 @@ def _engine(generator: str, config: Any, batch: int, state: dict, moves: list[in
 
         model, _ = load_checkpoint("rl-policy19", architecture="alphago_policy")
         evaluator = TorchEvaluator(model, **evaluator_options(config))
-    counter = [0]
+    counter = [first_seed]
 
     def run() -> int:
         seeds = list(range(counter[0], counter[0] + batch))
         counter[0] += batch
         contexts = [GameContext(config, evaluator, version=0, state=state) for _ in seeds]
         records = play_games(generator, contexts, seeds, seeds)
-        moves.extend(record.moves for record in records)
+        for seed, record in zip(seeds, records, strict=True):
+            games[seed] = (record.moves, record.result)
         return len(records)
 
     return run
@@ -82,21 +84,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     batches = sorted({int(b) for b in args.batches.split(",")} | {1})
     config = _config(args.generator)
     state: dict = {}  # the fixed SL / RL policies, loaded once (as a worker's cache)
-    moves: dict[int, list[int]] = {b: [] for b in batches}
-    runs = {f"batch_{b}": _engine(args.generator, config, b, state, moves[b]) for b in batches}
-    runs["batch_1"]()  # warm-up: numba kernels, the networks (not timed)
-    moves[1].clear()
+    games: dict[int, dict[int, tuple[int, str]]] = {b: {} for b in batches}  # batch -> seed -> (moves, result)
+    _engine(args.generator, config, 1, state, {}, first_seed=1 << 30)()  # warm-up on other seeds (not timed)
+    runs = {f"batch_{b}": _engine(args.generator, config, b, state, games[b]) for b in batches}
     totals = interleaved(runs, args.seconds, args.rounds)
     base = totals["batch_1"].per_round
     engines = {}
     for b in batches:
         engine = totals[f"batch_{b}"]
+        common = sorted(set(games[b]) & set(games[1]))
         engines[f"batch_{b}"] = {
             "games": engine.units, "seconds": round(engine.elapsed, 1),
             "games_per_hour": round(3600 * engine.rate, 1),
             "per_round_games_per_s": [round(r, 4) for r in engine.per_round],
             "vs_batch_1": round(statistics.median(r / b1 for r, b1 in zip(engine.per_round, base, strict=True)), 3),
-            "mean_moves": round(statistics.fmean(moves[b]), 1) if moves[b] else None,
+            "mean_moves": round(statistics.fmean(m for m, _ in games[b].values()), 1) if games[b] else None,
+            # the games (seeds) batch 1 played too: how many ended the same (moves and result)
+            "same_as_batch_1": f"{sum(games[b][g] == games[1][g] for g in common)} of {len(common)}",
         }
     result = {
         "benchmark": "alphago_selfplay", "generator": args.generator, "board": 19,

@@ -10,7 +10,7 @@ the selection round robin) that ended with two passes (a resigned or forfeited g
 For each final position:
 
 - ``gnugo``: GNU Go 3.8's ``final_score`` (``gnugo --mode gtp --chinese-rules``, the moves given with
-  ``play``, komi 7.5): the reference, GNU Go reads life and death and capturing races;
+  ``play``, the game's komi): the reference, GNU Go reads life and death and capturing races;
 - ``light`` and ``rollout``: ``tenuki.play.dead_stones`` with light playouts and with the shipped
   ``rollout19`` policy, ``--playouts`` each, seed 0; the count is the board's area score after
   removing the stones judged dead (what tenuki's ``final_score`` answers).
@@ -45,7 +45,7 @@ def _gnugo_count(client: Any, board: Any) -> str:
 
     client.send("boardsize", board.size)
     client.send("clear_board")
-    client.send("komi", board.komi)
+    client.send("komi", board.komi)  # the game's (KM of the SGF)
     for colour, action in board.moves:
         client.send("play", "black" if colour == 1 else "white", to_gtp(action, board.size))
     return client.send("final_score", timeout=120).strip()
@@ -75,10 +75,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     with GTPClient([gnugo, "--mode", "gtp", "--chinese-rules"], timeout=60) as client:
         for path in files:
-            record = read_sgf(open(path, encoding="utf-8").read())
-            if record.size != 19:
-                continue
-            board = Board(19, komi=7.5)
+            with open(path, encoding="utf-8") as handle:
+                record = read_sgf(handle.read())
+            if record.size != 19 or record.setup_black or record.setup_white or record.setups:
+                continue  # 19x19 games from the empty board only
+            board = Board(19, komi=record.komi)
             for _, action in record.moves:
                 board.play(action)
             if not board.is_game_over:
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows.append(row)
             if args.limit and len(rows) >= args.limit:
                 break
-    result: dict[str, Any] = {"benchmark": "dead_stones", "board": 19, "komi": 7.5, "playouts": args.playouts,
+    result: dict[str, Any] = {"benchmark": "dead_stones", "board": 19, "komi": "each game's KM", "playouts": args.playouts,
                               "reference": "GNU Go 3.8 final_score (--chinese-rules)", "games": len(rows),
                               "estimators": {}}
     for name in estimators:

@@ -42,9 +42,9 @@ import numpy as np
 from numba import njit
 
 from tenuki.envs.go.board import Board
-from tenuki.envs.go.layout import BLACK, H_N, H_PASSES, H_S, H_SUICIDE, H_TO_PLAY, H_W, OFF_COLOR, WHITE
+from tenuki.envs.go.layout import BLACK, H_PASSES, H_SUICIDE, H_TO_PLAY, WHITE
 from tenuki.envs.go.playout import playout_in_place, playout_len
-from tenuki.envs.go.scoring import area_owner
+from tenuki.envs.go.scoring import count_area_owners
 
 DEFAULT_PLAYOUTS = 1000
 DEAD_THRESHOLD = 0.7
@@ -54,9 +54,6 @@ DEAD_THRESHOLD = 0.7
 def _ownership_counts(st, playouts, seed, max_moves, scratch_len, black_counts, white_counts):
     """Run ``playouts`` playouts from ``st`` (unchanged) and add, for every action a < N*N, one
     to black_counts[a] / white_counts[a] each time black / white owns the point at the end."""
-    n = st[H_N]
-    w = st[H_W]
-    s_len = st[H_S]
     scratch = np.empty(scratch_len, np.int64)
     rng = np.empty(1, np.uint64)
     rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x5DEECE66D)
@@ -68,13 +65,7 @@ def _ownership_counts(st, playouts, seed, max_moves, scratch_len, black_counts, 
         scratch[H_PASSES] = 0  # the game may have just ended with two passes: play on from there
         scratch[H_TO_PLAY] = BLACK if i % 2 == 0 else WHITE
         playout_in_place(scratch, rng, max_moves)
-        owner = area_owner(scratch[OFF_COLOR : OFF_COLOR + s_len], w)
-        for a in range(n * n):
-            p = (a // n + 1) * w + a % n + 1
-            if owner[p] == BLACK:
-                black_counts[a] += 1
-            elif owner[p] == WHITE:
-                white_counts[a] += 1
+        count_area_owners(scratch, black_counts, white_counts)
 
 
 @dataclass(frozen=True)
@@ -135,7 +126,8 @@ def estimate_ownership(board: Board, playouts: int = DEFAULT_PLAYOUTS, seed: int
         # The kernel only reads the state: it always gets the read-only view (one compiled type).
         _ownership_counts(board.state, playouts, seed, moves, playout_len(n), black, white)
     else:
-        black, white = chosen.ownership_counts(board.state, seed, playouts, moves)
+        # a writable copy: the type the search's rollouts compiled the kernel for (no second compilation)
+        black, white = chosen.ownership_counts(board.state.copy(), seed, playouts, moves)
     return OwnershipEstimate((black / playouts).reshape(n, n), (white / playouts).reshape(n, n), playouts)
 
 

@@ -26,7 +26,13 @@ from tenuki.envs.go.coords import GTP_LETTERS, from_gtp, to_gtp
 from tenuki.envs.go.layout import BLACK, WHITE
 from tenuki.envs.go.sgf import load_sgf, record_from_board, write_sgf
 from tenuki.play import registry
-from tenuki.play.dead_stones import DEFAULT_PLAYOUTS, dead_stones, estimate_ownership, split_by_color
+from tenuki.play.dead_stones import (
+    DEFAULT_PLAYOUTS,
+    dead_stones,
+    estimate_ownership,
+    playout_policy,
+    split_by_color,
+)
 from tenuki.play.terminal_view import COLOR_NAMES, STONE_LETTERS, Screen, status_line
 from tenuki.search.player import Player
 
@@ -347,7 +353,8 @@ class TerminalGame:
         now = self.board.score("area", dead=dead)
         margin = estimate.expected_margin(self.board.komi)
         lead = "even" if abs(margin) < 0.05 else f"{'B' if margin > 0 else 'W'}+{abs(margin):.1f}"
-        self.screen.say(f"Estimate from {estimate.playouts} random playouts: {lead} (komi {self.board.komi:g} "
+        kind = "light random" if playout_policy(self.board.size) == "light" else "rollout-policy"
+        self.screen.say(f"Estimate from {estimate.playouts} {kind} playouts: {lead} (komi {self.board.komi:g} "
                         f"included). Counting the board as it stands, with {len(dead)} stones judged dead: "
                         f"black {now.black:g}, white {now.white:g} -> {_result_text(now.result)}.")
 

@@ -21,6 +21,7 @@ that has an ownership head its results carry scores and ownership (``tenuki.sear
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class UCTPlayer(SearchPlayer):
     name = "mcts"
     # Simulations a second of the timed searches by board size, measured; kept by the class, so that the
     # player a GTP engine builds for each new game starts from what the previous games measured.
-    _rates: dict[int, float] = {}
+    _rates: ClassVar[dict[int, float]] = {}
 
     def __init__(self, c_uct: float = 1.4, **kwargs):
         super().__init__(**{"visits": 10000, **kwargs})

@@ -157,8 +157,8 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     ``seconds`` (searched in slices on one tree). ``capacity``: the simulations a timed search makes room
     for at the start (default 4096); after its first slice of 256 simulations a timed search grows the tree
     once to 1.5 times what its measured speed fits in the time left, so that later growth (a copy of the
-    arrays, tens of ms on 19x19) is rare and never the first move's doublings near the deadline. Returns a
-    ``tenuki.search.mcts.SearchResult``."""
+    arrays, tens of ms on 19x19) is rare, and a search that would have to grow in the last quarter of its
+    time stops instead. Returns a ``tenuki.search.mcts.SearchResult``."""
     import time
 
     from tenuki.envs.go.playout import playout_len
@@ -190,17 +190,19 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     while done < limit:
         step = min(chunk, limit - done)
         began = time.perf_counter()  # a slice that grew the tree counts the copy in its time (the check below)
-        if tree.num_nodes + step + 2 > tree.nodes.shape[0] or tree.num_edges + (step + 2) * actions > tree.edges.shape[0]:
-            tree = _grown(tree, step, actions)
+        if not _fits(tree, step, actions, expand_visits):
+            if deadline is not None and done > 0 and deadline - began < 0.25 * seconds:
+                break  # no copy of a large tree in the last quarter of the time: the search ends here
+            tree = _grown(tree, step, actions, expand_visits)
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
         if deadline is not None and done == 0 and got == step:
             # After the first slice, the room this move will need at its own speed (1.5 times the simulations
             # that fit in the time left): grown now, once, while the tree is small and the deadline far, not
-            # by doublings later, the last of which can copy a large tree just before the deadline.
+            # by doublings later, the last of which could copy a large tree just before the deadline.
             now = time.perf_counter()
             wanted = int(1.5 * got / max(now - began, 1e-9) * max(deadline - now, 0.0))
-            if tree.num_nodes + wanted + 2 > tree.nodes.shape[0]:
+            if not _fits(tree, wanted, actions, expand_visits):
                 tree = _grown(tree, wanted, actions, expand_visits)
         done += got
         # a chunk that would end past the deadline (as long as this one) is not started
@@ -213,6 +215,13 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     pv = [int(a) for a in principal_variation(tree.nodes, tree.edges, ROOT_INDEX, 32)]
     return SearchResult(tree.edges[start : start + count, ACTION].copy(), visits, q,
                         tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)
+
+
+def _fits(tree, step: int, actions: int, expand_visits: int) -> bool:
+    """Whether ``step`` more simulations fit the tree's arrays: a node each at most, the edges of a node
+    expanded at most every ``expand_visits`` simulations."""
+    return (tree.num_nodes + step + 2 <= tree.nodes.shape[0]
+            and tree.num_edges + (step // max(expand_visits, 1) + 2) * actions <= tree.edges.shape[0])
 
 
 def _grown(tree, step: int, actions: int, expand_visits: int = 1):

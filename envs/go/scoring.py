@@ -9,6 +9,7 @@ from tenuki.envs.go.kernel_base import _neighbour
 from tenuki.envs.go.layout import (
     BLACK,
     EMPTY,
+    H_N,
     H_S,
     H_W,
     OFF_COLOR,
@@ -59,6 +60,21 @@ def area_owner(colors_padded, w):
             for i in range(size):
                 owner[region[i]] = reach
     return owner
+
+
+@njit(cache=True)
+def count_area_owners(st, black_counts, white_counts):
+    """Add one to black_counts[a] / white_counts[a] (int[N*N], a = row * N + col) for every point that
+    black / white owns by Tromp-Taylor area in the state ``st`` (the ownership estimates' tally)."""
+    n = st[H_N]
+    w = st[H_W]
+    owner = area_owner(st[OFF_COLOR : OFF_COLOR + st[H_S]], w)
+    for a in range(n * n):
+        p = (a // n + 1) * w + a % n + 1
+        if owner[p] == BLACK:
+            black_counts[a] += 1
+        elif owner[p] == WHITE:
+            white_counts[a] += 1
 
 
 @njit(cache=True)

@@ -24,7 +24,10 @@ Both are batch generators (``tenuki.selfplay.games.BATCH_GENERATORS``): a worker
 ``workers.games_per_task`` games is played in lockstep, one move of every unfinished game per step,
 so each network sees one batch of positions a step instead of one position a call (the policy
 forward pass is most of a game's time; ``bench/alphago_selfplay.py`` measures the gain). Each game
-draws from its own generator only, so a game is the same whatever batch it is played in.
+draws from its own generator only, in the order it would alone, so a game is the same whatever batch
+it is played in -- up to the network's rounding, which may differ with the batch size (bfloat16 on the
+workers' fast path): a sampled move can then change and the game go another way. ``GameRecord.seconds``
+of a batched game runs from the batch's start to the game's end.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ def sample_policy_move(evaluator: Evaluator, board: Board, planes: np.ndarray, r
 
 def _play(board: Board, move: int, planes: np.ndarray) -> int:
     """Play ``move``; a move the features call sensible may still break positional superko: then
-    the next sensible move is tried, and pass when none is left. Returns the move played."""
+    the lowest-numbered legal sensible move is played instead, and pass when none is left. Returns
+    the move played."""
     n = board.size
     try:
         board.play(move)
@@ -93,11 +97,14 @@ def _play(board: Board, move: int, planes: np.ndarray) -> int:
         return n * n
 
 
+def _outcome(board: Board) -> tuple[float, int]:
+    """The area margin for black of a finished game and its winner (BLACK, WHITE, 0 for a draw)."""
+    margin = board.score("area").margin
+    return margin, BLACK if margin > 0 else WHITE if margin < 0 else 0
+
+
 def _finish(context: GameContext, board: Board, game_id: int, samples: dict[str, np.ndarray], seconds: float,
-            extra: dict[str, Any]) -> GameRecord:
-    score = board.score("area")
-    margin = score.margin
-    winner = BLACK if margin > 0 else WHITE if margin < 0 else 0
+            extra: dict[str, Any], margin: float, winner: int) -> GameRecord:
     sgf = None
     if context.keep_sgf:
         from tenuki.envs.go.sgf import record_from_board
@@ -121,7 +128,7 @@ class _Game:
     max_moves: int
     data: dict[str, Any]
     start: float = field(default_factory=time.perf_counter)
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the batch's start to this game's end (the other games' moves included)
 
     @property
     def playing(self) -> bool:
@@ -137,7 +144,8 @@ def _lockstep(games: list[_Game], pick: Pick, played: Played) -> None:
     batch a step instead of one position. ``pick(game, number)`` gives the evaluator whose policy
     samples move ``number`` (games with the same evaluator share its batch), or the move itself;
     ``played(game, planes, number, mover, move)`` sees each move played. A game draws from its own
-    generator only, in the order one game alone would, so a game is the same in any batch."""
+    generator only, in the order one game alone would, so a game is the same in any batch (up to the
+    network's rounding at another batch size)."""
     pass_move = games[0].board.size ** 2 if games else 0
     active = [game for game in games if game.playing]
     while active:
@@ -164,9 +172,10 @@ def _lockstep(games: list[_Game], pick: Pick, played: Played) -> None:
 
 def _new_games(contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> list[_Game]:
     if not (len(contexts) == len(game_ids) == len(seeds)):
-        raise ValueError(f"{len(contexts)} contexts, {len(game_ids)} game ids and {len(seeds)} seeds: one each a game")
+        raise ValueError(f"{len(contexts)} contexts, {len(game_ids)} game ids and {len(seeds)} seeds: a batch needs "
+                         "one context, game id and seed per game")
     if any(context.config is not contexts[0].config for context in contexts):
-        raise ValueError("the games of one batch share one config")
+        raise ValueError("the games of one batch must share one config object")
     games = []
     for context, game_id, seed in zip(contexts, game_ids, seeds, strict=True):
         cfg = context.config
@@ -199,8 +208,7 @@ def policy_pool_games(contexts: list[GameContext], game_ids: list[int], seeds: l
     records = []
     for game in games:
         size, me = game.board.size, game.data["me"]
-        score = game.board.score("area").margin
-        winner = BLACK if score > 0 else WHITE if score < 0 else 0
+        margin, winner = _outcome(game.board)
         z = 0.0 if winner == 0 else (1.0 if winner == me else -1.0)
         actions = game.data["actions"]
         count = len(actions)
@@ -212,7 +220,7 @@ def policy_pool_games(contexts: list[GameContext], game_ids: list[int], seeds: l
             "value": np.full(count, z, np.float32),
         }
         extra = {"colour": me, "opponent_version": game.context.opponent_version, "z": z}
-        records.append(_finish(game.context, game.board, game.game_id, samples, game.seconds, extra))
+        records.append(_finish(game.context, game.board, game.game_id, samples, game.seconds, extra, margin, winner))
     return records
 
 
@@ -241,13 +249,13 @@ def value_data_games(contexts: list[GameContext], game_ids: list[int], seeds: li
     """Value-network samples (SL policy to move U-1, a random move U, RL policy to the end), one a
     game, the games played in one lockstep batch; game ``i`` is the game ``value_data_game`` plays
     with ``contexts[i]``, ``game_ids[i]``, ``seeds[i]``."""
-    games = _new_games(contexts, game_ids, seeds)
-    if not games:
-        return []
+    if not contexts:
+        return _new_games(contexts, game_ids, seeds)  # [] (or the error of mismatched lists)
     context = contexts[0]
     wc = context.config.workers
-    sl = _fixed_policy(context, "sl_policy", wc.sl_policy)
+    sl = _fixed_policy(context, "sl_policy", wc.sl_policy)  # loaded before the games' clocks start
     rl = _fixed_policy(context, "rl_policy", wc.rl_policy) if wc.rl_policy else sl
+    games = _new_games(contexts, game_ids, seeds)
     for game in games:
         size = game.board.size
         # The paper: U ~ unif{1, 450} on 19x19; scaled to the board, and before the move cap.
@@ -275,11 +283,11 @@ def value_data_games(contexts: list[GameContext], game_ids: list[int], seeds: li
         sample = game.data["sample"]
         if sample is None:  # the game ended before move U: the final position is the sample
             sample = (alphago_planes(board, value=True).astype(bool), board.to_play)
-        margin = board.score("area").margin
-        winner = BLACK if margin > 0 else WHITE if margin < 0 else 0
+        margin, winner = _outcome(board)
         z = 0.0 if winner == 0 else (1.0 if winner == sample[1] else -1.0)
         samples = {"planes": sample[0][None], "value": np.array([z], np.float32)}
-        records.append(_finish(game.context, board, game.game_id, samples, game.seconds, {"u": game.data["u"]}))
+        records.append(_finish(game.context, board, game.game_id, samples, game.seconds, {"u": game.data["u"]}, margin,
+                               winner))
     return records
 
 

@@ -99,7 +99,7 @@ def test_gnugo_counts_the_race_as_the_rollout_estimate_does(gnugo_path):
 @pytest.mark.gnugo
 def test_dead_stones_benchmark_smoke(gnugo_path):
     proc = subprocess.run([sys.executable, "-m", "bench.dead_stones", "--games", str(RACE), "--playouts", "50"],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["benchmark"] == "dead_stones" and result["games"] == 1

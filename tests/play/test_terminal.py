@@ -316,7 +316,7 @@ def test_pty_mcts_hint_shows_visits_and_winrate(tmp_path: Path) -> None:
     rows = re.findall(r"^ +([A-HJ-T]\d+|pass) +(\d+) +([\d.]+)%", child.before, re.MULTILINE)
     assert rows and sum(int(v) for _, v, _ in rows) <= 200
     child.sendline("score")
-    child.expect(r"Estimate from 1000 random playouts: (even|[BW]\+[\d.]+)")
+    child.expect(r"Estimate from 1000 light random playouts: (even|[BW]\+[\d.]+)")
     child.expect(PROMPT)
     child.sendline("resign")
     child.expect(r"You resign\. .* wins: W\+R")

@@ -37,7 +37,7 @@ def test_time_budget_is_respected():
 def test_timed_uct_sizes_its_tree_from_the_speed_it_measured(monkeypatch):
     """The first timed search starts with the default room; the next one with room for 1.5 times the
     simulations a second measured, so a 19x19 tree is not copied to grow near the deadline."""
-    import tenuki.search.players as players
+    from tenuki.search import players
 
     asked = []
     real = players.uct_run

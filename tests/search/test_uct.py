@@ -74,11 +74,11 @@ def test_search_leaves_the_board_unchanged():
     assert (board.hash, board.move_number, board.to_play) == before
 
 
-def test_a_timed_search_grows_its_tree_once_early_from_its_own_speed(monkeypatch):
-    """A timed 19x19 search with the default room (a new process's first move): the tree is grown once,
-    right after the first slice of 256 simulations, to what its speed needs, and not again near the
-    deadline."""
-    import tenuki.search.uct as uct
+def test_a_timed_search_grows_its_tree_early_from_its_own_speed(monkeypatch):
+    """A timed 19x19 search that starts with little room (as a process's first move does): the tree is
+    grown right after the first slice of 256 simulations to what its speed needs; a search of a number
+    of simulations fits the tree it starts with (expand_visits 1 and 8)."""
+    from tenuki.search import uct
 
     grown = []
     real = uct._grown
@@ -90,10 +90,36 @@ def test_a_timed_search_grows_its_tree_once_early_from_its_own_speed(monkeypatch
     monkeypatch.setattr(uct, "_grown", spy)
     board = Board(19)
     uct.uct_run(board, 64, seed=0)  # kernels compiled before the clock
+    uct.uct_run(board, 300, seed=0, expand_visits=8)
     assert grown == []  # a search of a number of simulations fits the tree it starts with
-    result = uct.uct_run(board, None, seconds=0.4, expand_visits=8, seed=1)
+    result = uct.uct_run(board, None, seconds=0.4, expand_visits=8, seed=1, capacity=256)
     made = int(result.visits.sum())
-    assert made > 1000
-    assert len(grown) == 1, grown  # one growth, when the tree held the first slice's nodes only
+    assert made > 256 and grown
     nodes_then, room = grown[0]
-    assert nodes_then <= 256 + 2 and room >= made  # after the first slice; 1.5 x its speed covered the rest
+    assert nodes_then <= 256 + 2  # right after the first slice, not later by doublings
+    assert room > 256  # sized from the measured speed for the time left
+
+
+def test_a_timed_search_does_not_grow_its_tree_in_the_last_quarter_of_its_time(monkeypatch):
+    """The clock is faked: the first slice seems slow (0.1 s), so the early growth is sized for about 3,500
+    simulations; the next slices seem instant at 0.8 s, when the tree fills up. In the last quarter of its
+    time the search ends instead of copying the arrays: one growth only, the early one."""
+    from tenuki.search import uct
+
+    times = [0.0, 0.0, 0.1, 0.1]  # the deadline's start, the first slice's start and end, its check
+
+    def clock() -> float:
+        return times.pop(0) if times else 0.8
+
+    monkeypatch.setattr("time.perf_counter", clock)
+    grown = []
+    real = uct._grown
+
+    def spy(tree, step, actions, expand_visits=1):
+        grown.append(int(step))
+        return real(tree, step, actions, expand_visits)
+
+    monkeypatch.setattr(uct, "_grown", spy)
+    result = uct.uct_run(Board(9), None, seconds=1.0, expand_visits=1, seed=1, capacity=256)
+    assert len(grown) == 1 and grown[0] == int(1.5 * 256 / 0.1 * 0.9)
+    assert 256 < int(result.visits.sum()) <= grown[0] + 256

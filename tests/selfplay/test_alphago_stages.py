@@ -43,7 +43,14 @@ from tenuki.selfplay.alphago.games import (
     value_data_games,
 )
 from tenuki.selfplay.config import ConfigError, config_from_dict
-from tenuki.selfplay.games import BATCH_GENERATORS, GAME_GENERATORS, GameContext, GameRecord, play_games, sample_fields
+from tenuki.selfplay.games import (
+    BATCH_GENERATORS,
+    GAME_GENERATORS,
+    GameContext,
+    GameRecord,
+    play_games,
+    sample_fields,
+)
 from tenuki.selfplay.learner import LearnerCore
 from tenuki.selfplay.losses import LOSSES, reinforce_loss, value_mse_loss
 from tenuki.selfplay.replay import ReplayStore
@@ -398,7 +405,7 @@ def test_a_lockstep_batch_of_value_games_plays_each_game_as_one_game_alone(fixed
 def test_a_batch_needs_one_context_id_and_seed_a_game():
     config = _config()
     context = GameContext(config, TorchEvaluator(_policy_net(1)), version=0)
-    with pytest.raises(ValueError, match="one each a game"):
+    with pytest.raises(ValueError, match="one context, game id and seed per game"):
         policy_pool_games([context, context], [1], [1, 2])
     other = GameContext(_config(), context.evaluator, version=0)
     with pytest.raises(ValueError, match="share one config"):

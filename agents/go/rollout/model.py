@@ -108,10 +108,10 @@ class RolloutPolicy:
                          last, max(last2, 0), out_diff, base_len(int(st[H_N])), False, none, none)
 
     def ownership_counts(self, st: np.ndarray, seed: int, count: int, max_moves: int) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` rollouts of this policy from the finished game ``st`` (left unchanged; black moves
-        first in even-numbered rollouts, white in odd ones): how many times black and white owned
-        each point at the end (Tromp-Taylor area), int64[N*N] each. ``tenuki.play.dead_stones``
-        judges dead stones from them."""
+        """``count`` rollouts of this policy from the position ``st`` (left unchanged; often a finished
+        game: the passes are forgotten, black moves first in even-numbered rollouts, white in odd ones):
+        how many times black and white owned each point at the end (Tromp-Taylor area), int64[N*N]
+        each. ``tenuki.play.dead_stones`` judges dead stones from them."""
         n = int(st[H_N])
         black, white = np.zeros(n * n, np.int64), np.zeros(n * n, np.int64)
         diff = np.zeros(count, np.int64)

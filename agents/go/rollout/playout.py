@@ -46,7 +46,7 @@ from tenuki.envs.go.layout import (
     WHITE,
 )
 from tenuki.envs.go.playout import next_random, playout_play, terminal_area_difference
-from tenuki.envs.go.scoring import area_owner
+from tenuki.envs.go.scoring import count_area_owners
 
 
 @njit(cache=True)
@@ -325,12 +325,10 @@ def _playout_in_place(st, weights, expw, seed, mask, last, last2, rng, max_moves
 def _rollouts(st, weights, expw, seed, mask, rng_seed, count, max_moves, last, last2, out_diff, base,
               ownership, black_counts, white_counts):
     """``count`` rollouts from ``st`` (unchanged); out_diff[i] = black area - white area at the end of
-    rollout i. With ``ownership``, the rollouts start from a finished game: the pass count is reset
-    and black moves first in even-numbered rollouts, white in odd ones, and every point's final area
-    owner is counted into black_counts / white_counts (int[N*N]). Returns the moves played."""
+    rollout i. With ``ownership`` (an estimate of a position, often a finished game's): the pass count
+    is reset, black moves first in even-numbered rollouts and white in odd ones, and every point's
+    final area owner is counted into black_counts / white_counts (int[N*N]). Returns the moves played."""
     s_len = st[H_S]
-    n = st[H_N]
-    w = st[H_W]
     scratch_st = np.empty(base, np.int64)
     rng = np.empty(1, np.uint64)
     rng[0] = np.uint64(rng_seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
@@ -355,11 +353,5 @@ def _rollouts(st, weights, expw, seed, mask, rng_seed, count, max_moves, last, l
                                    fs, resp, scratch, cache, factor, near, work, dmark)
         out_diff[i] = terminal_area_difference(scratch_st)
         if ownership:
-            owner = area_owner(scratch_st[OFF_COLOR : OFF_COLOR + s_len], w)
-            for a in range(n * n):
-                p = (a // n + 1) * w + a % n + 1
-                if owner[p] == BLACK:
-                    black_counts[a] += 1
-                elif owner[p] == WHITE:
-                    white_counts[a] += 1
+            count_area_owners(scratch_st, black_counts, white_counts)
     return total
