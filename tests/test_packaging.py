@@ -109,6 +109,19 @@ def test_every_package_folder_is_listed_in_pyproject():
     assert unmapped == set(), "top-level packages that are neither mapped into tenuki nor bench/tests"
 
 
+def test_no_source_or_test_file_is_git_ignored():
+    """A file the tests read but .gitignore hides (a fixture under a folder called ``data/``) passes here and is
+    missing from every clean clone; run in a checkout, this fails the moment such a file is created."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--directory"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    generated = ("__pycache__/", ".pyc", ".nbi", ".nbc", ".egg-info/")
+    hidden = [path for path in proc.stdout.splitlines()
+              if Path(path).parts[0] not in NOT_SOURCE and not path.endswith(generated)]
+    assert hidden == [], "files in source folders that .gitignore keeps out of the repository"
+
+
 def test_wheel_installs_only_the_tenuki_namespace(wheel: Path):
     assert re.fullmatch(r"tenuki_rl-[^-]+-py3-none-any\.whl", wheel.name), wheel.name
     names = zipfile.ZipFile(wheel).namelist()

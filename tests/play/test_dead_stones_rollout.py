@@ -19,11 +19,11 @@ from tenuki.envs.go.sgf import read_sgf
 from tenuki.play.dead_stones import dead_stones, estimate_ownership, playout_policy
 from tenuki.play.gtp_client import GTPClient
 
-DATA = Path(__file__).parent / "data"
+FIXTURES = Path(__file__).parent / "fixtures"
 # Game 21 of docs/strength/alphago19/default-vs-gnugo10-40: tenuki (black) and GNU Go 10 passed in a
 # crowded position; GNU Go counted B+39.5 (black's one-eyed edge group wins its race against the
 # white wall), tenuki's light playouts W+17.5.
-RACE = DATA / "capturing-race-19x19.sgf"
+RACE = FIXTURES / "capturing-race-19x19.sgf"
 RACE_GNUGO = "B+39.5"
 
 
