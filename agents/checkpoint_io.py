@@ -57,6 +57,24 @@ def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return stem.with_name(stem.name + WEIGHTS_SUFFIX), stem.with_name(stem.name + SIDECAR_SUFFIX)
 
 
+def resolve_shipped(path: str | os.PathLike[str], weights_dir: Path) -> Path:
+    """``path`` as given, or the shipped network of that name in ``weights_dir`` (``pong`` ->
+    ``weights_dir/pong.safetensors``) when ``path`` is a bare name that names no file of the current folder.
+    Anything else comes back unchanged, so errors name what the user wrote."""
+    given = Path(path)
+    if given.parent != Path(".") or given.suffix in (WEIGHTS_SUFFIX, SIDECAR_SUFFIX) or given.exists():
+        return given
+    if given.with_suffix(WEIGHTS_SUFFIX).exists() or given.with_suffix(SIDECAR_SUFFIX).exists():
+        return given
+    shipped = weights_dir / f"{given.name}{WEIGHTS_SUFFIX}"
+    return shipped if shipped.exists() else given
+
+
+def shipped_names(weights_dir: Path) -> list[str]:
+    """The names of the networks shipped in ``weights_dir`` (those with both files), sorted."""
+    return sorted(p.stem for p in weights_dir.glob(f"*{WEIGHTS_SUFFIX}") if p.with_suffix(SIDECAR_SUFFIX).exists())
+
+
 def tenuki_version() -> str:
     try:
         return version("tenuki")

@@ -77,11 +77,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=240.0, help="seconds per engine over all rounds")
     args = parser.parse_args(argv)
+    try:
+        batches = sorted({int(b) for b in args.batches.split(",")} | {1})
+    except ValueError:
+        parser.error(f"--batches {args.batches}: expected comma-separated integers, e.g. 1,8,32")
+    if min(batches) < 1:
+        parser.error(f"--batches {args.batches}: batch sizes must be >= 1")
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be >= 1 and --seconds > 0")
     started = time.perf_counter()
     import torch
 
     torch.set_num_threads(1)
-    batches = sorted({int(b) for b in args.batches.split(",")} | {1})
     config = _config(args.generator)
     state: dict = {}  # the fixed SL / RL policies, loaded once (as a worker's cache)
     games: dict[int, dict[int, tuple[int, str]]] = {b: {} for b in batches}  # batch -> seed -> (moves, result)

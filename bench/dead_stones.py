@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import shutil
 import time
 from typing import Any
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--playouts", type=int, default=1000)
     parser.add_argument("--limit", type=int, default=0, help="judge at most this many games (0: all)")
     args = parser.parse_args(argv)
+    if args.playouts < 1 or args.limit < 0:
+        parser.error("--playouts must be >= 1 and --limit >= 0")
     started = time.perf_counter()
     from tenuki.envs.go.board import Board
     from tenuki.envs.go.sgf import read_sgf
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from tenuki.play.gtp_client import GTPClient
 
     gnugo = shutil.which("gnugo") or GNUGO
+    if not os.access(gnugo, os.X_OK):
+        raise SystemExit(f"GNU Go not found (looked on PATH and at {GNUGO}): apt-get install gnugo, or make gnugo")
     rollout = playout_policy(19)
     if rollout == "light":
         raise SystemExit("no rollout policy is shipped for 19x19")

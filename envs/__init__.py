@@ -5,7 +5,7 @@ Parts:
 ==========  ==========================================================================================
 ``go``      the rules of Go (numba kernels, ``Board``), coordinates, SGF, scoring, observation planes,
             gymnasium / PettingZoo / RLlib environments (``tenuki.envs.go``)
-``atari``   Atari on ale-py under named evaluation protocols (``nature``, ``machado``): vector and
+``atari``   Atari on ale-py under named evaluation protocols (``nature``, ``machado``, ``dopamine``): vector and
             gymnasium environments, RLlib registration (``tenuki.envs.atari``)
 ==========  ==========================================================================================
 

@@ -190,10 +190,10 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
     while done < limit:
         step = min(chunk, limit - done)
         began = time.perf_counter()  # a slice that grew the tree counts the copy in its time (the check below)
-        if not _fits(tree, step, actions, expand_visits):
+        if not _fits(tree, done, step, actions, expand_visits):
             if deadline is not None and done > 0 and deadline - began < 0.25 * seconds:
                 break  # no copy of a large tree in the last quarter of the time: the search ends here
-            tree = _grown(tree, step, actions, expand_visits)
+            tree = _grown(tree, done, step, actions, expand_visits)
         got = uct_search(*tree, st, step, c_uct, seed + done, kinds[rollout], komi, playout_len(size),
                          expand_visits)
         if deadline is not None and done == 0 and got == step:
@@ -202,8 +202,8 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
             # by doublings later, the last of which could copy a large tree just before the deadline.
             now = time.perf_counter()
             wanted = int(1.5 * got / max(now - began, 1e-9) * max(deadline - now, 0.0))
-            if not _fits(tree, wanted, actions, expand_visits):
-                tree = _grown(tree, wanted, actions, expand_visits)
+            if not _fits(tree, got, wanted, actions, expand_visits):
+                tree = _grown(tree, got, wanted, actions, expand_visits)
         done += got
         # a chunk that would end past the deadline (as long as this one) is not started
         if got < step or (deadline is not None and 2 * time.perf_counter() - began >= deadline):
@@ -217,20 +217,29 @@ def uct_run(board, num_simulations: int | None = None, c_uct: float = 1.4, rollo
                         tree.stats[start : start + count, PRIOR].copy(), float("nan"), pv, size)
 
 
-def _fits(tree, step: int, actions: int, expand_visits: int) -> bool:
-    """Whether ``step`` more simulations fit the tree's arrays: a node each at most, the edges of a node
-    expanded at most every ``expand_visits`` simulations."""
+def _new_edges(tree, done: int, step: int, actions: int, expand_visits: int) -> int:
+    """The most edges ``step`` more simulations after the ``done`` ones can add. A leaf is expanded (its
+    ``actions`` edges at most) once ``expand_visits`` simulations ended at it, counted over the whole search:
+    leaves that collected visits in earlier slices can all expand in the next one, so the bound is on the
+    expansions of the whole search, the root's and one in ``expand_visits`` simulations, less those made."""
+    expanded = int(np.count_nonzero(tree.nodes[: tree.num_nodes, EDGE_COUNT] != NOT_EXPANDED))
+    return max((done + step) // max(expand_visits, 1) + 2 - expanded, 0) * actions
+
+
+def _fits(tree, done: int, step: int, actions: int, expand_visits: int) -> bool:
+    """Whether ``step`` more simulations after ``done`` fit the tree's arrays: a node each at most, the
+    edges ``_new_edges`` bounds."""
     return (tree.num_nodes + step + 2 <= tree.nodes.shape[0]
-            and tree.num_edges + (step // max(expand_visits, 1) + 2) * actions <= tree.edges.shape[0])
+            and tree.num_edges + _new_edges(tree, done, step, actions, expand_visits) <= tree.edges.shape[0])
 
 
-def _grown(tree, step: int, actions: int, expand_visits: int = 1):
-    """The same tree in arrays with room for at least ``step`` more simulations (ids kept), of which at
-    most one in ``expand_visits`` expands a node (its edges)."""
+def _grown(tree, done: int, step: int, actions: int, expand_visits: int = 1):
+    """The same tree in arrays with room for at least ``step`` more simulations after ``done`` (ids kept),
+    edges as ``_new_edges`` bounds them."""
     from tenuki.search.tree import Tree
 
     nodes_cap = max(2 * tree.nodes.shape[0], tree.num_nodes + step + 2)
-    edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + (step // max(expand_visits, 1) + 2) * actions)
+    edges_cap = max(2 * tree.edges.shape[0], tree.num_edges + _new_edges(tree, done, step, actions, expand_visits))
     nodes = np.zeros((nodes_cap, tree.nodes.shape[1]), np.int64)
     nodes[:, EDGE_COUNT] = NOT_EXPANDED
     nodes[: tree.num_nodes] = tree.nodes[: tree.num_nodes]

@@ -8,7 +8,8 @@ Parts:
                  ``dump_config``; a bad key or value is a ``tenuki.common.ConfigError`` naming it); the
                  ``search`` section is the search layer's ``tenuki.search.SearchConfig``
 ``games``        what a worker plays: ``alphazero_game`` (PUCT self-play with playout cap randomization,
-                 resignation, score utility), the ``GAME_GENERATORS`` registry, ``GameRecord``,
+                 resignation, score utility), the ``GAME_GENERATORS`` registry, ``BATCH_GENERATORS``
+                 (a task's games in lockstep, one network batch a move) and ``play_games``, ``GameRecord``,
                  ``GameContext``, ``sample_fields``, ``selfplay_search_params``
 ``gatekeeper``   gating (candidate vs best with self-play's search settings: ``gate_search_params``,
                  ``gate_match``) and matches against GNU Go (``gnugo_match``)
@@ -54,10 +55,13 @@ from tenuki.selfplay.config import (
     load_config,
 )
 from tenuki.selfplay.games import (
+    BATCH_GENERATORS,
     GAME_GENERATORS,
+    BatchGenerator,
     GameContext,
     GameRecord,
     alphazero_game,
+    play_games,
     sample_fields,
     selfplay_search_params,
 )
@@ -85,9 +89,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "BATCH_GENERATORS",
     "GAME_GENERATORS",
     "LOSSES",
     "STAGES",
+    "BatchGenerator",
     "ClusterConfig",
     "ClusterError",
     "Coordinator",
@@ -124,6 +130,7 @@ __all__ = [
     "gate_search_params",
     "gnugo_match",
     "load_config",
+    "play_games",
     "plot_run",
     "prepare_run_dir",
     "sample_fields",

@@ -16,7 +16,8 @@ Parts:
 ``agent``       ``DQNAgent``: epsilon-greedy acting and one gradient update on a replay sample;
                 ``epsilon_at``, ``priority_beta_at``
 ``checkpoint``  ``save_q_network`` / ``load_q_network``, ``save_agent`` / ``load_agent`` (network,
-                optimizer, counters), ``read_dqn_meta``: safetensors + a JSON sidecar, never unpickled
+                optimizer, counters), ``read_dqn_meta``: safetensors + a JSON sidecar, never unpickled;
+                ``resolve_dqn_checkpoint`` / ``shipped_dqn_networks``: the networks shipped by name (``pong``)
 ``train``       ``DQNTrainer`` and ``train_dqn`` (``tenuki atari train``, backend ``native``): a run
                 directory that resumes; ``read_metrics``, ``plot_learning_curve``
 ``evaluate``    ``evaluate_policy`` under a named protocol (``tenuki atari evaluate``), ``write_video``
@@ -59,6 +60,8 @@ _LAZY = {
     "DQNCheckpointMeta": "tenuki.agents.dqn.checkpoint",
     "load_agent": "tenuki.agents.dqn.checkpoint",
     "load_q_network": "tenuki.agents.dqn.checkpoint",
+    "resolve_dqn_checkpoint": "tenuki.agents.dqn.checkpoint",
+    "shipped_dqn_networks": "tenuki.agents.dqn.checkpoint",
     "read_dqn_meta": "tenuki.agents.dqn.checkpoint",
     "save_agent": "tenuki.agents.dqn.checkpoint",
     "save_q_network": "tenuki.agents.dqn.checkpoint",
@@ -108,8 +111,10 @@ __all__ = [
     "read_dqn_meta",
     "read_metrics",
     "reference_scores",
+    "resolve_dqn_checkpoint",
     "save_agent",
     "save_q_network",
+    "shipped_dqn_networks",
     "train_dqn",
     "write_video",
 ]

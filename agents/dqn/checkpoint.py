@@ -49,11 +49,14 @@ from tenuki.agents.checkpoint_io import (
     read_format_sidecar,
     read_verified_tensors,
     registered_architecture,
+    resolve_shipped,
+    shipped_names,
     write_network_checkpoint,
 )
 from tenuki.agents.dqn.agent import DQNAgent
 from tenuki.agents.dqn.networks import ARCHITECTURES, NatureQNetwork, build_q_network
 
+SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT_NAME = "tenuki-dqn-checkpoint"
 FORMAT_VERSION = 1
 CONTENTS = ("q_network", "agent")
@@ -146,12 +149,21 @@ def _save(path: str | os.PathLike[str], contents: str, network: NatureQNetwork, 
     return write_network_checkpoint(path, tensors, header, sidecar, DQNCheckpointError)
 
 
+SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
 def save_q_network(path: str | os.PathLike[str], network: NatureQNetwork, *, game: str, protocol: Any,
-                   step: int = 0, config: Any = None) -> Path:
+                   step: int = 0, config: Any = None, dtype: str = "float32") -> Path:
     """Write one Q-network atomically; return the weights path. ``protocol``: an ``AtariProtocol``, its
-    ``to_dict()`` or a name; ``config``: a ``DQNConfig``, a dataclass or a mapping."""
+    ``to_dict()`` or a name; ``config``: a ``DQNConfig``, a dataclass or a mapping; ``dtype``: the stored
+    precision of the floating-point tensors (``SAVE_DTYPES``; float16 halves a shipped network, and
+    ``load_q_network`` casts back to float32)."""
     network = _check_network(network)
-    return _save(path, "q_network", network, network.state_dict(), {}, game, protocol, step, config)
+    if dtype not in SAVE_DTYPES:
+        raise DQNCheckpointError(f"dtype {dtype!r}: expected one of {', '.join(SAVE_DTYPES)}")
+    tensors = {name: t.to(SAVE_DTYPES[dtype]) if t.is_floating_point() else t
+               for name, t in network.state_dict().items()}
+    return _save(path, "q_network", network, tensors, {}, game, protocol, step, config)
 
 
 def save_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str, protocol: Any, step: int,
@@ -165,9 +177,24 @@ def save_agent(path: str | os.PathLike[str], agent: DQNAgent, *, game: str, prot
 # -------------------------------------------------------------------------------------- loading
 
 
+def resolve_dqn_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """``path`` as given, or the network shipped under that name (``pong`` ->
+    ``tenuki/agents/dqn/weights/pong.safetensors``) when it is a bare name that names no file here."""
+    return resolve_shipped(path, SHIPPED_WEIGHTS_DIR)
+
+
+def shipped_dqn_networks() -> list[str]:
+    """The names of the shipped DQN networks (``tenuki atari evaluate --checkpoint NAME``)."""
+    return shipped_names(SHIPPED_WEIGHTS_DIR)
+
+
 def read_dqn_meta(path: str | os.PathLike[str]) -> DQNCheckpointMeta:
-    """The validated sidecar of a DQN checkpoint (the weights are not read)."""
-    _, sidecar_path = checkpoint_paths(path)
+    """The validated sidecar of a DQN checkpoint (the weights are not read); a shipped name works too."""
+    weights_path, sidecar_path = checkpoint_paths(resolve_dqn_checkpoint(path))
+    if not weights_path.exists() and not sidecar_path.exists() and Path(path).parent == Path("."):
+        shipped = ", ".join(shipped_dqn_networks()) or "none"
+        raise DQNCheckpointError(f"checkpoint {path}: no such file here and no shipped network of that name "
+                                 f"(shipped: {shipped})")
     record = read_format_sidecar(sidecar_path, FORMAT_NAME, FORMAT_VERSION, "tenuki DQN checkpoint", _SIDECAR_KEYS,
                                  DQNCheckpointError)
     where = f"checkpoint sidecar {sidecar_path}"
@@ -191,9 +218,10 @@ def read_dqn_meta(path: str | os.PathLike[str]) -> DQNCheckpointMeta:
 def load_q_network(path: str | os.PathLike[str], *,
                    device: str | torch.device = "cpu") -> tuple[NatureQNetwork, DQNCheckpointMeta]:
     """The checkpointed Q-network (the online one of an agent checkpoint), in eval mode on ``device``,
-    and the sidecar. ``DQNCheckpointError`` for a missing, malformed, corrupt or mismatched checkpoint."""
-    weights_path, sidecar_path = checkpoint_paths(path)
-    meta = read_dqn_meta(sidecar_path)
+    and the sidecar; a shipped network's name works too (``resolve_dqn_checkpoint``). ``DQNCheckpointError``
+    for a missing, malformed, corrupt or mismatched checkpoint."""
+    meta = read_dqn_meta(path)
+    weights_path, sidecar_path = checkpoint_paths(resolve_dqn_checkpoint(path))
     skeleton = network_skeleton(build_q_network, ARCHITECTURES, meta.architecture, meta.kwargs, weights_path,
                                 sidecar_path, DQNCheckpointError)
     tensors = read_verified_tensors(weights_path, sidecar_path, meta.weights_bytes, meta.weights_sha256,

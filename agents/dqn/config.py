@@ -43,7 +43,7 @@ LOSSES = ("huber", "mse")
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BACKENDS = ("native", "apex", "rllib")
-KNOWN_PROTOCOLS = ("nature", "machado")  # used only when tenuki.envs.atari.protocols cannot be imported
+KNOWN_PROTOCOLS = ("nature", "machado", "dopamine")  # used only when tenuki.envs.atari.protocols cannot be imported
 
 
 class DQNConfigError(ValueError):

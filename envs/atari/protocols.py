@@ -1,6 +1,6 @@
 """Named Atari evaluation protocols: every setting that changes a score, recorded in configs and results.
 
-Two protocols are shipped (``PROTOCOLS``):
+Three protocols are shipped (``PROTOCOLS``):
 
 ``nature`` — Mnih et al., "Human-level control through deep reinforcement learning", Nature 518 (2015),
     Methods and Extended Data Table 1:
@@ -26,6 +26,13 @@ Two protocols are shipped (``PROTOCOLS``):
       its DQN runs.  (Dopamine's sticky-action DQN configs, which follow the paper, train with epsilon 0.01
       and run their own evaluation phase with 0.001.)
     - rewards are clipped for training (the DQN learner needs it) but never at evaluation.
+
+``dopamine`` — the setting of Dopamine's Atari baselines (Castro et al., "Dopamine: A Research Framework
+    for Deep Reinforcement Learning", 2018; its gin files and ``atari_lib.py``), whose published curves
+    (``baselines/atari/data/<game>.json``) tenuki's runs are compared with (``bench/dopamine_compare.py``):
+    ``machado`` but with the game's *minimal* action set (gym's default, which Dopamine keeps: 6 actions
+    for Pong, 4 for Breakout), episodes capped at 27,000 agent steps (108,000 frames), and evaluation
+    epsilon 0.001 (Dopamine's evaluation phase; its curves are training returns at epsilon 0.01).
 
 Frame caps are in emulator frames counted from the end of the no-op start (ale-py's vector environment
 resets its counter after the no-ops).  A cap ends the episode as a *truncation*, never a terminal.
@@ -141,7 +148,9 @@ MACHADO = AtariProtocol(
     eval_epsilon=0.01,
 )
 
-PROTOCOLS: dict[str, AtariProtocol] = {NATURE.name: NATURE, MACHADO.name: MACHADO}
+DOPAMINE = MACHADO.replace(name="dopamine", full_action_space=False, eval_epsilon=0.001)
+
+PROTOCOLS: dict[str, AtariProtocol] = {NATURE.name: NATURE, MACHADO.name: MACHADO, DOPAMINE.name: DOPAMINE}
 
 
 def get_protocol(protocol: str | AtariProtocol) -> AtariProtocol:

@@ -170,12 +170,16 @@ def _lockstep(games: list[_Game], pick: Pick, played: Played) -> None:
         active = [game for game in active if game.playing]
 
 
-def _new_games(contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> list[_Game]:
+def _check_batch(contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> None:
     if not (len(contexts) == len(game_ids) == len(seeds)):
         raise ValueError(f"{len(contexts)} contexts, {len(game_ids)} game ids and {len(seeds)} seeds: a batch needs "
                          "one context, game id and seed per game")
     if any(context.config is not contexts[0].config for context in contexts):
         raise ValueError("the games of one batch must share one config object")
+
+
+def _new_games(contexts: list[GameContext], game_ids: list[int], seeds: list[int]) -> list[_Game]:
+    _check_batch(contexts, game_ids, seeds)
     games = []
     for context, game_id, seed in zip(contexts, game_ids, seeds, strict=True):
         cfg = context.config
@@ -249,8 +253,9 @@ def value_data_games(contexts: list[GameContext], game_ids: list[int], seeds: li
     """Value-network samples (SL policy to move U-1, a random move U, RL policy to the end), one a
     game, the games played in one lockstep batch; game ``i`` is the game ``value_data_game`` plays
     with ``contexts[i]``, ``game_ids[i]``, ``seeds[i]``."""
+    _check_batch(contexts, game_ids, seeds)  # before any network loads
     if not contexts:
-        return _new_games(contexts, game_ids, seeds)  # [] (or the error of mismatched lists)
+        return []
     context = contexts[0]
     wc = context.config.workers
     sl = _fixed_policy(context, "sl_policy", wc.sl_policy)  # loaded before the games' clocks start

@@ -20,8 +20,21 @@ TRAIN_EXAMPLE = """examples:
 """
 
 EVALUATE_EXAMPLE = """examples:
+  tenuki atari evaluate --checkpoint pong --episodes 30 --json       # a shipped network, by name
   tenuki atari evaluate --checkpoint random --env Pong --episodes 30 --json
   tenuki atari evaluate --checkpoint runs/atari/pong/best.safetensors --protocol nature --video pong.mp4
+"""
+
+
+WATCH_EXAMPLE = """examples:
+  tenuki atari watch --checkpoint pong                   # one game of the shipped Pong agent -> pong.mp4
+  tenuki atari watch --checkpoint breakout --video breakout.gif --seed 3
+  tenuki atari watch --checkpoint runs/atari/pong/best.safetensors --video frames.npz   # no video extra needed
+"""
+
+EXPORT_EXAMPLE = """examples:
+  tenuki atari export runs/atari/pong/best.safetensors my-pong                # float16, my-pong.safetensors/.json
+  tenuki atari export runs/atari/pong/checkpoints/agent my-pong --dtype float32   # the online net of a run
 """
 
 
@@ -103,11 +116,7 @@ def cmd_atari_evaluate(args: argparse.Namespace) -> int:
         check_video(args.video)  # a missing `video` extra is said now, not after the episodes
         if args.threads < 1:
             raise EvaluationError(f"--threads {args.threads}: expected an integer >= 1")
-        if args.checkpoint == "random":
-            policy, game, protocol = "random", args.env or "Pong", args.protocol or "nature"
-        else:
-            policy, meta = load_q_network(args.checkpoint)
-            game, protocol = args.env or meta.game, args.protocol or meta.protocol_name
+        policy, game, protocol = _policy(args, load_q_network)
         import torch
 
         torch.set_num_threads(args.threads)
@@ -134,8 +143,64 @@ def cmd_atari_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy(args: argparse.Namespace, load_q_network) -> tuple[object, str, str]:
+    """(policy, game, protocol) of ``--checkpoint`` (a file, a shipped name or 'random'), ``--env``, ``--protocol``."""
+    if args.checkpoint == "random":
+        return "random", args.env or "Pong", args.protocol or "nature"
+    policy, meta = load_q_network(args.checkpoint)
+    return policy, args.env or meta.game, args.protocol or meta.protocol_name
+
+
+def cmd_atari_watch(args: argparse.Namespace) -> int:
+    """Play one game with a checkpoint (a shipped network by name, or a file) and write a video of the real
+    game screen (RGB, 210 x 160 shown x2), not the network's 84 x 84 input."""
+    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
+    from tenuki.agents.dqn.evaluate import EvaluationError, check_video, evaluate_policy
+    from tenuki.envs.atari.errors import AtariConfigError
+
+    video = args.video or f"{Path(args.checkpoint).stem}.mp4"
+    try:
+        check_video(video)
+        policy, game, protocol = _policy(args, load_q_network)
+        result = evaluate_policy(policy, game, protocol, episodes=1, seed=args.seed, epsilon=args.epsilon,
+                                 num_envs=1, video=video)
+    except (DQNCheckpointError, EvaluationError, AtariConfigError) as error:
+        print(f"tenuki atari watch: {error}", file=sys.stderr)
+        if str(video).endswith((".mp4", ".gif")) and "video extra" in str(error):
+            print("tenuki atari watch: or write the raw frames, which needs nothing: --video game.npz", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # a network whose action count is not the game's
+        print(f"tenuki atari watch: the network does not fit {game!r}: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['game']} ({result['protocol']} protocol, epsilon {result['epsilon']}): score "
+              f"{result['mean']:.0f} in {result['mean_episode_length']:.0f} agent steps; video {result['video']}")
+    return 0
+
+
+def cmd_atari_export(args: argparse.Namespace) -> int:
+    """Write the Q-network of a checkpoint (a run's best/final network, or the online network of an agent
+    checkpoint) as a network to ship: float16 by default, its game, protocol, step and config kept."""
+    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network, save_q_network
+
+    try:
+        network, meta = load_q_network(args.checkpoint)
+        written = save_q_network(args.output, network, game=meta.game, protocol=meta.protocol, step=meta.step,
+                                 config=meta.config, dtype=args.dtype)
+    except DQNCheckpointError as error:
+        print(f"tenuki atari export: {error}", file=sys.stderr)
+        return 2
+    print(f"{written} ({args.dtype}, {written.stat().st_size / 1e6:.1f} MB; {meta.game}, {meta.protocol_name} protocol, "
+          f"step {meta.step})")
+    return 0
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``atari`` (jobs ``train``, ``evaluate``) to the ``tenuki`` sub-commands; returns its parser."""
+    """Add ``atari`` (jobs ``train``, ``evaluate``, ``watch``, ``export``) to the ``tenuki`` sub-commands; returns
+    its parser (torch is imported by the jobs, not here)."""
+    shipped = "pong, breakout: agents/dqn/weights"
     atari = subparsers.add_parser("atari", help="train and evaluate DQN agents on Atari (ALE)",
                            description="DQN on the Arcade Learning Environment under named evaluation protocols.")
     jobs = atari.add_subparsers(dest="atari_command", metavar="JOB", required=True)
@@ -161,9 +226,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
     evaluate = jobs.add_parser("evaluate", help="evaluate a checkpoint under a protocol", description=cmd_atari_evaluate.__doc__,
                                epilog=EVALUATE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    evaluate.add_argument("--checkpoint", required=True, help="a DQN checkpoint (.safetensors) or 'random'")
+    evaluate.add_argument("--checkpoint", required=True,
+                          help=f"a DQN checkpoint (.safetensors), a shipped network by name ({shipped}) or 'random'")
     evaluate.add_argument("--env", help="game, e.g. Pong (default: the checkpoint's game)")
-    evaluate.add_argument("--protocol", choices=("nature", "machado"), help="default: the checkpoint's (random: nature)")
+    evaluate.add_argument("--protocol", choices=("nature", "machado", "dopamine"), help="default: the checkpoint's (random: nature)")
     evaluate.add_argument("--episodes", type=int, default=30, help="episodes to play (default 30)")
     evaluate.add_argument("--epsilon", type=float, help="exploration rate (default: the protocol's)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the emulators and of exploration (default 0)")
@@ -176,4 +242,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                "before the first episode) or .npz (raw frames, needs nothing)")
     evaluate.add_argument("--json", action="store_true", help="print ONE JSON object")
     evaluate.set_defaults(func=cmd_atari_evaluate)
+
+    watch = jobs.add_parser("watch", help="play one game and write a video of the game screen",
+                            description=cmd_atari_watch.__doc__, epilog=WATCH_EXAMPLE,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    watch.add_argument("--checkpoint", required=True,
+                       help=f"a DQN checkpoint (.safetensors), a shipped network by name ({shipped}) or 'random'")
+    watch.add_argument("--video", metavar="PATH",
+                       help="where the video goes: .mp4 (default CHECKPOINT-NAME.mp4) or .gif (the video extra: pip "
+                            "install 'tenuki-rl[video]') or .npz (raw RGB frames, needs nothing)")
+    watch.add_argument("--env", help="game, e.g. Pong (default: the checkpoint's game)")
+    watch.add_argument("--protocol", choices=("nature", "machado", "dopamine"),
+                       help="default: the checkpoint's (random: nature)")
+    watch.add_argument("--epsilon", type=float, help="exploration rate (default: the protocol's)")
+    watch.add_argument("--seed", type=int, default=0, help="seed of the emulator and of exploration (default 0)")
+    watch.add_argument("--json", action="store_true", help="print ONE JSON object (the episode's evaluation)")
+    watch.set_defaults(func=cmd_atari_watch)
+
+    export = jobs.add_parser("export", help="write a checkpoint's Q-network to ship (float16)",
+                             description=cmd_atari_export.__doc__, epilog=EXPORT_EXAMPLE,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("checkpoint", help="a DQN checkpoint: a q_network file or an agent checkpoint")
+    export.add_argument("output", help="the new checkpoint's path (OUTPUT.safetensors and OUTPUT.json)")
+    export.add_argument("--dtype", choices=("float16", "float32", "bfloat16"), default="float16",
+                        help="stored precision of the weights (default float16; loaded back as float32)")
+    export.set_defaults(func=cmd_atari_export)
     return atari

@@ -48,12 +48,13 @@ def _render(coordinator) -> object:
 
 def _check_init_checkpoint(name: str) -> None:
     """A ConfigError, before Ray starts, when ``network.init_checkpoint`` names no checkpoint."""
+    from tenuki.agents.checkpoint_io import shipped_names
     from tenuki.agents.go.networks.checkpoint import SHIPPED_WEIGHTS_DIR, resolve_checkpoint
     from tenuki.common.yaml_config import ConfigError
 
     found = resolve_checkpoint(name)
     if not (found.is_file() or found.with_name(found.name + ".safetensors").is_file()):
-        shipped = ", ".join(sorted(p.stem for p in SHIPPED_WEIGHTS_DIR.glob("*.safetensors")))
+        shipped = ", ".join(shipped_names(SHIPPED_WEIGHTS_DIR))
         raise ConfigError(f"network.init_checkpoint {name}: no such checkpoint (a .safetensors file, or a shipped "
                           f"network by name: {shipped})")
 

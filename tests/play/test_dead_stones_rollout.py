@@ -104,4 +104,14 @@ def test_dead_stones_benchmark_smoke(gnugo_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["benchmark"] == "dead_stones" and result["games"] == 1
     assert set(result["estimators"]) == {"light", "rollout"}
-    assert result["estimators"]["light"]["same_winner"] + len(result["estimators"]["light"]["other_winner"]) == 1
+    # the race this estimator is for: light playouts name the other winner, the rollout policy GNU Go's
+    assert result["estimators"]["light"]["same_winner"] == 0 and len(result["estimators"]["light"]["other_winner"]) == 1
+    assert result["estimators"]["rollout"]["same_winner"] == 1 and result["estimators"]["rollout"]["other_winner"] == []
+
+
+@pytest.mark.parametrize("argv, message", [(["--playouts", "0"], "--playouts must be >= 1"),
+                                           (["--limit", "-1"], "--limit >= 0")])
+def test_dead_stones_benchmark_rejects_bad_arguments(argv, message):
+    proc = subprocess.run([sys.executable, "-m", "bench.dead_stones", *argv], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 2 and message in proc.stderr

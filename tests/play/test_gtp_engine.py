@@ -308,3 +308,20 @@ def test_final_score_after_two_passes_removes_a_dead_stone():
     assert ask(e, "final_status_list dead") == "= B5\n\n"
     # black: columns A-C (27); white: E-J (45); D touches both: W+18 - komi 0.5
     assert ask(e, "final_score") == "= W+18.5\n\n"
+
+
+def test_the_dead_stones_of_a_position_are_estimated_once(monkeypatch):
+    from tenuki.play import dead_stones as module
+
+    calls = []
+    real = module.dead_stones
+    monkeypatch.setattr(module, "dead_stones", lambda board, **kw: calls.append(kw) or real(board, **kw))
+    e = engine(size=9)
+    for row in range(1, 10):
+        ask(e, f"play b C{row}")
+    ask(e, "play w B5")
+    for line in ("final_score", "final_status_list dead", "final_status_list alive", "final_score"):
+        assert ask(e, line).startswith("=")
+    assert len(calls) == 1  # one estimate (0.76 s on 19x19 with the rollout policy) for the same position
+    ask(e, "play w E5")
+    assert ask(e, "final_status_list dead") == "= B5\n\n" and len(calls) == 2  # a new position: a new estimate

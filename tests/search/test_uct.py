@@ -83,16 +83,16 @@ def test_a_timed_search_grows_its_tree_early_from_its_own_speed(monkeypatch):
     grown = []
     real = uct._grown
 
-    def spy(tree, step, actions, expand_visits=1):
+    def spy(tree, done, step, actions, expand_visits=1):
         grown.append((int(tree.num_nodes), int(step)))
-        return real(tree, step, actions, expand_visits)
+        return real(tree, done, step, actions, expand_visits)
 
     monkeypatch.setattr(uct, "_grown", spy)
     board = Board(19)
     uct.uct_run(board, 64, seed=0)  # kernels compiled before the clock
     uct.uct_run(board, 300, seed=0, expand_visits=8)
     assert grown == []  # a search of a number of simulations fits the tree it starts with
-    result = uct.uct_run(board, None, seconds=0.4, expand_visits=8, seed=1, capacity=256)
+    result = uct.uct_run(board, None, seconds=1.0, expand_visits=8, seed=1, capacity=256)
     made = int(result.visits.sum())
     assert made > 256 and grown
     nodes_then, room = grown[0]
@@ -115,11 +115,44 @@ def test_a_timed_search_does_not_grow_its_tree_in_the_last_quarter_of_its_time(m
     grown = []
     real = uct._grown
 
-    def spy(tree, step, actions, expand_visits=1):
+    def spy(tree, done, step, actions, expand_visits=1):
         grown.append(int(step))
-        return real(tree, step, actions, expand_visits)
+        return real(tree, done, step, actions, expand_visits)
 
     monkeypatch.setattr(uct, "_grown", spy)
     result = uct.uct_run(Board(9), None, seconds=1.0, expand_visits=1, seed=1, capacity=256)
     assert len(grown) == 1 and grown[0] == int(1.5 * 256 / 0.1 * 0.9)
     assert 256 < int(result.visits.sum()) <= grown[0] + 256
+
+
+@pytest.mark.parametrize("expand_visits", [1, 8, 32])
+def test_each_slice_adds_no_more_edges_than_the_growth_bound(monkeypatch, expand_visits):
+    """Leaves that collected visits in earlier slices can all expand in the next one: the room checked before a
+    slice (``_new_edges``) bounds the edges the slice really adds, slice after slice (a timed search on a fake
+    clock, in one tree large enough for all of it). With expand_visits 32 a bound from the slice alone
+    ((step // expand_visits + 2) expansions) is exceeded here: the root's children pass 32 visits together."""
+    from tenuki.search import tree as tree_module
+    from tenuki.search import uct
+
+    actions, real, done, seen = 82, uct.uct_search, [0], []
+
+    def spy(nodes, values, edges, stats, counts, st, step, *rest):
+        tree = tree_module.Tree(nodes, values, edges, stats, counts)
+        before, bound = int(tree.num_edges), uct._new_edges(tree, done[0], step, actions, expand_visits)
+        got = real(nodes, values, edges, stats, counts, st, step, *rest)
+        seen.append((int(tree.num_edges) - before, bound))
+        done[0] += got
+        return got
+
+    big = tree_module.new_tree
+    monkeypatch.setattr(tree_module, "new_tree", lambda nodes, a, edges: big(8192, a, 8192 * a))
+    monkeypatch.setattr(uct, "_fits", lambda *args: True)  # never grown: every slice's edges are counted
+    monkeypatch.setattr(uct, "uct_search", spy)
+    ticks = iter(range(10_000))
+    monkeypatch.setattr("time.perf_counter", lambda: next(ticks) * 0.02)  # about a dozen slices of 256
+    board = Board(9)
+    for move in ("E5", "C3", "G7", "C7"):
+        board.play(board.action(move))
+    uct.uct_run(board, None, seconds=1.0, seed=2, expand_visits=expand_visits)
+    assert len(seen) >= 8 and sum(added for added, _ in seen) > 0
+    assert all(added <= bound for added, bound in seen), seen

@@ -57,6 +57,7 @@ from tenuki.agents.checkpoint_io import (
     read_format_sidecar,
     read_verified_tensors,
     registered_architecture,
+    resolve_shipped,
     tenuki_version,
     write_network_checkpoint,
 )
@@ -152,13 +153,7 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """``path`` as given, or the shipped network of that name (``sl-policy19`` ->
     ``tenuki/agents/go/weights/sl-policy19.safetensors``) when ``path`` is a bare name that names no file
     of the current folder. Anything else comes back unchanged, so errors name what the user wrote."""
-    given = Path(path)
-    if given.parent != Path(".") or given.suffix in (".safetensors", ".json") or given.exists():
-        return given
-    if given.with_suffix(".safetensors").exists() or given.with_suffix(".json").exists():
-        return given
-    shipped = SHIPPED_WEIGHTS_DIR / f"{given.name}.safetensors"
-    return shipped if shipped.exists() else given
+    return resolve_shipped(path, SHIPPED_WEIGHTS_DIR)
 
 
 def read_checkpoint_meta(path: str | os.PathLike[str]) -> CheckpointMeta:

@@ -18,8 +18,10 @@ from tenuki.agents.dqn.checkpoint import (
     load_agent,
     load_q_network,
     read_dqn_meta,
+    resolve_dqn_checkpoint,
     save_agent,
     save_q_network,
+    shipped_dqn_networks,
 )
 from tenuki.agents.dqn.config import DQNConfig, config_from_dict
 from tenuki.agents.dqn.networks import NatureQNetwork
@@ -76,6 +78,45 @@ def test_q_network_round_trip(tmp_path: Path) -> None:
         with torch.no_grad():
             assert torch.equal(loaded(frames), network(frames))
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_float16_file_is_half_the_size_and_loads_as_float32(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    network = NatureQNetwork(6, dueling=True)
+    full = save_q_network(tmp_path / "full", network, game="Pong", protocol="nature")
+    half = save_q_network(tmp_path / "half", network, game="Pong", protocol="nature", dtype="float16")
+    assert 0.49 < half.stat().st_size / full.stat().st_size < 0.51
+    loaded, _ = load_q_network(half)
+    params = dict(loaded.named_parameters())
+    assert all(p.dtype == torch.float32 for p in params.values())
+    for name, original in network.named_parameters():  # each weight rounded to the nearest float16
+        expected = original.detach().to(torch.float16).to(torch.float32)
+        assert torch.equal(params[name].detach(), expected), name
+    frames = torch.randint(0, 256, (4, 4, 84, 84), dtype=torch.uint8)
+    with torch.no_grad():
+        q_full, q_half = network(frames), loaded(frames)
+    assert torch.allclose(q_full, q_half, rtol=0, atol=2e-2 * q_full.abs().max().item() + 1e-3)
+    with pytest.raises(DQNCheckpointError, match="dtype 'int8'"):
+        save_q_network(tmp_path / "x", network, game="Pong", protocol="nature", dtype="int8")
+
+
+def test_shipped_networks_load_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenuki.agents.dqn import checkpoint
+
+    shipped = tmp_path / "weights"
+    network = NatureQNetwork(3, **SMALL)
+    save_q_network(shipped / "tiny", network, game="Breakout", protocol="dopamine", dtype="float16")
+    monkeypatch.setattr(checkpoint, "SHIPPED_WEIGHTS_DIR", shipped)
+    monkeypatch.chdir(tmp_path)
+    assert shipped_dqn_networks() == ["tiny"]
+    assert resolve_dqn_checkpoint("tiny") == shipped / "tiny.safetensors"
+    _, meta = load_q_network("tiny")
+    assert (meta.game, meta.protocol_name) == ("Breakout", "dopamine")
+    assert resolve_dqn_checkpoint("elsewhere/tiny") == Path("elsewhere/tiny")  # only bare names are looked up
+    save_q_network(tmp_path / "tiny", network, game="Pong", protocol="nature")  # a file here wins
+    assert read_dqn_meta("tiny").game == "Pong"
+    with pytest.raises(DQNCheckpointError, match=r"checkpoint pongg: no such file here .*\(shipped: tiny\)"):
+        load_q_network("pongg")
 
 
 def test_protocol_given_as_an_object_or_a_name(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tenuki.agents.dqn.train import _crossed, read_metrics
@@ -53,6 +54,12 @@ def test_random_agent_on_pong_scores_a_human_normalised_zero() -> None:
 def test_evaluate_rejects_bad_input_with_a_clear_message(tmp_path: Path) -> None:
     done = tenuki("atari", "evaluate", "--checkpoint", str(tmp_path / "missing.safetensors"))
     assert done.returncode == 2 and "missing" in done.stderr
+    done = tenuki("atari", "evaluate", "--checkpoint", "pongg")  # a name that no shipped network has
+    assert done.returncode == 2 and "no shipped network of that name" in done.stderr and "pong" in done.stderr
+    done = tenuki("atari", "watch", "--checkpoint", "random", "--video", str(tmp_path / "x.avi"))
+    assert done.returncode == 2 and "unknown format '.avi'" in done.stderr
+    done = tenuki("atari", "export", str(tmp_path / "missing"), str(tmp_path / "out"))
+    assert done.returncode == 2 and "missing" in done.stderr and not (tmp_path / "out.json").exists()
     done = tenuki("atari", "evaluate", "--checkpoint", "random", "--episodes", "0")
     assert done.returncode == 2 and "--episodes" in done.stderr
     done = tenuki("atari", "train", "--resume", str(tmp_path))
@@ -99,5 +106,18 @@ def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) ->
     done = tenuki("atari", "evaluate", "--checkpoint", str(run / "final.safetensors"), "--episodes", "1", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["game"] == "Pong"
+    # the network as shipped: float16, half the file, the same game and step; then one watched game of it
+    done = tenuki("atari", "export", str(run / "final.safetensors"), str(tmp_path / "shipped" / "tiny"))
+    assert done.returncode == 0, done.stderr
+    assert "float16" in done.stdout and "step 1400" in done.stdout
+    half, full = tmp_path / "shipped" / "tiny.safetensors", run / "final.safetensors"
+    assert 0.45 < half.stat().st_size / full.stat().st_size < 0.55
+    video = tmp_path / "watch" / "game.npz"
+    done = tenuki("atari", "watch", "--checkpoint", str(half), "--video", str(video), "--json")
+    assert done.returncode == 0, done.stderr
+    watched = json.loads(done.stdout)
+    assert watched["episodes"] == 1 and watched["game"] == "Pong" and watched["epsilon"] == 0.05
+    frames = np.load(video)["frames"]
+    assert frames.shape == (watched["mean_episode_length"] + 1, 210, 160, 3)  # the RGB screen, every agent step
     again = tenuki("atari", "train", "--config", str(config), "--run-dir", str(run))  # a new config into that run
     assert again.returncode == 2 and "already holds a run" in again.stderr and "--resume" in again.stderr

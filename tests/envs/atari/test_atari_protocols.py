@@ -39,13 +39,22 @@ def test_machado_protocol_settings():
     assert p.max_frames(True) == p.max_frames(False) == 108_000
 
 
+def test_dopamine_protocol_is_machado_with_the_minimal_action_set():
+    p, machado = get_protocol("dopamine"), get_protocol("machado")
+    assert (p.repeat_action_probability, p.full_action_space, p.noop_max) == (0.25, False, 0)
+    assert not p.terminal_on_life_loss and p.clip_rewards and p.eval_epsilon == 0.001
+    assert p.train_max_frames == 27_000 * 4  # Runner.max_steps_per_episode, in agent steps of 4 frames
+    differ = {key for key, value in p.to_dict().items() if machado.to_dict()[key] != value}
+    assert differ == {"name", "full_action_space", "eval_epsilon"}
+
+
 def test_protocol_round_trip_and_errors():
     for name, protocol in PROTOCOLS.items():
         assert protocol.name == name and get_protocol(protocol) is protocol
         settings = json.loads(json.dumps(protocol.to_dict()))
         assert AtariProtocol.from_dict(settings) == protocol
-    with pytest.raises(AtariConfigError, match=r"unknown Atari protocol 'dopamine'.*machado, nature"):
-        get_protocol("dopamine")
+    with pytest.raises(AtariConfigError, match=r"unknown Atari protocol 'sticky'.*dopamine, machado, nature"):
+        get_protocol("sticky")
     assert issubclass(AtariConfigError, ValueError)
     with pytest.raises(AtariConfigError, match="repeat_action_probability"):
         PROTOCOLS["nature"].replace(repeat_action_probability=1.5)

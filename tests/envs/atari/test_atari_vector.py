@@ -39,6 +39,8 @@ def test_evaluation_uses_the_evaluation_cap():
         assert env.settings()["protocol"]["name"] == "nature"
     with AtariVecEnv("Pong", 1, "machado", training=False) as env:
         assert env.max_frames == 108_000 and env.num_actions == 18
+    with AtariVecEnv("Pong", 1, "dopamine", training=True) as env:  # Dopamine keeps gym's minimal set
+        assert env.max_frames == 108_000 and env.num_actions == 6
 
 
 def test_life_loss_is_a_terminal_only_when_training():
