@@ -132,6 +132,7 @@ def measure_update_speed(seconds: float = 20.0, *, threads: int | None = 1, conf
             "learner_rounds": [round(r, 2) for r in rates["learner"]],
             "baseline_rounds": [round(r, 2) for r in rates["baseline"]],
             "batch_size": config.agent.batch_size,
+            "learner_samples_per_s": round(learner * config.agent.batch_size, 1),
             "threads": torch.get_num_threads(),
             "learner_precision": str(agent.autocast_dtype).removeprefix("torch."),
             "learner_variant": {key: getattr(config.agent, key)
@@ -146,9 +147,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of measurement in all (default 20)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of both updates (default 1)")
     parser.add_argument("--double", action="store_true", help="Double DQN targets in the agent (one more forward)")
+    parser.add_argument("--dueling", action="store_true", help="the dueling head in the agent")
+    parser.add_argument("--batch", type=int, default=32,
+                        help="batch size of both updates (default 32); compare samples/s across runs")
     args = parser.parse_args(argv)
+    if args.batch < 1 or args.seconds <= 0 or args.threads < 1:
+        parser.error("--batch and --threads must be >= 1, --seconds > 0")
     config = DQNConfig()
-    config.agent.double = args.double
+    config.agent.double, config.agent.dueling, config.agent.batch_size = args.double, args.dueling, args.batch
     print(json.dumps(measure_update_speed(args.seconds, threads=args.threads, config=config)))
 
 

@@ -55,7 +55,7 @@ def test_defaults_are_nature_dqn_with_adam() -> None:
         ({"agent": {"learning_starts": 10}}, r"agent\.learning_starts: expected >= agent\.batch_size \(32\)"),
         ({"agent": {"replay_capacity": 16}}, r"agent\.replay_capacity: expected >= agent\.batch_size"),
         ({"agent": {"priority_alpha": -1}}, r"agent\.priority_alpha: expected a number in \[0, 1\]"),
-        ({"env": {"protocol": "dopamine"}}, r"env\.protocol: expected one of 'nature', 'machado'"),
+        ({"env": {"protocol": "sticky"}}, r"env\.protocol: expected one of 'nature', 'machado', 'dopamine'"),
         ({"env": {"game": "Pong-v5!"}}, r"env\.game: expected an ALE game name"),
         ({"env": {"num_envs": 0}}, r"env\.num_envs: expected an integer in 1\.\.1024"),
         ({"env": "Pong"}, r"env: expected a mapping of keys, got str"),
