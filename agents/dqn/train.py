@@ -18,6 +18,15 @@ Run directory::
     tensorboard/           scalars: episode return, loss, Q, epsilon, evaluation scores, speed
     curve.png              the learning curve (episode returns, their moving average, evaluations)
 
+A run can also *continue* another one from its Q-network alone (``continue_from``, ``tenuki atari train
+--continue-from``): a network exported from a run (``tenuki atari export``, float16 is enough), committed to
+a repository, taken up on another machine. Its sidecar gives the step; the online and target networks start
+from it; what the network does not hold starts afresh, and the run says so (a ``"kind": "continued"`` line
+in ``metrics.jsonl``): the optimizer's moments, the replay (refilled: updates resume after
+``learning_starts`` new steps, played at the schedule's epsilon for that step), the acting RNG. The
+metrics and ``best`` network lying beside the network (``metrics.jsonl``, ``best.*``) are copied, so the
+curve and the choice of ``best`` go on.
+
 Checkpoints are crash-safe: the agent and the replay are written under new names, then ``state.json``
 is replaced atomically and the previous files are deleted; a run killed at any moment resumes from the
 last complete checkpoint. On resume the learner, the optimizer, the replay (its sampling RNG included)
@@ -65,10 +74,11 @@ def load_run_config(run_dir: str | Path) -> DQNConfig:
 
 
 class DQNTrainer:
-    """A DQN run on its run directory; ``run()`` trains (resuming when the directory holds a checkpoint)."""
+    """A DQN run on its run directory; ``run()`` trains (resuming when the directory holds a checkpoint, or
+    continuing the run whose Q-network ``continue_from`` names: see the module docstring)."""
 
     def __init__(self, config: DQNConfig, run_dir: str | Path, *, log: Callable[[str], None] = print,
-                 memory_check: bool = True):
+                 memory_check: bool = True, continue_from: str | Path | None = None):
         self.config = config.validate()
         self.run_dir = Path(run_dir)
         self.log = log
@@ -88,7 +98,13 @@ class DQNTrainer:
         self.best_eval = -math.inf
         self.recent: deque[float] = deque(maxlen=RECENT_EPISODES)
         self.files: dict[str, str] = {}
+        self.learn_from = ac.learning_starts  # the agent step of the first update
         self.resumed = self._resume()
+        self.continued = None
+        if continue_from is not None:
+            if self.resumed:
+                raise RunDirError(f"{self.run_dir} already holds a run: continue it with --resume, not --continue-from")
+            self.continued = self._continue(Path(continue_from))
 
     # ------------------------------------------------------------------------------ run directory
 
@@ -117,8 +133,63 @@ class DQNTrainer:
         self.elapsed_s = float(state["elapsed_s"])
         self.best_eval = float(state["best_eval"]) if state.get("best_eval") is not None else -math.inf
         self.recent.extend(float(r) for r in state.get("recent_returns", []))
+        self.learn_from = int(state.get("learn_from", self.config.agent.learning_starts))
         self.files = dict(files)
         return True
+
+    def _continue(self, path: Path) -> dict[str, Any]:
+        """Start this new run from the Q-network of another run at its step (module docstring)."""
+        from tenuki.agents.dqn.checkpoint import load_q_network
+
+        network, meta = load_q_network(path)
+        where = f"--continue-from {path}"
+        if (meta.game, meta.protocol_name) != (self.env.game, self.protocol.name):
+            raise RunDirError(f"{where} was trained on {meta.game} under the {meta.protocol_name} protocol, this run "
+                              f"is {self.env.game} under {self.protocol.name}")
+        if meta.kwargs != self.agent.online.init_kwargs():
+            raise RunDirError(f"{where} has another network ({meta.kwargs}) than this config's "
+                              f"({self.agent.online.init_kwargs()}): agent.dueling?")
+        ac = self.config.agent
+        self.agent.online.load_state_dict(network.state_dict())
+        self.agent.target.load_state_dict(network.state_dict())
+        self.step = meta.step
+        self.agent.updates = max(0, meta.step // ac.train_every - ac.learning_starts // ac.train_every)
+        self.learn_from = meta.step + min(ac.learning_starts, ac.replay_capacity)
+        weights_path = path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
+        folder = weights_path.parent
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        copied = 0
+        source = folder / "metrics.jsonl"
+        if source.is_file():
+            lines = []
+            for line in source.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if record.get("step", 0) <= meta.step:
+                    lines.append(line)
+                    if record.get("kind") == "episode":
+                        copied += 1
+                        self.recent.append(float(record["return"]))
+                        self.elapsed_s = max(self.elapsed_s, 3600 * float(record.get("hours", 0.0)))
+            (self.run_dir / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines))
+        self.episodes = copied
+        best = folder / "best.safetensors"
+        if best.is_file() and (folder / "best.json").is_file():
+            best_net, best_meta = load_q_network(best)
+            mean = best_meta.config.get("eval_mean")
+            if isinstance(mean, (int, float)):
+                self.best_eval = float(mean)
+                save_q_network(self.run_dir / "best", best_net, game=best_meta.game, protocol=best_meta.protocol,
+                               step=best_meta.step, config=best_meta.config)
+        record = {"kind": "continued", "step": meta.step, "from": str(path), "episodes_copied": copied,
+                  "fresh": ["optimizer moments", "replay (refilled)", "acting RNG"], "learn_from": self.learn_from,
+                  "hours": round(self.elapsed_s / 3600, 4)}
+        _append_jsonl(self.run_dir / "metrics.jsonl", record)
+        self.log(f"continuing from {path} at step {meta.step:,}: the network only (optimizer and replay afresh; "
+                 f"updates from step {self.learn_from:,}); {copied} episodes of its metrics copied")
+        return record
 
     def save(self) -> None:
         """Write the agent and the replay under new names, commit ``state.json``, delete the old files."""
@@ -131,7 +202,8 @@ class DQNTrainer:
         state = {"step": self.step, "episodes": self.episodes, "resumes": self.resumes,
                  "elapsed_s": round(self.elapsed_s, 1), "updates": self.agent.updates,
                  "best_eval": None if math.isinf(self.best_eval) else self.best_eval,
-                 "recent_returns": list(self.recent), "files": {"agent": agent_name, "replay": replay_name}}
+                 "recent_returns": list(self.recent), "learn_from": self.learn_from,
+                 "files": {"agent": agent_name, "replay": replay_name}}
         atomic_write(folder / STATE_FILE, lambda stream: stream.write(json.dumps(state, indent=1).encode()))
         old, self.files = self.files, state["files"]
         for key, name in old.items():
@@ -186,7 +258,7 @@ class DQNTrainer:
                     for i in ended:
                         self._episode(float(st.episode_returns[i]), int(st.episode_lengths[i]), epsilon, writer)
                 obs = st.obs
-                if self.step >= ac.learning_starts:
+                if self.step >= self.learn_from:
                     for _ in range(self.step // ac.train_every - previous_step // ac.train_every):
                         sample = self.replay.sample(ac.batch_size, beta=priority_beta_at(self.step, config))
                         out = self.agent.update(sample)
@@ -233,6 +305,7 @@ class DQNTrainer:
             "last_eval": None if last_eval is None else {k: last_eval[k] for k in ("mean", "episodes", "hns")},
             "steps_per_s": round((self.step - start_step) / max(seconds, 1e-9), 1),
             "hours": round(self.elapsed_s / 3600, 4), "resumed": self.resumed,
+            "continued_from": None if self.continued is None else self.continued["from"],
             "stopped_by": "signal" if stop["signal"] is not None else ("done" if finished else "budget"),
         }
 
@@ -275,9 +348,11 @@ class DQNTrainer:
 
 
 def train_dqn(config: DQNConfig, run_dir: str | Path, *, max_steps: int | None = None, max_hours: float | None = None,
-              progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train (or resume) a native DQN run; returns the summary of ``DQNTrainer.run``."""
-    trainer = DQNTrainer(config, run_dir, log=log)
+              progress: bool = True, log: Callable[[str], None] = print,
+              continue_from: str | Path | None = None) -> dict[str, Any]:
+    """Train (or resume, or continue another run's network) a native DQN run; returns the summary of
+    ``DQNTrainer.run``."""
+    trainer = DQNTrainer(config, run_dir, log=log, continue_from=continue_from)
     try:
         return trainer.run(max_steps=max_steps, max_hours=max_hours, progress=progress)
     finally:
@@ -319,7 +394,10 @@ def read_metrics(run_dir: str | Path) -> tuple[list[dict], list[dict]]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a crash
-            (episodes if record.get("kind") == "episode" else evaluations).append(record)
+            if record.get("kind") == "episode":
+                episodes.append(record)
+            elif record.get("kind") == "eval":
+                evaluations.append(record)
     return episodes, evaluations
 
 

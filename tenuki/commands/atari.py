@@ -17,6 +17,7 @@ TRAIN_EXAMPLE = """examples:
   tenuki atari train --config pong-rllib --iterations 5
   tenuki atari train --config my-pong.yaml          # a config file of your own
   tenuki atari train --config pong --set agent.n_step=3 --set train.total_steps=200000
+  tenuki atari train --config pong-fast --continue-from docs/atari/runs/pong-fast/continue   # another machine's run
 """
 
 EVALUATE_EXAMPLE = """examples:
@@ -49,6 +50,9 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
 
     log = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
     try:
+        if args.continue_from and (args.resume or not args.config):
+            raise RunDirError("--continue-from starts a new run from another run's network: give it with --config "
+                              "(the config of the run it continues), not with --resume")
         if args.resume:
             if args.set:
                 raise RunDirError(f"--set changes the config of a new run; the run in {args.resume} goes on with "
@@ -68,12 +72,14 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
         if args.backend:
             config.backend = args.backend
         config.validate()
+        if args.continue_from and config.backend != "native":
+            raise RunDirError(f"--continue-from works with the native backend, not {config.backend!r}")
         progress = not args.json and not args.plain and sys.stderr.isatty()
         if config.backend == "native":
             from tenuki.agents.dqn.train import train_dqn
 
             summary = train_dqn(config, run_dir, max_steps=args.max_steps, max_hours=args.max_hours,
-                                progress=progress, log=log)
+                                progress=progress, log=log, continue_from=args.continue_from)
         elif config.backend == "apex":
             from tenuki.selfplay.atari.apex import ApexRunError, run_apex
 
@@ -210,6 +216,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     train.add_argument("--config", help=f"a shipped atari config by name ({', '.join(config_names('atari'))}) "
                                         "or a YAML file")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR with its stored config")
+    train.add_argument("--continue-from", metavar="CHECKPOINT",
+                       help="native: start this new run from another run's Q-network at its step (e.g. exported "
+                            "with `tenuki atari export` and committed); its metrics.jsonl and best.* beside it are "
+                            "carried on, the optimizer and the replay start afresh (stated in metrics.jsonl)")
     train.add_argument("--run-dir", help="where the run lives (default runs/atari/<config name> under the current "
                                          "folder)")
     train.add_argument("--backend", choices=("native", "apex", "rllib"), help="override the config's backend")

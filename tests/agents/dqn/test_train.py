@@ -121,3 +121,50 @@ def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) ->
     assert frames.shape == (watched["mean_episode_length"] + 1, 210, 160, 3)  # the RGB screen, every agent step
     again = tenuki("atari", "train", "--config", str(config), "--run-dir", str(run))  # a new config into that run
     assert again.returncode == 2 and "already holds a run" in again.stderr and "--resume" in again.stderr
+
+
+@pytest.mark.timeout(300)
+def test_a_run_continues_on_another_machine_from_its_exported_network(tmp_path: Path) -> None:
+    """Part one runs to 800 steps; its final network goes out in float16 with its metrics and best network
+    (what a session commits); part two continues it to 1400 in a new run folder: the step, the metrics and
+    the best evaluation carry on, the optimizer and the replay start afresh (updates resume after
+    learning_starts new steps), and the run says so."""
+    first, second, shipped = tmp_path / "one", tmp_path / "two", tmp_path / "shipped"
+    done = tenuki("atari", "train", "--config", str(tiny_config(tmp_path, total=800, eval_every=800)), "--run-dir",
+                  str(first), "--json")
+    assert done.returncode == 0, done.stderr
+    assert tenuki("atari", "export", str(first / "final"), str(shipped / "continue")).returncode == 0
+    for name in ("best.safetensors", "best.json"):
+        (shipped / name).write_bytes((first / name).read_bytes())
+    # Pong's episodes outlast 400 steps an environment: three logged by hand, the last one after the export's step
+    extra = [{"kind": "episode", "step": s, "episode": i, "return": -21.0 + i, "length": 900, "epsilon": 0.5,
+              "hours": 0.001 * i} for i, s in enumerate((100, 700, 900), start=1)]
+    (shipped / "metrics.jsonl").write_text((first / "metrics.jsonl").read_text()
+                                           + "".join(json.dumps(e) + "\n" for e in extra))
+    shipped_lines = [json.loads(x) for x in (shipped / "metrics.jsonl").read_text().splitlines()]
+    kept = [line for line in shipped_lines if line["step"] <= 800]
+
+    config = tmp_path / "tiny-1400.yaml"
+    config.write_text(TINY.replace("TOTAL", "1400").replace("EVAL", "1400"))
+    done = tenuki("atari", "train", "--config", str(config), "--run-dir", str(second), "--continue-from",
+                  str(shipped / "continue"), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["step"] == 1400 and summary["continued_from"] == str(shipped / "continue")
+    # updates: 125 counted for the 800 steps (from learning_starts 300, one per 4 steps), then one per 4 steps
+    # from step 800 + 300, the first at step 1100 (the 2 environments step 1098 -> 1100)
+    assert summary["updates"] == (800 // 4 - 300 // 4) + (1400 // 4 - 1098 // 4)
+    assert summary["episodes"] >= 2
+    lines = [json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines()]
+    assert lines[: len(kept)] == kept  # the metrics up to the network's step, in order; not the episode at 900
+    continued = lines[len(kept)]
+    assert continued["kind"] == "continued" and continued["step"] == 800 and continued["learn_from"] == 1100
+    assert continued["episodes_copied"] == 2 and "replay (refilled)" in continued["fresh"]
+    _, evals_two = read_metrics(second)
+    assert [e["step"] for e in evals_two] == [800, 1400] and (second / "best.safetensors").exists()
+
+    again = tenuki("atari", "train", "--resume", str(second), "--continue-from", str(shipped / "continue"))
+    assert again.returncode == 2 and "--continue-from" in again.stderr
+    other = tenuki("atari", "train", "--config", str(config), "--set", "env.game=Breakout", "--run-dir",
+                   str(tmp_path / "three"), "--continue-from", str(shipped / "continue"))
+    assert other.returncode == 2 and "was trained on Pong" in other.stderr
