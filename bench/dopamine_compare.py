@@ -198,6 +198,25 @@ def compare(game: str, run: Path | None, kind: str = "legacy") -> dict[str, Any]
     return result
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The comparison as a Markdown table: one row per agent, one column per 250k-step window."""
+    steps = [r["agent_steps"] for r in next(iter(result["dopamine"].values()))][:4]
+    if "tenuki" in result:
+        have = [w["agent_steps"] for w in result["tenuki"]["windows"] if w["mean"] is not None]
+        steps = sorted(set(steps) | set(have))[:ITERATIONS]
+    head = "| agent | " + " | ".join(f"{s / 1e6:g}M" for s in steps) + " |"
+    rows = [head, "|---|" + "---:|" * len(steps)]
+    if "tenuki" in result:
+        by_step = {w["agent_steps"]: w for w in result["tenuki"]["windows"]}
+        cells = [f"**{by_step[s]['mean']:+.1f}**" if s in by_step and by_step[s]["mean"] is not None else "" for s in steps]
+        rows.append(f"| tenuki ({result['tenuki']['protocol']}) | " + " | ".join(cells) + " |")
+    for agent, per in result["dopamine"].items():
+        by_step = {r["agent_steps"]: r for r in per}
+        rows.append(f"| Dopamine {agent} | " + " | ".join(f"{by_step[s]['mean']:+.1f}" if s in by_step else ""
+                                                        for s in steps) + " |")
+    return "\n".join(rows)
+
+
 def plot(result: dict[str, Any], path: Path) -> Path:
     import matplotlib
 
@@ -242,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                          started)
             return 0
         result = compare(args.game, args.run, args.file)
+        result["markdown"] = markdown(result)
         if args.plot:
             result["plot"] = str(plot(result, args.plot))
     except CompareError as error:

@@ -68,6 +68,11 @@ def test_command_prints_one_json_object_and_a_plot(tmp_path: Path):
     assert not result["tenuki"]["protocol_is_dopamines"]  # a nature run is reported, and flagged
     assert [w["episodes"] for w in result["tenuki"]["windows"]] == [250, 250, 250, 250]
     assert (tmp_path / "curve.png").stat().st_size > 10_000
+    table = result["markdown"].splitlines()
+    assert table[0] == "| agent | 0.25M | 0.5M | 0.75M | 1M |"  # the run's windows (Dopamine's copy goes to 2M)
+    # the windows' means: -20 + s / 100k over s in (250k k, 250k (k + 1)], steps of 1k: -20 + 1.255 + 2.5 k
+    assert table[2] == "| tenuki (nature) | **-18.7** | **-16.2** | **-13.7** | **-11.2** |"
+    assert table[4] == "| Dopamine Rainbow | -20.4 | -20.6 | -18.7 | -16.5 |"
     done = subprocess.run([sys.executable, "-m", "bench.dopamine_compare", "--run", str(tmp_path / "nowhere")],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "no metrics.jsonl there" in done.stderr
