@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tenuki.commands import options as shared
@@ -112,78 +113,65 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_atari_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a checkpoint (or the random agent) under a published protocol; scores, HNS, Nature DQN."""
+def _play(args: argparse.Namespace, job: str, *, episodes: int, num_envs: int, video: str | None,
+          threads: int = 1) -> dict | None:
+    """Evaluate ``--checkpoint`` (a file, a shipped name or 'random'; ``--env``, ``--protocol``, ``--epsilon``,
+    ``--seed``) for ``tenuki atari JOB``: the result, or None after a one-line error on stderr."""
     from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
     from tenuki.agents.dqn.evaluate import EvaluationError, check_video, evaluate_policy
     from tenuki.envs.atari.errors import AtariConfigError
 
+    game = args.env
     try:
-        check_video(args.video)  # a missing `video` extra is said now, not after the episodes
-        if args.threads < 1:
-            raise EvaluationError(f"--threads {args.threads}: expected an integer >= 1")
-        policy, game, protocol = _policy(args, load_q_network)
+        check_video(video)  # a missing `video` extra is said now, not after the episodes
+        if threads < 1:
+            raise EvaluationError(f"--threads {threads}: expected an integer >= 1")
+        if args.checkpoint == "random":
+            policy, game, protocol = "random", args.env or "Pong", args.protocol or "nature"
+        else:
+            policy, meta = load_q_network(args.checkpoint)
+            game, protocol = args.env or meta.game, args.protocol or meta.protocol_name
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(threads)
         progress = None
-        if not args.json and sys.stderr.isatty():
+        if episodes > 1 and not getattr(args, "json", False) and sys.stderr.isatty():
             def progress(done: int, total: int) -> None:
                 print(f"\repisode {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-        result = evaluate_policy(policy, game, protocol, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon,
-                                 num_envs=args.num_envs, video=args.video, progress=progress)
+        return evaluate_policy(policy, game, protocol, episodes=episodes, seed=args.seed, epsilon=args.epsilon,
+                               num_envs=num_envs, video=video, progress=progress)
     except (DQNCheckpointError, EvaluationError, AtariConfigError) as error:
-        print(f"tenuki atari evaluate: {error}", file=sys.stderr)
-        return 2
+        print(f"tenuki atari {job}: {error}", file=sys.stderr)  # one line (a missing video extra names .npz)
     except RuntimeError as error:  # a network whose action count is not the game's
-        print(f"tenuki atari evaluate: the network does not fit {game!r}: {error}", file=sys.stderr)
+        print(f"tenuki atari {job}: the network does not fit {game!r}: {error}", file=sys.stderr)
+    return None
+
+
+def _answer(args: argparse.Namespace, result: dict | None, text: Callable[[dict], str]) -> int:
+    """Print ``result`` as ONE JSON object (``--json``) or as ``text(result)``; exit code 2 when it is None."""
+    if result is None:
         return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{result['game']} ({result['protocol']} protocol, epsilon {result['epsilon']}): mean {result['mean']:.1f}, "
-              f"median {result['median']:.1f}, std {result['std']:.1f}, min {result['min']:.0f}, max {result['max']:.0f} "
-              f"over {result['episodes']} episodes")
-        print()
-        print(result["markdown"])
+    print(json.dumps(result) if args.json else text(result))
     return 0
 
 
-def _policy(args: argparse.Namespace, load_q_network) -> tuple[object, str, str]:
-    """(policy, game, protocol) of ``--checkpoint`` (a file, a shipped name or 'random'), ``--env``, ``--protocol``."""
-    if args.checkpoint == "random":
-        return "random", args.env or "Pong", args.protocol or "nature"
-    policy, meta = load_q_network(args.checkpoint)
-    return policy, args.env or meta.game, args.protocol or meta.protocol_name
+def cmd_atari_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a checkpoint (or the random agent) under a published protocol; scores, HNS, Nature DQN."""
+    result = _play(args, "evaluate", episodes=args.episodes, num_envs=args.num_envs, video=args.video,
+                   threads=args.threads)
+    return _answer(args, result, lambda r: (
+        f"{r['game']} ({r['protocol']} protocol, epsilon {r['epsilon']}): mean {r['mean']:.1f}, median "
+        f"{r['median']:.1f}, std {r['std']:.1f}, min {r['min']:.0f}, max {r['max']:.0f} over {r['episodes']} "
+        f"episodes\n\n{r['markdown']}"))
 
 
 def cmd_atari_watch(args: argparse.Namespace) -> int:
     """Play one game with a checkpoint (a shipped network by name, or a file) and write a video of the real
     game screen (RGB, 210 x 160 shown x2), not the network's 84 x 84 input."""
-    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
-    from tenuki.agents.dqn.evaluate import EvaluationError, check_video, evaluate_policy
-    from tenuki.envs.atari.errors import AtariConfigError
-
-    video = args.video or f"{Path(args.checkpoint).stem}.mp4"
-    try:
-        check_video(video)
-        policy, game, protocol = _policy(args, load_q_network)
-        result = evaluate_policy(policy, game, protocol, episodes=1, seed=args.seed, epsilon=args.epsilon,
-                                 num_envs=1, video=video)
-    except (DQNCheckpointError, EvaluationError, AtariConfigError) as error:
-        print(f"tenuki atari watch: {error}", file=sys.stderr)
-        if str(video).endswith((".mp4", ".gif")) and "video extra" in str(error):
-            print("tenuki atari watch: or write the raw frames, which needs nothing: --video game.npz", file=sys.stderr)
-        return 2
-    except RuntimeError as error:  # a network whose action count is not the game's
-        print(f"tenuki atari watch: the network does not fit {game!r}: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{result['game']} ({result['protocol']} protocol, epsilon {result['epsilon']}): score "
-              f"{result['mean']:.0f} in {result['mean_episode_length']:.0f} agent steps; video {result['video']}")
-    return 0
+    result = _play(args, "watch", episodes=1, num_envs=1, video=args.video or f"{Path(args.checkpoint).stem}.mp4")
+    return _answer(args, result, lambda r: (
+        f"{r['game']} ({r['protocol']} protocol, epsilon {r['epsilon']}): score {r['mean']:.0f} in "
+        f"{r['mean_episode_length']:.0f} agent steps; video {r['video']}"))
 
 
 def cmd_atari_export(args: argparse.Namespace) -> int:
