@@ -135,11 +135,29 @@ class DQNTrainer:
         self.recent.extend(float(r) for r in state.get("recent_returns", []))
         self.learn_from = int(state.get("learn_from", self.config.agent.learning_starts))
         self.files = dict(files)
+        self._trim_metrics(step)
         return True
+
+    def _trim_metrics(self, step: int) -> None:
+        """Drop the metrics logged after the checkpoint being resumed (a kill loses those steps; the run plays
+        them again and logs them anew, never twice)."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the kill
+            if not isinstance(record.get("step"), int) or record["step"] <= step:
+                kept.append(line)
+        atomic_write(path, lambda stream: stream.write("".join(f"{line}\n" for line in kept).encode()))
 
     def _continue(self, path: Path) -> dict[str, Any]:
         """Start this new run from the Q-network of another run at its step (module docstring)."""
-        from tenuki.agents.dqn.checkpoint import load_q_network
+        from tenuki.agents.checkpoint_io import checkpoint_paths
+        from tenuki.agents.dqn.checkpoint import load_q_network, resolve_dqn_checkpoint
 
         network, meta = load_q_network(path)
         where = f"--continue-from {path}"
@@ -155,13 +173,11 @@ class DQNTrainer:
         self.step = meta.step
         self.agent.updates = max(0, meta.step // ac.train_every - ac.learning_starts // ac.train_every)
         self.learn_from = meta.step + min(ac.learning_starts, ac.replay_capacity)
-        weights_path = path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
-        folder = weights_path.parent
+        folder = checkpoint_paths(resolve_dqn_checkpoint(path))[0].parent  # a shipped name: its folder
         self.run_dir.mkdir(parents=True, exist_ok=True)
         copied = 0
-        source = folder / "metrics.jsonl"
+        source, lines = folder / "metrics.jsonl", []
         if source.is_file():
-            lines = []
             for line in source.read_text().splitlines():
                 try:
                     record = json.loads(line)
@@ -173,12 +189,15 @@ class DQNTrainer:
                         copied += 1
                         self.recent.append(float(record["return"]))
                         self.elapsed_s = max(self.elapsed_s, 3600 * float(record.get("hours", 0.0)))
-            (self.run_dir / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines))
+        (self.run_dir / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines))  # never an old file's
         self.episodes = copied
         best = folder / "best.safetensors"
         if best.is_file() and (folder / "best.json").is_file():
             best_net, best_meta = load_q_network(best)
             mean = best_meta.config.get("eval_mean")
+            if (best_meta.game, best_meta.protocol_name) != (meta.game, meta.protocol_name) or best_meta.step > meta.step:
+                raise RunDirError(f"{best} is not a best network of the run {path} continues ({best_meta.game}, "
+                                  f"{best_meta.protocol_name}, step {best_meta.step})")
             if isinstance(mean, (int, float)):
                 self.best_eval = float(mean)
                 save_q_network(self.run_dir / "best", best_net, game=best_meta.game, protocol=best_meta.protocol,
@@ -187,6 +206,8 @@ class DQNTrainer:
                   "fresh": ["optimizer moments", "replay (refilled)", "acting RNG"], "learn_from": self.learn_from,
                   "hours": round(self.elapsed_s / 3600, 4)}
         _append_jsonl(self.run_dir / "metrics.jsonl", record)
+        (self.run_dir / "config.yaml").write_text(dump_config(self.config))
+        self.save()  # a checkpoint at once: a kill before the first periodic one resumes here, not at step 0
         self.log(f"continuing from {path} at step {meta.step:,}: the network only (optimizer and replay afresh; "
                  f"updates from step {self.learn_from:,}); {copied} episodes of its metrics copied")
         return record

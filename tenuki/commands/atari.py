@@ -18,7 +18,7 @@ TRAIN_EXAMPLE = """examples:
   tenuki atari train --config pong-rllib --iterations 5
   tenuki atari train --config my-pong.yaml          # a config file of your own
   tenuki atari train --config pong --set agent.n_step=3 --set train.total_steps=200000
-  tenuki atari train --config pong-fast --continue-from docs/atari/runs/pong-fast/continue   # another machine's run
+  tenuki atari train --config pong-fast --continue-from docs/atari/continue/pong-fast/agent   # another machine's run
 """
 
 EVALUATE_EXAMPLE = """examples:
@@ -35,8 +35,9 @@ WATCH_EXAMPLE = """examples:
 """
 
 EXPORT_EXAMPLE = """examples:
-  tenuki atari export runs/atari/pong/best.safetensors my-pong                # float16, my-pong.safetensors/.json
-  tenuki atari export runs/atari/pong/checkpoints/agent my-pong --dtype float32   # the online net of a run
+  tenuki atari export runs/atari/pong/best.safetensors my-pong        # float16, my-pong.safetensors/.json
+  tenuki atari export runs/atari/pong-fast/checkpoints/agent-0000400000 docs/atari/continue/pong-fast/agent
+                                                    # a run's online network, to continue it elsewhere
 """
 
 
@@ -194,7 +195,7 @@ def cmd_atari_export(args: argparse.Namespace) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``atari`` (jobs ``train``, ``evaluate``, ``watch``, ``export``) to the ``tenuki`` sub-commands; returns
     its parser (torch is imported by the jobs, not here)."""
-    shipped = "pong, breakout: agents/dqn/weights"
+    shipped = "those in agents/dqn/weights"
     atari = subparsers.add_parser("atari", help="train and evaluate DQN agents on Atari (ALE)",
                            description="DQN on the Arcade Learning Environment under named evaluation protocols.")
     jobs = atari.add_subparsers(dest="atari_command", metavar="JOB", required=True)
