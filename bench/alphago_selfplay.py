@@ -3,7 +3,7 @@ played in lockstep batches (issue 28, item 4: more games per CPU-hour).
 
     python -m bench.alphago_selfplay [--generator value_data|policy_pool] [--batches 1,8,32]
                                      [--rounds 3] [--seconds 240]
-    python -m bench.record alphago-selfplay-value-data -- python -m bench.alphago_selfplay   # kept as evidence
+    python -m bench.record alphago-selfplay-value-data-MACHINE -- python -m bench.alphago_selfplay   # kept as evidence
 
 One process, one thread (torch.set_num_threads(1)), as a self-play worker runs. The networks are the
 shipped ones the stages use (``configs/rl/value19.yaml``: the SL policy ``sl-policy19`` before the
