@@ -208,12 +208,16 @@ def markdown(result: dict[str, Any]) -> str:
     rows = [head, "|---|" + "---:|" * len(steps)]
     if "tenuki" in result:
         by_step = {w["agent_steps"]: w for w in result["tenuki"]["windows"]}
-        cells = [f"**{by_step[s]['mean']:+.1f}**" if s in by_step and by_step[s]["mean"] is not None else "" for s in steps]
+        cells = [("" if s not in by_step or by_step[s]["mean"] is None else
+                  f"**{by_step[s]['mean']:+.1f}**" if by_step[s]["complete"] else f"({by_step[s]['mean']:+.1f})")
+                 for s in steps]
         rows.append(f"| tenuki ({result['tenuki']['protocol']}) | " + " | ".join(cells) + " |")
     for agent, per in result["dopamine"].items():
         by_step = {r["agent_steps"]: r for r in per}
         rows.append(f"| Dopamine {agent} | " + " | ".join(f"{by_step[s]['mean']:+.1f}" if s in by_step else ""
                                                         for s in steps) + " |")
+    if "tenuki" in result and not all(w["complete"] for w in result["tenuki"]["windows"]):
+        rows.append("\n(in parentheses: a window the run had not finished)")
     return "\n".join(rows)
 
 

@@ -48,6 +48,8 @@ def test_windows_are_the_episodes_that_ended_in_each_250k_steps(tmp_path: Path):
     assert [(w["mean"], w["episodes"], w["complete"]) for w in windows] == [
         (-20.0, 2, True), (-11.0, 2, True), (5.0, 1, False), (None, 0, False)]
     result = dc.compare("pong", metrics)
+    table = dc.markdown(result).splitlines()
+    assert table[2] == "| tenuki (dopamine) | **-20.0** | **-11.0** | (+5.0) |  |" and "not finished" in table[-1]
     assert result["at_agent_steps"] == 500_000 and result["tenuki"]["protocol_is_dopamines"]
     # at 500k (iteration 1) -11 is above every agent: the best, IQN, has -13.8
     assert "IQN" in result["ahead_of"] and "Rainbow" in result["ahead_of"] and result["behind"] == []
