@@ -174,34 +174,41 @@ class DQNTrainer:
         self.agent.updates = max(0, meta.step // ac.train_every - ac.learning_starts // ac.train_every)
         self.learn_from = meta.step + min(ac.learning_starts, ac.replay_capacity)
         folder = checkpoint_paths(resolve_dqn_checkpoint(path))[0].parent  # a shipped name: its folder
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        copied = 0
-        source, lines = folder / "metrics.jsonl", []
+        # Everything read and checked before anything is written: a refused source leaves no file behind.
+        source, lines, returns, hours = folder / "metrics.jsonl", [], [], 0.0
         if source.is_file():
-            for line in source.read_text().splitlines():
+            for number, line in enumerate(source.read_text().splitlines(), 1):
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+                if not isinstance(record, dict) or not isinstance(record.get("step", 0), int):
+                    raise RunDirError(f"{source}:{number} is not a metrics record with an integer step")
+                if record.get("step", 0) > meta.step:
                     continue
-                if record.get("step", 0) <= meta.step:
-                    lines.append(line)
-                    if record.get("kind") == "episode":
-                        copied += 1
-                        self.recent.append(float(record["return"]))
-                        self.elapsed_s = max(self.elapsed_s, 3600 * float(record.get("hours", 0.0)))
-        (self.run_dir / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines))  # never an old file's
-        self.episodes = copied
-        best = folder / "best.safetensors"
+                if record.get("kind") == "episode":
+                    value = record.get("return")
+                    if isinstance(value, bool) or not isinstance(value, (int, float)):
+                        raise RunDirError(f"{source}:{number}: an episode without a numeric return ({value!r})")
+                    returns.append(float(value))
+                    hours = max(hours, float(record.get("hours", 0.0) or 0.0))
+                lines.append(line)
+        best, best_net, best_meta = folder / "best.safetensors", None, None
         if best.is_file() and (folder / "best.json").is_file():
             best_net, best_meta = load_q_network(best)
-            mean = best_meta.config.get("eval_mean")
             if (best_meta.game, best_meta.protocol_name) != (meta.game, meta.protocol_name) or best_meta.step > meta.step:
                 raise RunDirError(f"{best} is not a best network of the run {path} continues ({best_meta.game}, "
                                   f"{best_meta.protocol_name}, step {best_meta.step})")
-            if isinstance(mean, (int, float)):
-                self.best_eval = float(mean)
-                save_q_network(self.run_dir / "best", best_net, game=best_meta.game, protocol=best_meta.protocol,
-                               step=best_meta.step, config=best_meta.config)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines))  # never an old file's
+        copied = self.episodes = len(returns)
+        self.recent.extend(returns)
+        self.elapsed_s = 3600 * hours
+        mean = best_meta.config.get("eval_mean") if best_meta is not None else None
+        if isinstance(mean, (int, float)):
+            self.best_eval = float(mean)
+            save_q_network(self.run_dir / "best", best_net, game=best_meta.game, protocol=best_meta.protocol,
+                           step=best_meta.step, config=best_meta.config)
         record = {"kind": "continued", "step": meta.step, "from": str(path), "episodes_copied": copied,
                   "fresh": ["optimizer moments", "replay (refilled)", "acting RNG"], "learn_from": self.learn_from,
                   "hours": round(self.elapsed_s / 3600, 4)}

@@ -207,3 +207,35 @@ def test_a_continued_run_killed_before_its_first_periodic_checkpoint_resumes_whe
     assert summary["resumed"] and summary["step"] == 700 and summary["updates"] == 600 // 4 - 300 // 4
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert steps == sorted(steps) and steps[0] == 600  # the continued line, then what the resumed run logged
+
+
+def test_continue_from_refuses_a_bad_source_before_writing_anything(tmp_path: Path) -> None:
+    """A refused source (a best network of another protocol, an episode line without a numeric return) is
+    answered with one line and leaves no file in the new run folder."""
+    import torch
+
+    from tenuki.agents.dqn.checkpoint import save_q_network
+    from tenuki.agents.dqn.networks import NatureQNetwork
+
+    torch.manual_seed(0)
+    shipped = tmp_path / "shipped"
+    network = NatureQNetwork(6, dueling=True)
+    save_q_network(shipped / "agent", network, game="Pong", protocol="nature", step=800)
+    config = tiny_config(tmp_path, total=1400)
+
+    def attempt(run: Path) -> subprocess.CompletedProcess:
+        return tenuki("atari", "train", "--config", str(config), "--run-dir", str(run), "--continue-from",
+                      str(shipped / "agent"))
+
+    save_q_network(shipped / "best", network, game="Pong", protocol="machado", step=400, config={"eval_mean": 3.0})
+    done = attempt(tmp_path / "run-a")
+    assert done.returncode == 2 and "is not a best network of the run" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run-a").exists() or not any((tmp_path / "run-a").iterdir())
+
+    for name in ("best.safetensors", "best.json"):
+        (shipped / name).unlink()
+    (shipped / "metrics.jsonl").write_text(json.dumps({"kind": "episode", "step": 10, "return": "lost"}) + "\n")
+    done = attempt(tmp_path / "run-b")
+    assert done.returncode == 2 and "metrics.jsonl:1: an episode without a numeric return" in done.stderr
+    assert not (tmp_path / "run-b").exists() or not any((tmp_path / "run-b").iterdir())
