@@ -114,11 +114,20 @@ def cmd_atari_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it lies under it (a record committed from a checkout does
+    not carry the machine's absolute paths)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _play(args: argparse.Namespace, job: str, *, episodes: int, num_envs: int, video: str | None,
           threads: int = 1) -> dict | None:
     """Evaluate ``--checkpoint`` (a file, a shipped name or 'random'; ``--env``, ``--protocol``, ``--epsilon``,
     ``--seed``) for ``tenuki atari JOB``: the result, or None after a one-line error on stderr."""
-    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network
+    from tenuki.agents.dqn.checkpoint import DQNCheckpointError, load_q_network, resolve_dqn_checkpoint
     from tenuki.agents.dqn.evaluate import EvaluationError, check_video, evaluate_policy
     from tenuki.envs.atari.errors import AtariConfigError
 
@@ -129,9 +138,13 @@ def _play(args: argparse.Namespace, job: str, *, episodes: int, num_envs: int, v
             raise EvaluationError(f"--threads {threads}: expected an integer >= 1")
         if args.checkpoint == "random":
             policy, game, protocol = "random", args.env or "Pong", args.protocol or "nature"
+            played = {"name": "random"}
         else:
             policy, meta = load_q_network(args.checkpoint)
             game, protocol = args.env or meta.game, args.protocol or meta.protocol_name
+            played = {"name": args.checkpoint, "path": _shown(resolve_dqn_checkpoint(args.checkpoint)),
+                      "game": meta.game, "protocol": meta.protocol_name, "step": meta.step,
+                      "weights_sha256": meta.weights_sha256}
         import torch
 
         torch.set_num_threads(threads)
@@ -139,8 +152,9 @@ def _play(args: argparse.Namespace, job: str, *, episodes: int, num_envs: int, v
         if episodes > 1 and not getattr(args, "json", False) and sys.stderr.isatty():
             def progress(done: int, total: int) -> None:
                 print(f"\repisode {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-        return evaluate_policy(policy, game, protocol, episodes=episodes, seed=args.seed, epsilon=args.epsilon,
-                               num_envs=num_envs, video=video, progress=progress)
+        result = evaluate_policy(policy, game, protocol, episodes=episodes, seed=args.seed, epsilon=args.epsilon,
+                                 num_envs=num_envs, video=video, progress=progress)
+        return {**result, "checkpoint": played}  # which network was played, to the byte
     except (DQNCheckpointError, EvaluationError, AtariConfigError) as error:
         print(f"tenuki atari {job}: {error}", file=sys.stderr)  # one line (a missing video extra names .npz)
     except RuntimeError as error:  # a network whose action count is not the game's

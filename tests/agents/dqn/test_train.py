@@ -46,6 +46,7 @@ def test_random_agent_on_pong_scores_a_human_normalised_zero() -> None:
     result = json.loads(done.stdout)
     assert result["episodes"] == 2 and len(result["scores"]) == 2
     assert -21 <= result["min"] <= result["max"] <= -15  # a random Pong player loses almost every point
+    assert result["checkpoint"] == {"name": "random"}
     assert abs(result["hns"]) < 0.1  # (score - random) / (human - random) with random -20.7, human 14.6
     assert result["settings"]["name"] == "nature" and result["settings"]["eval_max_frames"] == 18_000
     assert result["epsilon"] == 1.0 and "Nature DQN | 18.9" in result["markdown"]
@@ -117,6 +118,10 @@ def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     watched = json.loads(done.stdout)
     assert watched["episodes"] == 1 and watched["game"] == "Pong" and watched["epsilon"] == 0.05
+    # the record names the network played, to the byte: the float16 file's hash, not the run's
+    sidecars = {p: json.loads(p.with_suffix(".json").read_text()) for p in (half, full)}
+    assert watched["checkpoint"]["weights_sha256"] == sidecars[half]["weights_sha256"] != sidecars[full]["weights_sha256"]
+    assert watched["checkpoint"]["step"] == 1400 and watched["checkpoint"]["path"] == str(half)
     frames = np.load(video)["frames"]
     assert frames.shape == (watched["mean_episode_length"] + 1, 210, 160, 3)  # the RGB screen, every agent step
     again = tenuki("atari", "train", "--config", str(config), "--run-dir", str(run))  # a new config into that run
