@@ -190,8 +190,11 @@ class DQNTrainer:
                     value = record.get("return")
                     if isinstance(value, bool) or not isinstance(value, (int, float)):
                         raise RunDirError(f"{source}:{number}: an episode without a numeric return ({value!r})")
+                    spent = record.get("hours", 0.0)
+                    if isinstance(spent, bool) or not isinstance(spent, (int, float)):
+                        raise RunDirError(f"{source}:{number}: an episode with a non-numeric hours ({spent!r})")
                     returns.append(float(value))
-                    hours = max(hours, float(record.get("hours", 0.0) or 0.0))
+                    hours = max(hours, float(spent))
                 lines.append(line)
         best, best_net, best_meta = folder / "best.safetensors", None, None
         if best.is_file() and (folder / "best.json").is_file():
