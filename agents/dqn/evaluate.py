@@ -3,7 +3,9 @@
 An evaluation plays ``episodes`` whole episodes with the protocol's evaluation settings (no life-loss
 terminals, no reward clipping, the evaluation frame cap, epsilon-greedy with the protocol's epsilon)
 and reports the raw game scores: mean, median, std, min, max and the human-normalised score of the
-mean (``tenuki.agents.dqn.scores``). Episodes run in ``num_envs`` emulators at once; to avoid favouring short
+mean (``tenuki.agents.dqn.scores``), each episode's length in agent steps and ``time_capped``, how many
+episodes the frame cap ended (under ``nature``, 5 minutes of play: a game still going then counts its score
+so far). Episodes run in ``num_envs`` emulators at once; to avoid favouring short
 episodes, environment i plays exactly its share of the episodes (episodes are dealt round-robin) and
 whatever it plays after that is discarded.
 
@@ -147,7 +149,8 @@ def evaluate_policy(policy: torch.nn.Module | str, game: str, protocol: str = "n
     quota = np.array([episodes // num_envs + (1 if i < episodes % num_envs else 0) for i in range(num_envs)])
     rng = np.random.default_rng(seed)
     scores: list[list[float]] = [[] for _ in range(num_envs)]
-    lengths: list[int] = []
+    lengths: list[list[int]] = [[] for _ in range(num_envs)]
+    capped: list[list[bool]] = [[] for _ in range(num_envs)]
     started = time.perf_counter()
     agent_steps = 0
     sink = recorder = None
@@ -179,7 +182,8 @@ def evaluate_policy(policy: torch.nn.Module | str, game: str, protocol: str = "n
                 for i in np.flatnonzero(step.episode_ends):
                     if len(scores[i]) < quota[i]:
                         scores[i].append(float(step.episode_returns[i]))
-                        lengths.append(int(step.episode_lengths[i]))
+                        lengths[i].append(int(step.episode_lengths[i]))
+                        capped[i].append(bool(step.truncated[i]))
                         done += 1
                         if progress is not None:
                             progress(done, episodes)
@@ -208,7 +212,9 @@ def evaluate_policy(policy: torch.nn.Module | str, game: str, protocol: str = "n
         "min": float(flat.min()),
         "max": float(flat.max()),
         "scores": flat.tolist(),
-        "mean_episode_length": float(np.mean(lengths)),
+        "lengths": [n for per_env in lengths for n in per_env],  # agent steps, in the order of "scores"
+        "mean_episode_length": float(np.mean([n for per_env in lengths for n in per_env])),
+        "time_capped": sum(c for per_env in capped for c in per_env),  # episodes ended by max_frames
         "hns": None if math.isnan(hns) else hns,
         "hns_source": SCORE_TABLE_SOURCE,
         "reference": {"random": ref["random"], "human": ref["human"], "nature_dqn": ref["nature_dqn"],
