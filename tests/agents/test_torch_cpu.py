@@ -44,10 +44,16 @@ def _faults(mode: str) -> int:
 def test_training_steps_reuse_their_buffers_without_page_faults():
     # Three steps of a 3 x 16 policy net at batch 128: with glibc's defaults ~21,000 minor page
     # faults (the input batch alone is 128 x 48 x 19 x 19 floats, 8.9 MB), with the settings ~0.
-    default, kept = _faults("default"), _faults("keep")
+    default = _faults("default")
     input_pages = 128 * 48 * 19 * 19 * 4 // 4096
     if default < 3 * input_pages:  # e.g. transparent huge pages set to "always": few, large faults
         pytest.skip(f"with glibc's defaults the steps page-faulted only {default} times here; nothing to cut")
     # 0-60 on an AMD EPYC; 722 on an Intel Xeon with AMX (oneDNN's own scratch buffers), 24x fewer than the
-    # defaults there: fewer faults than one step's input batch has pages, and a tenth of the defaults at most
-    assert kept < min(default // 10, input_pages), (kept, default)
+    # defaults there: fewer faults than one step's input batch has pages, and a tenth of the defaults at most.
+    # The machine can only add faults (once, in a full suite on a busy VM, 2,167: one input batch paged in
+    # again), so the settings get up to three fresh processes and the fewest faults count.
+    bound = min(default // 10, input_pages)
+    kept = []
+    while len(kept) < 3 and (not kept or min(kept) >= bound):
+        kept.append(_faults("keep"))
+    assert min(kept) < bound, (kept, default)
