@@ -198,6 +198,7 @@ def evaluate_policy(policy: torch.nn.Module | str, game: str, protocol: str = "n
             if sink is not None:
                 sink.close()
     flat = np.array([s for per_env in scores for s in per_env], np.float64)
+    flat_lengths = [n for per_env in lengths for n in per_env]  # in the order of the scores
     mean = float(flat.mean())
     hns = human_normalized(game, mean)
     ref = reference_scores(game)
@@ -212,8 +213,8 @@ def evaluate_policy(policy: torch.nn.Module | str, game: str, protocol: str = "n
         "min": float(flat.min()),
         "max": float(flat.max()),
         "scores": flat.tolist(),
-        "lengths": [n for per_env in lengths for n in per_env],  # agent steps, in the order of "scores"
-        "mean_episode_length": float(np.mean([n for per_env in lengths for n in per_env])),
+        "lengths": flat_lengths,  # agent steps
+        "mean_episode_length": float(np.mean(flat_lengths)),
         "time_capped": sum(c for per_env in capped for c in per_env),  # episodes ended by max_frames
         "hns": None if math.isnan(hns) else hns,
         "hns_source": SCORE_TABLE_SOURCE,
