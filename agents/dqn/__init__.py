@@ -14,7 +14,8 @@ Parts:
                 ``ReplayMemoryError``, ``ReplayFileError``
 ``sumtree``     the sum tree of prioritized replay, as numba kernels over a flat array
 ``agent``       ``DQNAgent``: epsilon-greedy acting and one gradient update on a replay sample;
-                ``epsilon_at``, ``priority_beta_at``
+                ``epsilon_at``, ``epsilons_at`` / ``final_epsilons`` (a spread across environments),
+                ``priority_beta_at``
 ``checkpoint``  ``save_q_network`` / ``load_q_network``, ``save_agent`` / ``load_agent`` (network,
                 optimizer, counters), ``read_dqn_meta``: safetensors + a JSON sidecar, never unpickled;
                 ``resolve_dqn_checkpoint`` / ``shipped_dqn_networks``: the networks shipped by name (``pong``)
@@ -55,6 +56,8 @@ _LAZY = {
     "DQNAgent": "tenuki.agents.dqn.agent",
     "DQNAgentError": "tenuki.agents.dqn.agent",
     "epsilon_at": "tenuki.agents.dqn.agent",
+    "epsilons_at": "tenuki.agents.dqn.agent",
+    "final_epsilons": "tenuki.agents.dqn.agent",
     "priority_beta_at": "tenuki.agents.dqn.agent",
     "DQNCheckpointError": "tenuki.agents.dqn.checkpoint",
     "DQNCheckpointMeta": "tenuki.agents.dqn.checkpoint",
@@ -100,7 +103,9 @@ __all__ = [
     "config_from_dict",
     "dump_config",
     "epsilon_at",
+    "epsilons_at",
     "evaluate_policy",
+    "final_epsilons",
     "human_normalized",
     "load_agent",
     "load_config",

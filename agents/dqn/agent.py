@@ -77,6 +77,29 @@ def epsilon_at(step: int, config: DQNConfig | AgentConfig) -> float:
     return agent.epsilon_start + fraction * (agent.epsilon_end - agent.epsilon_start)
 
 
+def final_epsilons(config: DQNConfig) -> np.ndarray:
+    """float64[num_envs]: each environment's final epsilon under ``agent.epsilon_spread`` (Ape-X, Horgan et
+    al. 2018, gives each actor its own fixed epsilon): ``epsilon_end * spread ** (i / (N - 1) - 1/2)``, a
+    geometric ladder whose geometric mean is ``epsilon_end``; all ``epsilon_end`` with a spread of 1 or one
+    environment."""
+    agent, n = config.agent, config.env.num_envs
+    if n == 1 or agent.epsilon_spread == 1.0:
+        return np.full(n, agent.epsilon_end)
+    return agent.epsilon_end * agent.epsilon_spread ** (np.arange(n) / (n - 1) - 0.5)
+
+
+def epsilons_at(step: int, config: DQNConfig) -> np.ndarray:
+    """float64[num_envs]: every environment's exploration rate after ``step`` agent steps: linear from
+    ``epsilon_start`` to its own final epsilon (``final_epsilons``) over ``epsilon_decay_steps``, then flat.
+    With no spread every entry is ``epsilon_at(step, config)``."""
+    agent = config.agent
+    ends = final_epsilons(config)
+    if agent.epsilon_decay_steps <= 0 or step >= agent.epsilon_decay_steps:
+        return ends
+    fraction = max(step, 0) / agent.epsilon_decay_steps
+    return agent.epsilon_start + fraction * (ends - agent.epsilon_start)
+
+
 def priority_beta_at(step: int, config: DQNConfig) -> float:
     """Importance-sampling exponent after ``step`` agent steps: linear from ``priority_beta_start`` to 1
     over ``train.total_steps`` (Schaul et al. 2016, section 3.4)."""
@@ -205,11 +228,12 @@ class DQNAgent:
             q = self.online(frames)
         return q.argmax(dim=1).cpu().numpy().astype(np.int64)
 
-    def act(self, obs: np.ndarray | torch.Tensor, epsilon: float,
+    def act(self, obs: np.ndarray | torch.Tensor, epsilon: float | np.ndarray,
             rng: np.random.Generator | None = None) -> np.ndarray:
         """Epsilon-greedy actions int64[N] for observations uint8[N, stack, H, W].
 
-        Each environment explores with probability ``epsilon`` (a uniform action), else acts greedily;
+        Each environment explores with probability ``epsilon`` (a uniform action; one number for all, or
+        float[N], one per environment), else acts greedily;
         the network runs only on the greedy rows (none while epsilon is 1). ``rng``: default the
         agent's own (seeded by ``train.seed``, saved with the agent's state); evaluation passes its own
         so that it does not shift the training stream.

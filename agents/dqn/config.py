@@ -80,6 +80,10 @@ class AgentConfig:
     epsilon_start: float = 1.0
     epsilon_end: float = 0.01
     epsilon_decay_steps: int = 1_000_000  # linear from start to end over this many agent steps
+    # Ape-X-style spread of the final epsilon across the native loop's environments: environment i of N ends
+    # at epsilon_end * epsilon_spread ** (i / (N - 1) - 1/2), so epsilon_end is their geometric mean and the
+    # largest is epsilon_spread times the smallest; 1: every environment at epsilon_end
+    epsilon_spread: float = 1.0
     priority_alpha: float = 0.6
     priority_beta_start: float = 0.4
 
@@ -132,6 +136,7 @@ _RANGES: Ranges = {
     "agent.epsilon_start": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "agent.epsilon_end": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "agent.epsilon_decay_steps": (lambda v: v >= 0, "an integer >= 0 (0: epsilon_end from the start)"),
+    "agent.epsilon_spread": (lambda v: 1.0 <= v <= 1e6, "a number in [1, 1e6] (1: no spread)"),
     "agent.priority_alpha": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "agent.priority_beta_start": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "train.total_steps": (lambda v: v >= 1, "an integer >= 1"),
@@ -164,6 +169,14 @@ def _check_ranges(config: DQNConfig) -> None:
     if agent.epsilon_end > agent.epsilon_start:
         raise DQNConfigError(f"agent.epsilon_end: expected <= agent.epsilon_start ({agent.epsilon_start}), "
                              f"got {agent.epsilon_end}")
+    if agent.epsilon_spread != 1.0:
+        if config.backend != "native":
+            raise DQNConfigError(f"agent.epsilon_spread: only the native backend spreads epsilon across its "
+                                 f"environments (backend {config.backend!r}); expected 1, got {agent.epsilon_spread}")
+        largest = agent.epsilon_end * agent.epsilon_spread ** 0.5
+        if config.env.num_envs > 1 and largest > agent.epsilon_start:
+            raise DQNConfigError(f"agent.epsilon_spread: the largest final epsilon, epsilon_end * sqrt(spread) = "
+                                 f"{largest:.4g}, must be <= agent.epsilon_start ({agent.epsilon_start})")
     if agent.learning_starts < agent.batch_size:
         raise DQNConfigError(f"agent.learning_starts: expected >= agent.batch_size ({agent.batch_size}), "
                              f"got {agent.learning_starts}")

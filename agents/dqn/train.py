@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from tenuki.agents.dqn.agent import DQNAgent, epsilon_at, priority_beta_at
+from tenuki.agents.dqn.agent import DQNAgent, epsilons_at, priority_beta_at
 from tenuki.agents.dqn.checkpoint import load_agent, save_agent, save_q_network
 from tenuki.agents.dqn.config import DQNConfig, dump_config, load_config
 from tenuki.agents.dqn.evaluate import evaluate_policy
@@ -274,8 +274,9 @@ class DQNTrainer:
         bar = _progress_bar(progress, end_step, self.step)
         try:
             while self.step < end_step and stop["signal"] is None and time.perf_counter() < deadline:
-                epsilon = epsilon_at(self.step, config)
-                actions = self.agent.act(obs, epsilon)
+                epsilons = epsilons_at(self.step, config)
+                epsilon = float(epsilons.mean())
+                actions = self.agent.act(obs, epsilons)
                 st = self.env.step(actions)
                 ends = st.episode_ends
                 any_end = bool(ends.any())
@@ -287,7 +288,8 @@ class DQNTrainer:
                     ended = np.flatnonzero(ends)
                     self.replay.begin(st.obs[ended, -1], env_ids=ended)
                     for i in ended:
-                        self._episode(float(st.episode_returns[i]), int(st.episode_lengths[i]), epsilon, writer)
+                        self._episode(float(st.episode_returns[i]), int(st.episode_lengths[i]), float(epsilons[i]),
+                                      writer)
                 obs = st.obs
                 if self.step >= self.learn_from:
                     for _ in range(self.step // ac.train_every - previous_step // ac.train_every):

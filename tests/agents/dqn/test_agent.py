@@ -16,7 +16,15 @@ import pytest
 import torch
 from torch import nn
 
-from tenuki.agents.dqn.agent import DQNAgent, DQNAgentError, epsilon_at, priority_beta_at, resolve_precision
+from tenuki.agents.dqn.agent import (
+    DQNAgent,
+    DQNAgentError,
+    epsilon_at,
+    epsilons_at,
+    final_epsilons,
+    priority_beta_at,
+    resolve_precision,
+)
 from tenuki.agents.dqn.config import DQNConfig, config_from_dict
 from tenuki.agents.dqn.networks import NatureQNetwork, build_q_network, conv_output_size
 
@@ -37,6 +45,22 @@ def make_config(**agent: object) -> DQNConfig:
 
 
 # ------------------------------------------------------------------------------------ schedules
+
+
+def test_epsilon_spread_is_a_geometric_ladder_around_epsilon_end() -> None:
+    spread = config_from_dict({"env": {"num_envs": 5}, "agent": {"epsilon_end": 0.05, "epsilon_spread": 16.0,
+                                                                   "epsilon_decay_steps": 1000}})
+    # by hand: 0.05 * 16 ** (i/4 - 1/2) = 0.05 * 2 ** (i - 2)
+    np.testing.assert_allclose(final_epsilons(spread), [0.0125, 0.025, 0.05, 0.1, 0.2])
+    np.testing.assert_allclose(epsilons_at(0, spread), [1.0] * 5)
+    np.testing.assert_allclose(epsilons_at(500, spread), [0.50625, 0.5125, 0.525, 0.55, 0.6])
+    np.testing.assert_allclose(epsilons_at(10**9, spread), [0.0125, 0.025, 0.05, 0.1, 0.2])
+    # no spread, or one environment: every entry is the scalar schedule's
+    plain = config_from_dict({"env": {"num_envs": 3}, "agent": {"epsilon_end": 0.1, "epsilon_decay_steps": 1000}})
+    for step in (0, 1, 333, 999, 1000, 5000):
+        assert epsilons_at(step, plain).tolist() == [epsilon_at(step, plain)] * 3
+    single = config_from_dict({"env": {"num_envs": 1}, "agent": {"epsilon_end": 0.1, "epsilon_spread": 4.0}})
+    assert final_epsilons(single).tolist() == [0.1]
 
 
 def test_epsilon_schedule_is_linear_then_flat() -> None:
@@ -290,6 +314,19 @@ def test_act_is_epsilon_greedy_and_skips_the_network_when_exploring() -> None:
     a.act(obs, 0.5, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(a.act(obs, 0.5), b.act(obs, 0.5))
     np.testing.assert_array_equal(learner.q_values(obs), np.array(ONLINE[:3], np.float32))
+
+
+def test_act_takes_one_epsilon_per_environment() -> None:
+    learner = table_agent()
+    obs = np.array([[0], [1], [2]], np.uint8)
+    greedy = learner.act(obs, 0.0)
+    rows = np.stack([learner.act(obs, np.array([0.0, 1.0, 0.0])) for _ in range(300)])
+    assert (rows[:, 0] == greedy[0]).all() and (rows[:, 2] == greedy[2]).all()  # epsilon 0: always greedy
+    assert 0.4 < rows[:, 1].mean() < 0.6  # epsilon 1: uniform over the two actions
+    # an array of equal epsilons draws the same stream as the number (runs without a spread are unchanged)
+    a, b = table_agent(), table_agent()
+    for _ in range(20):
+        np.testing.assert_array_equal(a.act(obs, 0.3), b.act(obs, np.full(3, 0.3)))
 
 
 def test_nature_agent_acts_on_atari_frames() -> None:

@@ -67,6 +67,21 @@ def test_evaluate_rejects_bad_input_with_a_clear_message(tmp_path: Path) -> None
     assert done.returncode == 2 and "config.yaml" in done.stderr
 
 
+def test_each_environment_explores_at_its_own_epsilon(tmp_path: Path) -> None:
+    """``agent.epsilon_spread``: environment 1 of 2 ends at 0.25 * sqrt(16) = 1 (uniform actions), environment 0
+    at 0.25 / 4; every episode records the epsilon its environment played at, not the mean (0.53)."""
+    config = tmp_path / "spread.yaml"
+    config.write_text("env: {game: Breakout, protocol: nature, num_envs: 2}\n"
+                      "agent: {learning_starts: 5000, replay_capacity: 3000, epsilon_end: 0.25, epsilon_spread: 16,"
+                      " epsilon_decay_steps: 0}\n"
+                      "train: {total_steps: 1200, eval_every: 0, checkpoint_every: 0, seed: 3, torch_threads: 1}\n")
+    done = tenuki("atari", "train", "--config", str(config), "--run-dir", str(tmp_path / "run"), "--plain", "--json")
+    assert done.returncode == 0, done.stderr
+    episodes, _ = read_metrics(tmp_path / "run")
+    assert episodes and {e["epsilon"] for e in episodes} <= {0.0625, 1.0}
+    assert any(e["epsilon"] == 1.0 for e in episodes)  # random Breakout loses its five lives in ~200 steps
+
+
 @pytest.mark.timeout(300)
 def test_train_is_killed_and_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
     config, run = tiny_config(tmp_path, total=1400, eval_every=1400), tmp_path / "run"
