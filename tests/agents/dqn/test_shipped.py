@@ -15,7 +15,8 @@ from tenuki.agents.dqn.checkpoint import load_q_network, resolve_dqn_checkpoint,
 
 REPO = Path(__file__).resolve().parents[3]
 # name -> (game, protocol, the folder of its records: the run's config, metrics, curve and evaluation JSON)
-SHIPPED = {"pong": ("Pong", "nature", REPO / "docs" / "atari" / "pong-eps05")}
+SHIPPED = {"pong": ("Pong", "nature", REPO / "docs" / "atari" / "pong-eps05"),
+           "breakout": ("Breakout", "dopamine", REPO / "docs" / "atari" / "breakout")}
 
 
 def test_every_shipped_network_has_its_records_here() -> None:
